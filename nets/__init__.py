@@ -1,0 +1,1 @@
+"""Torch-free numpy networks that are trained on the multi-task world and checked against theory."""

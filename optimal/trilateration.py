@@ -1,0 +1,119 @@
+"""Trilateration: recover mu(t) from the outputs of an optimal agent (SPEC section 3).
+
+With s_i = sqrt(c_i^T Sigma c_i) (= sigma |c_i| for isotropic noise) and probits z = Phi^-1(Yhat),
+    C mu(t) + b = (s / sqrt(t)) * z      (element-wise),
+so for rank(C) = D the unique solution is
+    mu(t) = C^+ [ (s / sqrt(t)) * z - b ],      C^+ = (C^T C)^-1 C^T.
+For rank(C) < D, C^+ (the Moore-Penrose pseudo-inverse) returns the projection of mu onto the row
+space of C: the part that is identified.
+
+Theorem 3.1: if the outputs come from a latent state, Yhat = Phi(W Z + w0), then
+    mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b,
+an affine function of Z(t).
+
+Outputs may be given as log-probabilities; the probit is then computed on the smaller tail with
+``scipy.special.ndtri_exp`` and refined by one Newton step on log Phi, which brings the round
+trip z -> log Phi(z) -> z to within 2 eps (1 + |z|) for |z| up to 1e5 (ndtri_exp alone is off by
+up to ~3000 eps (1 + |z|) for |z| in 100..10^4).
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_ndtr, ndtri_exp
+
+from optimal.agent import _time_factor, noise_scale
+from theory.designs import Design
+from theory.world import check_sigma
+
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+
+def probit_from_log_cdf(log_p: np.ndarray) -> np.ndarray:
+    """z = Phi^-1(exp(log_p)) for log_p <= 0, accurate in the far lower tail.
+
+    One Newton step on f(z) = log Phi(z) - log_p, with f'(z) = phi(z) / Phi(z), polishes
+    ``ndtri_exp``.
+    """
+    log_p = np.asarray(log_p, dtype=float)
+    z = ndtri_exp(log_p)
+    finite = np.isfinite(z)
+    zf = np.where(finite, z, 0.0)
+    log_cdf = log_ndtr(zf)
+    slope = np.exp(-0.5 * zf * zf - _LOG_SQRT_2PI - log_cdf)
+    return np.where(finite, zf - (log_cdf - log_p) / slope, z)
+
+
+def probits_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """Probits z = Phi^-1(Yhat) from log Yhat and log(1 - Yhat), using the smaller tail.
+
+    For Yhat < 1/2 invert log Yhat; otherwise z = -Phi^-1(1 - Yhat) from log(1 - Yhat), so
+    neither side ever rounds to log 1 = 0.
+
+    Parameters
+    ----------
+    log_p, log_q : ndarray, same shape, <= 0
+
+    Returns
+    -------
+    z : ndarray, same shape
+    """
+    log_p, log_q = np.broadcast_arrays(np.asarray(log_p, float), np.asarray(log_q, float))
+    if np.any(np.isnan(log_p)) or np.any(np.isnan(log_q)):
+        raise ValueError("log-outputs contain NaN")
+    if np.any(log_p > 0) or np.any(log_q > 0):
+        raise ValueError("log-outputs must be <= 0 (they are log-probabilities)")
+    lower = log_p < log_q
+    return np.where(lower, probit_from_log_cdf(np.where(lower, log_p, -np.log(2.0))),
+                    -probit_from_log_cdf(np.where(lower, -np.log(2.0), log_q)))
+
+
+def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t) -> np.ndarray:
+    """mu = C^+ [ (s / sqrt(t)) * z - b ] (trilateration).
+
+    Parameters
+    ----------
+    z : ndarray, shape (..., N), probits of the optimal outputs
+    sigma : float or ndarray (D,), per-step noise sd, > 0
+    t : samples behind the outputs; scalar or broadcastable to ``z.shape[:-1]``
+
+    Returns
+    -------
+    mu : ndarray, shape (..., D); the projection of mu onto the row space of C when rank(C) < D
+    """
+    z = np.asarray(z, dtype=float)
+    if z.shape[-1] != design.ntask:
+        raise ValueError(f"z has last dimension {z.shape[-1]}; the design has ntask={design.ntask}")
+    if not np.all(np.isfinite(z)):
+        raise ValueError("probits must be finite (for sigma = 0 the outputs are 0/1 and identify no point)")
+    check_sigma(sigma, design.D, allow_zero=False)
+    distance = noise_scale(design, sigma) * z / _time_factor(t, z.shape[:-1]) - design.b
+    return distance @ np.linalg.pinv(design.C).T
+
+
+def recover_mu_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray, design: Design, sigma, t
+                                ) -> np.ndarray:
+    """Trilateration from log-probability outputs (log Yhat, log(1 - Yhat)), each shape (..., N)."""
+    return recover_mu_from_probits(probits_from_log_outputs(log_p, log_q), design, sigma, t)
+
+
+def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design: Design, sigma, t
+                           ) -> np.ndarray:
+    """Theorem 3.1: mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b from a latent state Z.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (..., K), the agent's latent state
+    W : ndarray, shape (N, K), probit read-out weights; w0 : ndarray (N,), read-out bias
+
+    Returns
+    -------
+    mu : ndarray, shape (..., D)
+    """
+    Z, W, w0 = (np.asarray(a, dtype=float) for a in (Z, W, w0))
+    if W.ndim != 2 or W.shape[0] != design.ntask:
+        raise ValueError(f"W must have shape (ntask={design.ntask}, K); got shape {W.shape}")
+    if Z.shape[-1] != W.shape[1]:
+        raise ValueError(f"Z has last dimension {Z.shape[-1]}; W expects K={W.shape[1]}")
+    if w0.shape != (design.ntask,):
+        raise ValueError(f"w0 must have shape (ntask,)=({design.ntask},); got shape {w0.shape}")
+    return recover_mu_from_probits(Z @ W.T + w0, design, sigma, t)
