@@ -22,10 +22,14 @@ import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
 from optimal.agent import _time_factor, noise_scale
+from optimal.identifiability import diagnose
 from theory.designs import Design
 from theory.world import check_sigma
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+EPS = np.finfo(float).eps
+#: Safety factor over first-order rounding bounds (each quantity takes a few flops).
+ROUNDING_FACTOR = 16
 
 
 def probit_from_log_cdf(log_p: np.ndarray) -> np.ndarray:
@@ -117,3 +121,24 @@ def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design:
     if w0.shape != (design.ntask,):
         raise ValueError(f"w0 must have shape (ntask,)=({design.ntask},); got shape {w0.shape}")
     return recover_mu_from_probits(Z @ W.T + w0, design, sigma, t)
+
+
+def recovery_error_bound(design: Design, sigma, t, dz, mu) -> float:
+    """Rounding-error bound on max |mu_hat - mu| for trilateration from probits with error dz.
+
+    |delta mu| <= ||C^+||_2 sqrt(N) max_i (s_i / sqrt(t)) dz_i                 (probit error)
+               + F eps [ ||C^+||_2 sqrt(N) max_i (|c_i . mu + b_i| + |b_i|)    (forming C mu + b)
+                         + cond(C) max |mu| ]                                   (solving the system)
+    with F = ROUNDING_FACTOR (a few flops per quantity). ``dz`` (N,) bounds the probit error per
+    task (2 eps (1 + |z|) for probits from log-outputs, see :func:`probit_from_log_cdf`); ``mu``
+    holds the true points, shape (..., D); ``t`` the smallest sample count behind them.
+    """
+    diag = diagnose(design)
+    mu = np.asarray(mu, dtype=float).reshape(-1, design.D)
+    b_dist = np.abs(mu @ design.C.T + design.b).max(axis=0)
+    pinv_norm = 1.0 / diag.singular_values[diag.rank - 1]
+    cond = diag.singular_values[0] / diag.singular_values[diag.rank - 1]
+    s_over = noise_scale(design, sigma) / np.sqrt(np.min(t))
+    probit_term = pinv_norm * np.sqrt(design.ntask) * np.max(s_over * dz)
+    forming = pinv_norm * np.sqrt(design.ntask) * np.max(b_dist + np.abs(design.b))
+    return float(probit_term + ROUNDING_FACTOR * EPS * (forming + cond * np.max(np.abs(mu))))
