@@ -92,24 +92,26 @@ def simulate_estimates(noise: NoiseModel, rng, n_trials: int, T: int, estimator:
     return x_star, estimate(noise, X, estimator)
 
 
-def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean",
-          per_coordinate: bool = False) -> MCEstimate:
+def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
+          ) -> tuple[MCEstimate, MCEstimate]:
     """r^2 = 1 - MSE / (1/12) of the estimator at every t = 1..T, by simulation.
 
     Returns
     -------
-    MCEstimate with value and se of shape (T,) (pooled over coordinates) or (T, D)
+    (pooled, per_coordinate) : MCEstimate with value and se of shape (T,) (MSE pooled over
+        coordinates per trial) and (T, D)
     """
     rng = as_generator(rng)
     T = check_positive_int("T", T)
-    n_trials = check_positive_int("n_trials", n_trials)
+    n_trials = check_positive_int("n_trials", n_trials, minimum=2)
     parts = []
     for n in _chunks(n_trials, T, noise.D):
         x, mu = simulate_estimates(noise, rng, n, T, estimator)
-        sq = (mu - x[:, None, :]) ** 2  # (n, T, D)
-        parts.append(sq if per_coordinate else sq.mean(axis=2))
-    mse = _mean_se(np.concatenate(parts, axis=0))
-    return MCEstimate(1.0 - mse.value / LATENT_VARIANCE, mse.se / LATENT_VARIANCE)
+        parts.append((mu - x[:, None, :]) ** 2)  # (n, T, D)
+    sq = np.concatenate(parts, axis=0)
+    pooled, per_coordinate = _mean_se(sq.mean(axis=2)), _mean_se(sq)
+    return tuple(MCEstimate(1.0 - m.value / LATENT_VARIANCE, m.se / LATENT_VARIANCE)
+                 for m in (pooled, per_coordinate))
 
 
 def _fit_affine_decoders(F: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,427 @@
+"""Theoretical r^2 curves of SPEC section 4, each checked against its Monte-Carlo twin.
+
+For every noise sd sigma and evidence length t it predicts in closed form, and simulates:
+
+  r2_ceiling    r^2 = 1 - MSE / (1/12) of the optimal estimate of x* (1 - 12 sigma^2 / t for
+                Gaussian noise), pooled and per coordinate;
+  r2_protocol   r^2 of the evaluation protocol: a least-squares decoder with intercept fit on the
+                training region of each OOD fold (3 quadrants; 2^D - 1 orthants; or a half-space)
+                and scored on the held-out region; normalised by 1/12 (``r2_protocol``, the paper's
+                convention) and by the held-out variance (``r2_protocol_heldout``, theory only);
+  accuracy      the optimal agent's accuracy, and its decision-step cross-entropy, averaged over
+                x* and tasks (Gaussian-estimator noise models only);
+and, for random designs, the spread of the output-space factor angles around 90 degrees versus N
+(Corollary B.9; a large-N approximation, checked at the largest N).
+
+A row passes when every simulated value lies within k standard errors of its prediction, with k
+chosen so that all comparisons together have a false-alarm probability <= alpha (Bonferroni).
+With --free-rt the --t values are decision timings and the agent has seen t = timing + 1 samples.
+
+Noise models (--noise): gaussian (sd sigma); anisotropic (sd sigma * --aniso per coordinate);
+ar1 (stationary sd sigma, coefficient --ar1-a; --estimator mean or gls); gumbel (scale sigma).
+
+Files (only with --out DIR): curves.csv, angles.csv, results.json, r2_vs_t.png, r2_vs_sigma.png,
+angle_spread.png. Exit code 0 when every check agrees with theory, 1 when one does not, 2 on
+bad input.
+
+Example:  python -m verify.curves --sigma 0.2 --t 1:60 --out curves/
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from theory.accuracy import MAX_EXACT_D, accuracy_from_scale, cross_entropy_from_scale, decision_scale
+from theory.angles import angle_spread, factor_angles, tasks_for_spread
+from theory.ceilings import r2_ceiling, r2_ceiling_per_coordinate, r2_protocol
+from theory.designs import DESIGNS, build_design, even_design
+from theory.folds import ood_folds
+from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance, make_noise
+from theory.world import check_positive_int
+from verify.montecarlo import family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
+from verify.plotting import new_figure, plot_theory_with_points, save_figure
+from verify.store import atomic_write_bytes, atomic_write_json
+from verify.verdict import Check, base_parser, run_cli
+
+#: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
+REFERENCE_T = 20
+
+
+@dataclass(frozen=True)
+class CurvesConfig:
+    """One run of the curves check (see the module docstring for the meaning of each field)."""
+
+    sigma: tuple = (0.2,)            # per-step noise sd (Gumbel: scale beta), latent units
+    t: tuple = tuple(range(1, 61))   # evidence lengths (decision timings with free_rt)
+    D: int = 2
+    ntask: int = 6
+    design: str = "auto"             # even for D = 2, random otherwise
+    noise: str = "gaussian"
+    aniso: tuple = (1.0, 2.0)        # anisotropic sd multipliers, one per coordinate
+    ar1_a: float = 0.7               # AR(1) coefficient (the SPEC's example)
+    estimator: str = "mean"          # "gls" only for ar1 noise
+    free_rt: bool = False
+    trials: int = 20_000             # Monte-Carlo trials (per protocol replicate: train and test each)
+    replicates: int = 8              # protocol replicates (rounded up to a multiple of the folds)
+    angle_ntask: tuple = (2, 3, 6, 12, 24, 48, 96, 192, 384)
+    designs: int = 2_000             # random designs per N for the angle spread
+    target_spread: float = 5.0       # degrees: report the N needed for this spread
+    alpha: float = 0.01              # family-wise false-alarm probability of all comparisons
+    seed: int = 0
+
+    def __post_init__(self):
+        for s in self.sigma:
+            if not (isinstance(s, (int, float)) and math.isfinite(s) and s > 0):
+                raise ValueError(f"sigma={s!r} must be finite and > 0")
+        if not self.sigma:
+            raise ValueError("sigma must list at least one value")
+        if not self.t:
+            raise ValueError("t must list at least one value")
+        low = 0 if self.free_rt else 1
+        for t in self.t:
+            check_positive_int("t (timing with --free-rt)" if self.free_rt else "t", t, low)
+        check_positive_int("D", self.D)
+        check_positive_int("ntask", self.ntask)
+        check_positive_int("trials", self.trials, 2)
+        check_positive_int("replicates", self.replicates, 2)
+        check_positive_int("designs", self.designs, 2)
+        for n in self.angle_ntask:
+            check_positive_int("angle_ntask", n)
+        if self.design not in ("auto",) + DESIGNS:
+            raise ValueError(f"design={self.design!r} must be one of {('auto',) + DESIGNS}")
+        if self.design == "even" and self.D != 2:
+            raise ValueError(f"design='even' needs D=2; got D={self.D}")
+        if self.noise not in NOISE_KINDS:
+            raise ValueError(f"noise={self.noise!r} must be one of {NOISE_KINDS}")
+        if self.estimator not in ESTIMATORS:
+            raise ValueError(f"estimator={self.estimator!r} must be one of {ESTIMATORS}")
+        if not (math.isfinite(self.target_spread) and self.target_spread > 0):
+            raise ValueError(f"target_spread={self.target_spread!r} must be > 0 degrees")
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha={self.alpha!r} must lie in (0, 1)")
+        self.noise_model(self.sigma[0])  # validates aniso, ar1_a and estimator against the noise
+
+    @property
+    def design_kind(self) -> str:
+        return ("even" if self.D == 2 else "random") if self.design == "auto" else self.design
+
+    @property
+    def samples(self) -> np.ndarray:
+        """Evidence samples behind each --t value: t, or timing + 1 with free reaction time."""
+        return np.asarray(self.t, dtype=int) + (1 if self.free_rt else 0)
+
+    def noise_model(self, sigma: float) -> NoiseModel:
+        if self.noise == "anisotropic":
+            if len(self.aniso) != self.D:
+                raise ValueError(f"aniso={self.aniso!r} needs D={self.D} multipliers")
+            sd = sigma * np.asarray(self.aniso, dtype=float)
+        else:
+            sd = sigma
+        model = make_noise(self.noise, sd, self.D, self.ar1_a if self.noise == "ar1" else 0.0)
+        estimator_variance(model, 1, self.estimator)  # rejects gls for non-AR(1) noise
+        return model
+
+
+def parse_t(text) -> tuple:
+    """Parse evidence lengths: ``"20"``, ``"5,10,20"``, ``"1:60"`` (inclusive) or ``"1:100:5"``.
+
+    Several pieces may be given as a list or separated by commas; the result is sorted, unique.
+
+    Examples
+    --------
+    >>> parse_t("1:5")
+    (1, 2, 3, 4, 5)
+    >>> parse_t(["10:30:10", "5"])
+    (5, 10, 20, 30)
+    """
+    pieces = [text] if isinstance(text, str) else list(text)
+    values = set()
+    for piece in (p for chunk in pieces for p in str(chunk).split(",") if p.strip()):
+        parts = piece.strip().split(":")
+        try:
+            nums = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"t={piece!r} must be an integer, a list 'a,b,c' or a range 'start:stop[:step]'") from None
+        if len(nums) == 1:
+            values.add(nums[0])
+        elif len(nums) in (2, 3) and (len(nums) == 2 or nums[2] > 0) and nums[0] <= nums[1]:
+            values.update(range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1))
+        else:
+            raise ValueError(f"t={piece!r}: a range is start:stop[:step] with start <= stop and step > 0")
+    if not values:
+        raise ValueError(f"t={text!r} lists no evidence lengths")
+    return tuple(sorted(values))
+
+
+def _streams(config: CurvesConfig):
+    design_ss, angle_ss, *sigma_ss = np.random.SeedSequence(config.seed).spawn(2 + len(config.sigma))
+    return design_ss, angle_ss, sigma_ss
+
+
+def _accuracy_available(config: CurvesConfig) -> bool:
+    """The accuracy closed form needs a Gaussian estimator (not Gumbel) and D <= MAX_EXACT_D."""
+    return config.noise != "gumbel" and config.D <= MAX_EXACT_D
+
+
+def curve_rows(config: CurvesConfig, k: float) -> list[dict]:
+    """Predicted and simulated values per (sigma, t), each row judged at k standard errors."""
+    design_ss, _, sigma_ss = _streams(config)
+    design = build_design(config.design_kind, config.ntask, config.D, np.random.default_rng(design_ss))
+    folds = ood_folds(config.D)
+    replicates = len(folds) * math.ceil(config.replicates / len(folds))
+    ts = config.samples
+    T = int(ts.max())
+    rows = []
+    for sigma, ss in zip(config.sigma, sigma_ss):
+        noise = config.noise_model(sigma)
+        rng_r2, rng_protocol, rng_acc = (np.random.default_rng(s) for s in ss.spawn(3))
+        v = estimator_variance(noise, ts, config.estimator)  # (K, D)
+        pooled, per_coord = mc_r2(noise, T, config.trials, rng_r2, config.estimator)
+        protocol = mc_protocol_r2(noise, ts, folds, config.trials, config.trials, replicates, rng_protocol,
+                                  config.estimator)
+        predicted = {
+            "r2_ceiling": r2_ceiling(v),
+            "r2_protocol": np.mean([r2_protocol(v, f) for f in folds], axis=0),
+            "r2_protocol_heldout": np.mean([r2_protocol(v, f, "heldout") for f in folds], axis=0),
+        }
+        sims = {"r2_ceiling": (pooled.value[ts - 1], pooled.se[ts - 1]),
+                "r2_protocol": (protocol.value, protocol.se)}
+        for j in range(config.D):
+            predicted[f"r2_ceiling_x{j + 1}"] = r2_ceiling_per_coordinate(v)[:, j]
+            sims[f"r2_ceiling_x{j + 1}"] = (per_coord.value[ts - 1, j], per_coord.se[ts - 1, j])
+        if _accuracy_available(config):
+            scale = decision_scale(design, v)
+            predicted["accuracy"] = accuracy_from_scale(design, scale)
+            predicted["cross_entropy"] = cross_entropy_from_scale(design, scale)
+            acc, ce = mc_accuracy(design, noise, T, config.trials, rng_acc, config.estimator)
+            sims["accuracy"] = (acc.value[ts - 1], acc.se[ts - 1])
+            sims["cross_entropy"] = (ce.value[ts - 1], ce.se[ts - 1])
+        for i, t in enumerate(ts):
+            row = {"sigma": float(sigma), "t": int(t), "D": config.D, "ntask": config.ntask,
+                   "noise": config.noise, "estimator": config.estimator}
+            if config.free_rt:
+                row["timing"] = int(config.t[i])
+            row.update({name: float(p[i]) for name, p in predicted.items()})
+            z = []
+            for name, (value, se) in sims.items():
+                stem = "r2" if name == "r2_ceiling" else name.replace("r2_ceiling", "r2")
+                mc_name = "r2_mc" if name == "r2_ceiling" else f"{stem}_mc"
+                row[mc_name], row[f"{mc_name}_se"] = float(value[i]), float(se[i])
+                z.append((value[i] - predicted[name][i]) / se[i])
+            row["z_max"] = float(np.max(np.abs(z)))
+            row["passed"] = bool(row["z_max"] <= k)
+            rows.append(row)
+    return rows
+
+
+def angle_rows(config: CurvesConfig, k: float) -> list[dict]:
+    """Output-space angle spread vs N for random designs: prediction, simulation, ratio."""
+    if config.D < 2:
+        return []
+    _, angle_ss, _ = _streams(config)
+    rngs = [np.random.default_rng(s) for s in angle_ss.spawn(len(config.angle_ntask))]
+    rows = []
+    for n, rng in zip(config.angle_ntask, rngs):
+        mc = mc_angle_spread(n, config.D, config.designs, rng)
+        pred = float(angle_spread(n, config.D))
+        rows.append({"D": config.D, "ntask": int(n), "spread_theory_deg": pred,
+                     "spread_mc_deg": float(mc.value), "spread_mc_se_deg": float(mc.se),
+                     "ratio": float(mc.value) / pred, "z": float(mc.z_score(pred))})
+    return rows
+
+
+def _n_comparisons(config: CurvesConfig) -> int:
+    per_row = 2 + config.D + (2 if _accuracy_available(config) else 0)
+    return len(config.sigma) * len(config.t) * per_row + (1 if config.D >= 2 else 0)
+
+
+def _family_check(name: str, claim: str, rows: list[dict], pred_key: str, mc_key: str, k: float,
+                  alpha: float) -> Check:
+    head = min(rows, key=lambda r: (abs(r["t"] - REFERENCE_T), r["sigma"]))
+    z = np.array([abs(r[mc_key] - r[pred_key]) / r[f"{mc_key}_se"] for r in rows])
+    return Check(name=name, claim=claim + f" (shown: sigma={head['sigma']:g}, t={head['t']})",
+                 predicted=head[pred_key], measured=head[mc_key],
+                 tolerance=f"max |z| = {z.max():.2f} over {len(rows)} settings <= k = {k:.2f} SE "
+                           f"(Bonferroni, family alpha = {alpha:g})",
+                 passed=bool(z.max() <= k))
+
+
+def run(config: CurvesConfig) -> dict:
+    """Compute every row and check. Returns config, rows, angle_rows, k, extra facts and checks."""
+    k = family_k(_n_comparisons(config), config.alpha)
+    rows = curve_rows(config, k)
+    angles = angle_rows(config, k)
+    checks = [
+        _family_check("r2_ceiling", "simulated r^2 of the optimal estimate equals its closed-form ceiling",
+                      rows, "r2_ceiling", "r2_mc", k, config.alpha),
+        _family_check("r2_protocol", "simulated r^2 of the OOD protocol equals the closed-form protocol ceiling",
+                      rows, "r2_protocol", "r2_protocol_mc", k, config.alpha),
+    ]
+    if _accuracy_available(config):
+        checks.append(_family_check("accuracy", "simulated optimal accuracy equals the closed form",
+                                    rows, "accuracy", "accuracy_mc", k, config.alpha))
+        checks.append(_family_check("cross_entropy", "simulated decision-step cross-entropy equals the closed form",
+                                    rows, "cross_entropy", "cross_entropy_mc", k, config.alpha))
+    extra = {}
+    if angles:
+        big = max(angles, key=lambda r: r["ntask"])
+        checks.append(Check(
+            name="angle_spread", claim=f"random-design factor angles spread around 90 deg as "
+                                       f"sqrt(D/(N(D+2))) rad (large N; shown N={big['ntask']})",
+            predicted=big["spread_theory_deg"], measured=big["spread_mc_deg"],
+            tolerance=f"|z| = {abs(big['z']):.2f} <= k = {k:.2f} SE (formula is O(1/N) approximate)",
+            passed=bool(abs(big["z"]) <= k)))
+        extra["tasks_for_target_spread"] = int(tasks_for_spread(np.radians(config.target_spread), config.D))
+    if config.D == 2:
+        worst = max(abs(float(factor_angles(even_design(n))[0, 1]) - 90.0) for n in config.angle_ntask if n >= 2)
+        checks.append(Check(name="even_design_angle", claim="the even 2-D design has output-space angle exactly 90 deg",
+                            predicted=90.0, measured=90.0 + worst, tolerance="<= 1e-12 deg (rounding of arccos near 0)",
+                            passed=worst <= 1e-12))
+    return {"config": {**asdict(config), "design": config.design_kind}, "k_se": k, "rows": rows,
+            "angle_rows": angles, **extra, "checks": checks}
+
+
+def _csv_bytes(rows: list[dict]) -> bytes:
+    buf = io.StringIO()
+    fields = list(dict.fromkeys(key for row in rows for key in row))
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
+def _theory_vs_sigma(config: CurvesConfig, sigmas: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
+    folds = ood_folds(config.D)
+    v = np.array([estimator_variance(config.noise_model(s), t, config.estimator) for s in sigmas])
+    return r2_ceiling(v), np.mean([r2_protocol(v, f) for f in folds], axis=0)
+
+
+def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
+    """Write curves.csv, angles.csv, results.json and the PNG plots into ``out``."""
+    out = Path(out)
+    rows, angles, k = result["rows"], result["angle_rows"], result["k_se"]
+    xkey = "timing" if config.free_rt else "t"
+    paths = [atomic_write_bytes(out / "curves.csv", _csv_bytes(rows))]
+    if angles:
+        paths.append(atomic_write_bytes(out / "angles.csv", _csv_bytes(angles)))
+    payload = {key: value for key, value in result.items() if key != "checks"}
+    payload["checks"] = [c.to_dict() for c in result["checks"]]
+    payload["passed"] = all(c.passed for c in result["checks"])
+    paths.append(atomic_write_json(out / "results.json", payload))
+
+    fig, (ax, res) = new_figure(2)
+    for sigma in config.sigma:
+        sel = [r for r in rows if r["sigma"] == float(sigma)]
+        x = np.array([r[xkey] for r in sel])
+        get = lambda key: np.array([r[key] for r in sel])  # noqa: E731
+        plot_theory_with_points(ax, x, get("r2_ceiling"), x, get("r2_mc"), get("r2_mc_se"), k=k,
+                                label=f"ceiling sigma={sigma:g}")
+        plot_theory_with_points(ax, x, get("r2_protocol"), x, get("r2_protocol_mc"), get("r2_protocol_mc_se"), k=k,
+                                label=f"protocol sigma={sigma:g}", theory_style="--")
+        res.errorbar(x, get("r2_mc") - get("r2_ceiling"), yerr=k * get("r2_mc_se"), fmt="o", ms=3, capsize=2,
+                     label=f"ceiling sigma={sigma:g}")
+        res.errorbar(x, get("r2_protocol_mc") - get("r2_protocol"), yerr=k * get("r2_protocol_mc_se"), fmt="s",
+                     ms=3, capsize=2, label=f"protocol sigma={sigma:g}")
+    res.axhline(0.0, color="k", lw=1)
+    ax.set(xlabel="decision timing (t - 1 samples)" if config.free_rt else "evidence samples t", ylabel="r^2",
+           title=f"r^2 vs t ({config.noise} noise, D={config.D})", ylim=(max(-0.5, ax.get_ylim()[0]), 1.0))
+    res.set(xlabel=xkey, ylabel="simulation - theory", title=f"residuals (bars: +-{k:.2f} SE)")
+    ax.legend(fontsize=7)
+    res.legend(fontsize=7)
+    paths.append(save_figure(fig, out / "r2_vs_t.png"))
+
+    t_ref = int(min(config.samples, key=lambda t: abs(t - REFERENCE_T)))
+    fig, (ax,) = new_figure(1)
+    grid = np.linspace(max(config.sigma) * 1e-3, 1.25 * max(config.sigma), 200)
+    ceiling, protocol = _theory_vs_sigma(config, grid, t_ref)
+    sel = [r for r in rows if r["t"] == t_ref]
+    x = np.array([r["sigma"] for r in sel])
+    plot_theory_with_points(ax, grid, ceiling, x, [r["r2_mc"] for r in sel], [r["r2_mc_se"] for r in sel], k=k,
+                            label="ceiling")
+    plot_theory_with_points(ax, grid, protocol, x, [r["r2_protocol_mc"] for r in sel],
+                            [r["r2_protocol_mc_se"] for r in sel], k=k, label="protocol", theory_style="--")
+    ax.set(xlabel="sigma (per-step noise sd)", ylabel="r^2", title=f"r^2 vs sigma at t={t_ref}")
+    ax.legend(fontsize=7)
+    paths.append(save_figure(fig, out / "r2_vs_sigma.png"))
+
+    if angles:
+        fig, (ax,) = new_figure(1)
+        n = np.array([r["ntask"] for r in angles], dtype=float)
+        grid = np.geomspace(n.min(), n.max(), 200)
+        plot_theory_with_points(ax, grid, angle_spread(grid, config.D), n, [r["spread_mc_deg"] for r in angles],
+                                [r["spread_mc_se_deg"] for r in angles], k=k, label=f"D={config.D}")
+        ax.set(xscale="log", yscale="log", xlabel="tasks N", ylabel="spread of angle around 90 deg (deg)",
+               title="output-space factor angles, random designs")
+        ax.legend(fontsize=7)
+        paths.append(save_figure(fig, out / "angle_spread.png"))
+    return paths
+
+
+def build_parser():
+    p = base_parser(__doc__, "python -m verify.curves")
+    d = CurvesConfig()
+    p.add_argument("--sigma", type=float, nargs="+", default=list(d.sigma), help="noise sd(s) (default 0.2)")
+    p.add_argument("--t", nargs="+", default=["1:60"],
+                   help="evidence lengths: 20, '5,10,20' or a range '1:100[:step]' (default 1:60)")
+    p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
+    p.add_argument("--ntask", type=int, default=d.ntask, help=f"tasks N for the accuracy curves (default {d.ntask})")
+    p.add_argument("--design", choices=("auto",) + DESIGNS, default=d.design,
+                   help="boundary design (default auto: even for D=2, random otherwise)")
+    p.add_argument("--noise", choices=NOISE_KINDS, default=d.noise, help="noise model (default gaussian)")
+    p.add_argument("--aniso", type=float, nargs="+", default=list(d.aniso),
+                   help="anisotropic sd multipliers, one per coordinate (default 1 2)")
+    p.add_argument("--ar1-a", type=float, default=d.ar1_a, help=f"AR(1) coefficient (default {d.ar1_a})")
+    p.add_argument("--estimator", choices=ESTIMATORS, default=d.estimator,
+                   help="estimator of x*: sample mean, or gls (AR(1) only)")
+    p.add_argument("--free-rt", action="store_true", help="--t values are decision timings: t = timing + 1")
+    p.add_argument("--trials", type=int, default=d.trials, help=f"Monte-Carlo trials (default {d.trials})")
+    p.add_argument("--replicates", type=int, default=d.replicates,
+                   help=f"protocol replicates (default {d.replicates})")
+    p.add_argument("--angle-ntask", type=int, nargs="+", default=list(d.angle_ntask),
+                   help="N values for the angle-spread curve")
+    p.add_argument("--designs", type=int, default=d.designs, help=f"random designs per N (default {d.designs})")
+    p.add_argument("--target-spread", type=float, default=d.target_spread,
+                   help=f"report the N needed for this angle spread, degrees (default {d.target_spread})")
+    p.add_argument("--alpha", type=float, default=d.alpha, help=f"family-wise false-alarm rate (default {d.alpha})")
+    p.add_argument("--out", default=None, help="folder for CSV, JSON and PNG files (default: write nothing)")
+    return p
+
+
+def config_from_args(args) -> CurvesConfig:
+    return CurvesConfig(sigma=tuple(args.sigma), t=parse_t(args.t), D=args.D, ntask=args.ntask, design=args.design,
+                        noise=args.noise, aniso=tuple(args.aniso), ar1_a=args.ar1_a, estimator=args.estimator,
+                        free_rt=args.free_rt, trials=args.trials, replicates=args.replicates,
+                        angle_ntask=tuple(args.angle_ntask), designs=args.designs,
+                        target_spread=args.target_spread, alpha=args.alpha, seed=args.seed)
+
+
+def _body(args) -> dict:
+    config = config_from_args(args)
+    result = run(config)
+    if args.out is not None:
+        result["files"] = [str(p) for p in write_outputs(result, config, args.out)]
+    lines = [f"{'sigma':>6} {'t':>4} {'ceiling':>8} {'MC':>8} {'SE':>7} {'protocol':>8} {'MC':>8} {'SE':>7}  pass"]
+    for r in result["rows"]:
+        lines.append(f"{r['sigma']:6.3g} {r['t']:4d} {r['r2_ceiling']:8.5f} {r['r2_mc']:8.5f} {r['r2_mc_se']:7.1e} "
+                     f"{r['r2_protocol']:8.5f} {r['r2_protocol_mc']:8.5f} {r['r2_protocol_mc_se']:7.1e}  "
+                     f"{'yes' if r['passed'] else 'NO'}")
+    if "tasks_for_target_spread" in result:
+        lines.append(f"random design, D={config.D}: N >= {result['tasks_for_target_spread']} tasks for a "
+                     f"{config.target_spread:g} deg angle spread")
+    if "files" in result:
+        lines.append("wrote " + ", ".join(result["files"]))
+    result["text"] = "\n".join(lines) + "\n"
+    return result
+
+
+def main(argv=None) -> int:
+    return run_cli(build_parser(), argv, _body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
