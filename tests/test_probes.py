@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from theory.ceilings import r2_protocol, reference_variance
 from theory.folds import QUADRANT_TO_ORTHANT, Fold, ood_folds, orthant_index
 from theory.world import LATENT_VARIANCE, sample_evidence, sample_latents
 from verify.probes import (REFERENCE_DEFECT_SOURCE, fit_linear_decoder, fold_masks, heldout_r2,
@@ -108,30 +109,46 @@ def test_r2_is_one_for_perfect_and_zero_heldout_for_predicting_the_mean():
                                rtol=1e-12)
 
 
-@pytest.mark.parametrize("normalisation, test_variance", [("fullrange", LATENT_VARIANCE), ("heldout", 1 / 48)])
-def test_ood_r2_of_the_mle_matches_the_quadrant_protocol_ceiling(mle_hidden, normalisation, test_variance):
+def test_quadrant_protocol_closed_form_agrees_with_theory_ceilings():
+    # Two independent derivations of SPEC section 4's protocol ceiling (this file's and
+    # theory.ceilings'), both linear algebra on exact moments: agree to a few eps.
+    s2 = SIGMA**2 / T
+    for fold in ood_folds(2):
+        np.testing.assert_allclose(_quadrant_protocol_r2(fold.index, s2),
+                                   r2_protocol([s2, s2], fold, "fullrange"), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("normalisation", ["fullrange", "heldout"])
+def test_ood_r2_of_the_mle_matches_the_quadrant_protocol_ceiling(mle_hidden, normalisation):
     x, mu, hidden = mle_hidden
     cv = quadrant_cv(hidden, x, normalisation=normalisation)
     folds = ood_folds(2)
     s2 = SIGMA**2 / T
-    # Prediction for fullrange: the closed form; for heldout the same MSE over 1/48.
-    predicted = np.array([1 - (1 - _quadrant_protocol_r2(f.index, s2)) * LATENT_VARIANCE / test_variance
-                          for f in folds])
-    # Standard error of each fold's r^2 from its per-trial squared errors (network 0).
+    predicted = np.array([r2_protocol([s2, s2], f, normalisation) for f in folds])
+    # Standard error of each fold's r^2 (network 0), delta method on MSE / V: the per-trial
+    # squared errors, plus (heldout only) the sampling error of the held-out variance V.
     _, test = fold_masks(x, folds)
     se = []
     for k, f in enumerate(folds):
         dec = fit_linear_decoder(hidden[0], x, weights=~test[k])
-        sq = ((dec.predict(hidden[0]) - x)[test[k]] ** 2).mean(axis=1)
-        se.append(sq.std() / np.sqrt(sq.size) / test_variance)
+        sq = ((dec.predict(hidden[0]) - x)[test[k]] ** 2).sum(axis=1)
+        V = LATENT_VARIANCE * 2
+        rel_V = 0.0
+        if normalisation == "heldout":
+            xc = x[test[k]] - x[test[k]].mean(axis=0)
+            dev2 = (xc**2).sum(axis=1)
+            V, rel_V = dev2.mean(), dev2.std() / np.sqrt(dev2.size) / dev2.mean()
+        rel_mse = sq.std() / np.sqrt(sq.size) / sq.mean()
+        se.append(sq.mean() / V * np.hypot(rel_mse, rel_V))
     se = np.array(se)
     # Fitting 7 parameters per coordinate on ~60000 trials adds ~ s2 x 7 / 60000 to the MSE.
-    bias = s2 * 7 / 60_000 / test_variance
+    bias = s2 * 7 / 60_000 / (1 / 48)
     assert np.all(np.abs(cv.ood - predicted) < 4 * se + bias), (cv.ood, predicted, se)
-    # The fold mean resolves the protocol ceiling from the naive one, 1 - 12 s2 (shrinkage).
+    # The fold mean (disjoint test sets) resolves the protocol ceiling from the naive
+    # 1 - s2 / Var, which ignores regression shrinkage.
     se_mean = np.sqrt(np.sum(se**2)) / len(folds)
     assert abs(cv.ood.mean() - predicted.mean()) < 4 * se_mean + bias
-    naive = 1 - s2 / test_variance
+    naive = 1 - s2 / reference_variance(folds[0], normalisation)
     assert abs(cv.ood.mean() - naive) > 4 * se_mean + bias
 
 

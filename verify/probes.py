@@ -9,8 +9,9 @@ trials from the whole cube, test on each fold's held-out region.
 
 Two normalisations, never mixed silently:
 - ``fullrange`` (the reference): r^2 = 1 - MSE / (1/12), MSE pooled over coordinates;
-- ``heldout``: r^2 = 1 - mean_j [MSE_j / Var_test(x*_j)], each coordinate's error divided by
-  the variance of x*_j over the held-out trials themselves (1/48 for a quadrant).
+- ``heldout``: r^2 = 1 - sum_j MSE_j / sum_j Var_test(x*_j), the pooled error divided by the
+  pooled variance of x* over the held-out trials themselves (1/48 per coordinate for a
+  quadrant), the convention of ``theory.ceilings.r2_protocol``.
 
 Everything is vectorised over K networks: hidden states arrive as shape (K, n_trials, H).
 """
@@ -114,8 +115,9 @@ def r2_score(x_true, x_pred, normalisation: str = "fullrange", weights=None) -> 
     """Coefficient of determination of a latent estimate, pooled over coordinates.
 
     ``fullrange``: r^2 = 1 - mean_{i,j} (x_hat_ij - x_ij)^2 / (1/12).
-    ``heldout``:   r^2 = 1 - mean_j [ MSE_j / Var(x_j) ], with Var(x_j) the (weighted,
-    population) variance of the evaluated targets themselves.
+    ``heldout``:   r^2 = 1 - sum_j MSE_j / sum_j Var(x_j), with Var(x_j) the (weighted,
+    population) variance of the evaluated targets themselves, pooled over coordinates as in
+    ``theory.ceilings.reference_variance``.
 
     Parameters
     ----------
@@ -141,9 +143,9 @@ def r2_score(x_true, x_pred, normalisation: str = "fullrange", weights=None) -> 
         return 1.0 - mse.mean(axis=-1) / LATENT_VARIANCE
     mean = (wn * x_true).sum(axis=-2, keepdims=True)
     var = (wn * (x_true - mean) ** 2).sum(axis=-2)
-    if np.any(var <= 0):
+    if np.any(var.sum(axis=-1) <= 0):
         raise ValueError("normalisation='heldout' needs targets that vary within the evaluated trials")
-    return 1.0 - (mse / var).mean(axis=-1)
+    return 1.0 - mse.sum(axis=-1) / var.sum(axis=-1)
 
 
 def _defect_source(fold: Fold) -> int | None:
