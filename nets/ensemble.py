@@ -1,0 +1,127 @@
+"""An ensemble of K independent networks: their designs, encoders, parameters and random streams.
+
+Network k draws everything from ``SeedSequence(seed, spawn_key=(first_network + k,))``,
+spawned into four independent streams used in this order of purpose:
+0 = initial weights, 1 = encoder f, 2 = task design (random designs and offsets),
+3 = training data (latents, evidence noise, recurrent noise), advanced batch by batch.
+
+Use :func:`build_ensemble` for a fresh one, :func:`load_ensemble` for a trained one, and
+:func:`ensemble_inputs` + :func:`nets.rnn.forward` to run frozen networks on chosen x*.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nets.config import TrainConfig
+from nets.rnn import init_params, stack_params
+from nets.trials import make_trials
+from theory.designs import build_design
+from theory.encoders import draw_encoder
+
+STREAMS = ("init", "encoder", "design", "data")
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """K networks sharing an architecture.
+
+    Attributes
+    ----------
+    params : dict of stacked parameters, leading axis K (see :mod:`nets.rnn`); read-outs are
+        zero-padded to max(ntask) outputs -- network k uses the first ``config.ntask[k]``
+    encoders : tuple of K :class:`theory.encoders.Encoder`
+    designs : tuple of K :class:`theory.designs.Design`
+    """
+
+    config: TrainConfig
+    params: dict
+    encoders: tuple
+    designs: tuple
+
+    @property
+    def K(self) -> int:
+        return self.config.K
+
+    def rnn_kwargs(self) -> dict:
+        """Keyword arguments of :func:`nets.rnn.forward` for this architecture."""
+        c = self.config
+        return {"activation": c.activation, "alpha": c.alpha, "leaky": c.leaky}
+
+    def output_mask(self) -> np.ndarray:
+        """Bool, shape (K, max N): which read-out columns are real tasks."""
+        N = np.array(self.config.ntask)
+        return np.arange(N.max())[None, :] < N[:, None]
+
+
+def network_streams(config: TrainConfig, k: int) -> dict:
+    """The four seed sequences of network k (see module docstring)."""
+    root = np.random.SeedSequence(config.seed, spawn_key=(config.first_network + k,))
+    return dict(zip(STREAMS, root.spawn(len(STREAMS))))
+
+
+def build_ensemble(config: TrainConfig) -> tuple[Ensemble, list]:
+    """Fresh networks for ``config`` and each network's data generator (ready for batch 1)."""
+    dtype = np.dtype(config.dtype)
+    designs, encoders, params, data_rngs = [], [], [], []
+    for k in range(config.K):
+        s = network_streams(config, k)
+        design = build_design(config.design, config.ntask[k], config.D,
+                              np.random.default_rng(s["design"]), config.design_offsets)
+        encoder = draw_encoder(config.encoder, config.D, np.random.default_rng(s["encoder"]))
+        n_in = encoder.out_dim + (1 if config.timeline == "fixed" else 0)
+        params.append(init_params(np.random.default_rng(s["init"]), n_in, config.hidden,
+                                  config.ntask[k], dtype))
+        designs.append(design)
+        encoders.append(encoder)
+        data_rngs.append(np.random.default_rng(s["data"]))
+    ens = Ensemble(config, stack_params(params), tuple(encoders), tuple(designs))
+    return ens, data_rngs
+
+
+def ensemble_with_params(config: TrainConfig, params: dict) -> Ensemble:
+    """The ensemble of ``config`` (designs and encoders re-derived from its seeds) with ``params``."""
+    ens, _ = build_ensemble(config)
+    for name, p in ens.params.items():
+        if name not in params or params[name].shape != p.shape:
+            got = None if name not in params else params[name].shape
+            raise ValueError(f"params[{name!r}] has shape {got}; the configuration needs {p.shape}")
+    return Ensemble(config, {k: params[k] for k in ens.params}, ens.encoders, ens.designs)
+
+
+def load_ensemble(path) -> Ensemble:
+    """The trained ensemble stored in a checkpoint file."""
+    from nets.checkpoint import load_checkpoint
+    ckpt = load_checkpoint(path)
+    return ensemble_with_params(ckpt.config, ckpt.params)
+
+
+def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: int | None = None):
+    """Inputs for running the frozen networks on chosen latents.
+
+    Each network sees its own encoding f_k of its own noise draw (taken from ``rng`` in order
+    k = 0..K-1). ``sigma=0`` gives noiseless trials; ``sigma=None`` uses each network's
+    training sigma. ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
+
+    Parameters
+    ----------
+    x_star : ndarray, shape (B, D) (same latents for every network) or (K, B, D)
+
+    Returns
+    -------
+    u : ndarray, shape (K, B, T, n_in), in the ensemble's dtype
+    X : ndarray, shape (K, B, n_stim, D), the evidence behind u (for the optimal agent)
+    """
+    c = ens.config
+    x_star = np.asarray(x_star, dtype=float)
+    if x_star.ndim == 2:
+        x_star = np.broadcast_to(x_star, (c.K,) + x_star.shape)
+    if x_star.ndim != 3 or x_star.shape[0] != c.K or x_star.shape[2] != c.D:
+        raise ValueError(f"x_star must have shape (B, D={c.D}) or (K={c.K}, B, D); got {x_star.shape}")
+    sig = c.sigma if sigma is None else (sigma,) * c.K
+    steps = c.n_stim if n_stim is None else n_stim
+    trials = [make_trials(rng, x_star.shape[1], ens.designs[k], sig[k], ens.encoders[k], c.timeline,
+                          steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype)) for k in range(c.K)]
+    return np.stack([t.u for t in trials]), np.stack([t.X for t in trials])
+

@@ -1,0 +1,247 @@
+"""Train an ensemble of independent RNNs on the multi-task world (SPEC section 5), resumably.
+
+All K networks train together as stacked arrays: every batch, each network draws its own
+trials from its own stream, then one forward pass, one backward pass and one Adam step update
+all K. Network k's arithmetic does not depend on the other networks, so the ensemble gives the
+same networks as K separate runs with the same seeds.
+
+Usage: python -m nets.train --ntask 2 24 --networks 5 --batches 100000 --out runs/ --resume
+
+Prints (or with --json emits) {"config", "seconds", "network_batches_per_second",
+"final_loss": [one per network], "checkpoint": path or null}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nets.adam import AdamState, adam_init, adam_step
+from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
+from nets.config import TrainConfig, ensemble_config
+from nets.ensemble import Ensemble, build_ensemble
+from nets.losses import loss_and_grad
+from nets.rnn import backward_tm, forward_tm
+from nets.trials import build_inputs, build_targets
+from theory.encoders import Encoder, stack_encoders
+from theory.world import sample_evidence, sample_latents
+from verify.store import jsonable
+
+#: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
+FINAL_LOSS_WINDOW = 100
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    losses : ndarray, shape (batches, K), per-batch training loss of each network
+    seconds : wall time of the batches run in this call (excluding resumed ones)
+    network_batches_per_second : K * batches run / seconds
+    checkpoint : path of the last checkpoint, or None without ``out_dir``
+    """
+
+    ensemble: Ensemble
+    adam: AdamState
+    losses: np.ndarray
+    seconds: float
+    network_batches_per_second: float
+    checkpoint: Path | None
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.ensemble.config
+
+    @property
+    def final_loss(self) -> np.ndarray:
+        """Mean loss of each network over the last FINAL_LOSS_WINDOW batches, shape (K,)."""
+        if len(self.losses) == 0:
+            return np.full(self.config.K, np.nan)
+        return self.losses[-FINAL_LOSS_WINDOW:].mean(axis=0)
+
+    def summary(self) -> dict:
+        return {"config": self.config.to_dict(), "seconds": self.seconds,
+                "network_batches_per_second": self.network_batches_per_second,
+                "final_loss": self.final_loss.tolist(),
+                "checkpoint": None if self.checkpoint is None else str(self.checkpoint)}
+
+
+def loss_weights(config: TrainConfig) -> np.ndarray:
+    """Loss weights in the internal (K, T, B, N) layout, shape (K, T, 1, max N).
+
+    1 on real outputs (column i < ntask[k]) at the steps the loss covers (all, or the decision
+    step only), 0 elsewhere.
+    """
+    N = np.array(config.ntask)
+    w_out = (np.arange(N.max())[None, :] < N[:, None])[:, None, None, :]
+    w_step = np.ones(config.n_steps)
+    if config.loss_steps == "decision":
+        w_step[:-1] = 0
+    return (w_out * w_step[None, :, None, None]).astype(config.dtype)
+
+
+def draw_batch(config: TrainConfig, ens: Ensemble, rngs: list, encoder: Encoder | None = None):
+    """One batch per network from its own stream: (u, y, noise) in the (K, T, B, .) layout.
+
+    Network k's stream gives, in order, the latents and the evidence noise (the same draws as
+    :func:`nets.trials.make_trials`), then the recurrent noise if rec_noise > 0. ``encoder`` is
+    :func:`theory.encoders.stack_encoders` of the ensemble's encoders in the training dtype
+    (built here if not given), so all K encoders run as one stacked product.
+    """
+    dtype = np.dtype(config.dtype)
+    if encoder is None:
+        encoder = stack_encoders(ens.encoders, dtype)
+    N = max(config.ntask)
+    xs, Xs, ys, noises = [], [], [], []
+    for k in range(config.K):
+        x_star = sample_latents(rngs[k], config.batch_size, config.D)
+        X = sample_evidence(rngs[k], x_star, config.n_stim, config.sigma[k])
+        y = build_targets(x_star, X, ens.designs[k], config.timeline, config.bound, dtype)
+        ys.append(np.pad(y, [(0, 0), (0, 0), (0, N - y.shape[2])]))
+        Xs.append(X)
+        if config.rec_noise > 0:
+            xi = rngs[k].standard_normal((config.n_steps, config.batch_size, config.hidden))
+            noises.append((config.rec_noise * xi).astype(dtype))
+    u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
+    noise = np.stack(noises) if noises else None
+    return (np.ascontiguousarray(u.swapaxes(1, 2)), np.ascontiguousarray(np.stack(ys).swapaxes(1, 2)), noise)
+
+
+def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights):
+    """Forward, loss, backward through time, Adam: returns (params, adam, losses (K,))."""
+    kw = {"activation": config.activation, "alpha": config.alpha, "leaky": config.leaky}
+    r, a, z = forward_tm(params, u, noise=noise, **kw)
+    L, dz = loss_and_grad(z, y, weights, config.loss, config.bound)
+    grads = backward_tm(params, u, r, a, dz, **kw)
+    params, adam = adam_step(params, grads, adam, config.lr, config.beta1, config.beta2, config.adam_eps)
+    return params, adam, L
+
+
+def _checkpoint(path, config, params, adam, rngs, losses, done) -> Path:
+    return save_checkpoint(path, Checkpoint(config, params, adam, tuple(g.bit_generator.state for g in rngs),
+                                            losses[:done], done))
+
+
+def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train the ensemble of ``config`` for ``config.batches`` batches.
+
+    With ``out_dir``, a checkpoint is written every ``config.checkpoint_every`` batches and at
+    the end (file name from :func:`nets.checkpoint.checkpoint_path`). With ``resume=True`` and
+    an existing checkpoint, training continues from it (its configuration must match, except
+    for the run length) and ends bit-identical to an uninterrupted run; without a checkpoint
+    it starts fresh. Without ``resume``, an existing checkpoint is overwritten.
+    """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
+    ens, rngs = build_ensemble(config)
+    params, adam = ens.params, adam_init(ens.params)
+    losses = np.empty((config.batches, config.K))
+    done = 0
+    path = None if out_dir is None else checkpoint_path(out_dir, config)
+    if resume and path is not None and path.exists():
+        ckpt = load_checkpoint(path, expect=config)
+        if ckpt.batches_done > config.batches:
+            raise ValueError(f"batches={config.batches} is fewer than the {ckpt.batches_done} already done in {path}")
+        params, adam, done = ckpt.params, ckpt.adam, ckpt.batches_done
+        for g, state in zip(rngs, ckpt.rng_states):
+            g.bit_generator.state = state
+        losses[:done] = ckpt.losses
+    weights = loss_weights(config)
+    encoder = stack_encoders(ens.encoders, np.dtype(config.dtype))
+    start, first = time.perf_counter(), done
+    bar = _progress_bar(config, done) if progress else None
+    for i in range(done, config.batches):
+        u, y, noise = draw_batch(config, ens, rngs, encoder)
+        params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights)
+        done = i + 1
+        if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
+            _checkpoint(path, config, params, adam, rngs, losses, done)
+        if bar is not None:
+            bar.update(1)
+            if done % 50 == 0 or done == config.batches:
+                rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
+                bar.set_postfix(loss=f"{losses[max(first, done - 50):done].mean():.4f}", net_batch_s=f"{rate:.0f}")
+    if bar is not None:
+        bar.close()
+    seconds = time.perf_counter() - start
+    if path is not None:
+        _checkpoint(path, config, params, adam, rngs, losses, done)
+    rate = config.K * (done - first) / seconds if done > first else float("nan")
+    return TrainResult(Ensemble(config, params, ens.encoders, ens.designs), adam, losses, seconds, rate, path)
+
+
+def _progress_bar(config: TrainConfig, done: int):
+    from tqdm import tqdm
+    return tqdm(total=config.batches, initial=done, unit="batch", desc=f"training {config.K} nets",
+                file=sys.stderr, mininterval=0.5)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m nets.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--ntask", type=int, nargs="+", default=[24], help="task count(s) N; K networks for each")
+    p.add_argument("--networks", type=int, default=1, help="networks K per ntask (default 1)")
+    p.add_argument("--batches", type=int, default=100_000)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--encoder", default="mlp", help="mlp | quadratic | identity")
+    p.add_argument("--sigma", type=float, nargs="+", default=[0.2], help="noise sd per step (one, or one per ntask)")
+    p.add_argument("--D", type=int, default=2, help="latent dimensions")
+    p.add_argument("--design", default="even", help="even (D = 2) | random")
+    p.add_argument("--task", default="reference", choices=["reference", "free_rt"],
+                   help="reference: fixed 22-step timeline, BCE; free_rt: 20 steps, bounded accumulators, MSE")
+    p.add_argument("--activation", default="relu", help="relu | tanh")
+    p.add_argument("--alpha", type=float, default=1.0, help="dt / tau")
+    p.add_argument("--non-leaky", action="store_true", help="r_t = r_{t-1} + alpha phi(a_t)")
+    p.add_argument("--rec-noise", type=float, default=0.0)
+    p.add_argument("--dtype", default="float32", help="float32 | float64")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--checkpoint-every", type=int, default=5000)
+    p.add_argument("--out", default=None, help="folder for checkpoints (none: no checkpoint)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.resume and args.out is None:
+            raise ValueError("--resume needs --out (the folder holding the checkpoint)")
+        timeline, loss = ("fixed", "bce_sigmoid") if args.task == "reference" else ("free", "mse_tanh5")
+        config = ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma,
+                                 batches=args.batches, batch_size=args.batch_size, lr=args.lr,
+                                 hidden=args.hidden, encoder=args.encoder, D=args.D, design=args.design,
+                                 timeline=timeline, loss=loss, activation=args.activation, alpha=args.alpha,
+                                 leaky=not args.non_leaky, rec_noise=args.rec_noise, dtype=args.dtype,
+                                 seed=args.seed, checkpoint_every=args.checkpoint_every)
+        if not args.json:
+            print(f"configuration: K={config.K} networks, ntask={sorted(set(config.ntask))}, "
+                  f"seed={config.seed}, dtype={config.dtype}, batches={config.batches}", file=sys.stderr)
+        result = train(config, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+    except ValueError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary, default=jsonable))
+    else:
+        print(f"seconds: {summary['seconds']:.2f}")
+        print(f"network batches per second: {summary['network_batches_per_second']:.1f}")
+        print("final loss per network: " + " ".join(f"{v:.4f}" for v in summary["final_loss"]))
+        print(f"checkpoint: {summary['checkpoint']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
