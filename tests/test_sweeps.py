@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verify import sweep as cli
+from verify import sweeps
 from verify.store import config_hash
 from verify.sweeps import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points,
                            run_sweep, summary_rows, write_summary_csv)
@@ -226,7 +227,7 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process(tmp_path):
     distributed = pytest.importorskip("distributed")
     calls_dir = tmp_path / "calls"
     calls_dir.mkdir()
-    points = points_of(range(6), calls_dir)
+    points = points_of(range(50), calls_dir)
     local = run_sweep(flaky_point, points, tmp_path / "a", progress=False)
     with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
                                   dashboard_address=None) as cluster:
@@ -235,7 +236,7 @@ def test_dask_local_cluster_gives_the_same_results_as_in_process(tmp_path):
     assert [r["status"] for r in remote.records] == [r["status"] for r in local.records]
     assert remote.results == local.results
     assert remote.records[3]["error"] == local.records[3]["error"]
-    assert calls(calls_dir) == 12
+    assert remote.count(DONE) == 49 and calls(calls_dir) == 100
 
 
 def test_dask_without_distributed_installed_says_to_install_the_extra(monkeypatch):
@@ -302,6 +303,53 @@ def test_sweep_killed_halfway_resumes_without_recomputing_finished_points(tmp_pa
     assert len(list(cache.glob("*.json"))) == 50
     assert {name: (cache / name).stat().st_mtime_ns for name in saved} == saved
     assert all(calls(calls_dir, x) == 1 for x in saved_x)
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+from verify.sweeps import make_executor, run_sweep
+
+def stuck_point(point):
+    Path(point["pids"], str(os.getpid())).touch()
+    time.sleep(60)
+    return {}
+
+if __name__ == "__main__":
+    with make_executor(workers=2) as ex:
+        run_sweep(stuck_point, [{"x": x, "pids": sys.argv[1]} for x in range(4)], sys.argv[2], ex, progress=False)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")  # a zombie (state Z) is dead but still has a pid
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def test_worker_processes_exit_when_the_sweep_process_is_killed(tmp_path):
+    script, pids = tmp_path / "orphans.py", tmp_path / "pids"
+    script.write_text(textwrap.dedent(ORPHAN_SCRIPT))
+    pids.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), str(pids), str(tmp_path / "cache")], env=env,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(pids.iterdir())) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        time.sleep(0.01)
+    workers = [int(p.name) for p in pids.iterdir()]
+    assert len(workers) == 2 and all(_alive(pid) for pid in workers)
+    proc.kill()
+    proc.wait()
+    # each worker polls every PARENT_POLL_SECONDS; allow 20 polls for a loaded machine
+    deadline = time.monotonic() + 20 * sweeps.PARENT_POLL_SECONDS
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -434,6 +482,7 @@ def test_cli_runs_as_a_module_in_a_subprocess(tmp_path):
     assert (tmp_path / "r2" / "summary.csv").exists()
 
 
+@pytest.mark.slow  # starts Dask worker processes: ~2 s idle, ~5 s on a loaded machine
 def test_cli_runs_theorem31_on_a_local_dask_cluster(tmp_path, capsys):
     pytest.importorskip("distributed")
     pytest.importorskip("verify.theorem31")

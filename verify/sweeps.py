@@ -19,13 +19,14 @@ import json
 import math
 import multiprocessing
 import os
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from verify.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, jsonable
 
@@ -114,6 +115,28 @@ def process_start_method() -> str:
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
+#: How often (seconds) a worker process checks that the process that started it is alive.
+PARENT_POLL_SECONDS = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Process-pool initializer: end this worker soon after the sweep's main process dies.
+
+    A worker waiting on the pool's queue never notices a main process killed by SIGKILL or
+    SIGTERM (the worker holds both ends of the queue's pipe, and under ``forkserver`` its OS
+    parent is the fork server), so a daemon thread polls the main process's pid instead.
+    """
+    def watch():
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            try:
+                os.kill(parent_pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or the pid now belongs to another user)
+                os._exit(1)
+
+    threading.Thread(target=watch, name="sweep-parent-watch", daemon=True).start()
+
+
 @contextlib.contextmanager
 def make_executor(workers: int | None = None, dask_address: str | None = None
                   ) -> Iterator[cf.Executor]:
@@ -124,11 +147,13 @@ def make_executor(workers: int | None = None, dask_address: str | None = None
     workers : int or None
         Local parallelism. 0 or 1: in-process (:class:`InProcessExecutor`); > 1: a
         ``ProcessPoolExecutor`` of that many processes (start method from
-        :func:`process_start_method`); None: the CPU count. With ``dask_address="local"`` it is
+        :func:`process_start_method`; each worker exits when the calling process dies, see
+        :func:`_exit_with_parent`); None: the CPU count. With ``dask_address="local"`` it is
         the number of single-threaded Dask workers; with a remote address it must be None.
     dask_address : str or None
         ``"local"`` starts a ``distributed.LocalCluster``; any other string is a scheduler
-        address (``"tcp://host:8786"``) for ``distributed.Client``. Needs the ``[dask]`` extra.
+        address (``"tcp://host:8786"``) for ``distributed.Client``. Needs the ``[dask]`` extra;
+        the workers of a remote cluster need this package installed to import the point function.
 
     Examples
     --------
@@ -151,7 +176,8 @@ def make_executor(workers: int | None = None, dask_address: str | None = None
         executor = InProcessExecutor()
     else:
         executor = cf.ProcessPoolExecutor(max_workers=n,
-                                          mp_context=multiprocessing.get_context(process_start_method()))
+                                          mp_context=multiprocessing.get_context(process_start_method()),
+                                          initializer=_exit_with_parent, initargs=(os.getpid(),))
     try:
         yield executor
     finally:
@@ -357,6 +383,12 @@ def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
                 records[key] = _finish(future, key, unique[key][0], fname, cache_dir)
                 bar.update(1)
                 bar.set_postfix(failed=sum(r["status"] == FAILED for r in records.values()), refresh=False)
+    except KeyboardInterrupt:
+        # keep what finished while the interrupt arrived; the rest is cancelled below
+        for future, key in pending.items():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                _finish(future, key, unique[key][0], fname, cache_dir)
+        raise
     finally:
         for future in pending:
             future.cancel()
