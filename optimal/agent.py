@@ -18,7 +18,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtr
 
 from theory.designs import Design
-from theory.world import check_sigma
+from theory.world import as_generator, check_positive_int, check_sigma
 
 
 def running_mle(X: np.ndarray) -> np.ndarray:
@@ -103,3 +103,42 @@ def hard_outputs(x: np.ndarray, design: Design) -> np.ndarray:
     """
     x = np.asarray(x, dtype=float)
     return (x @ design.C.T + design.b > 0).astype(float)
+
+
+def random_filter_agent(D: int, junk_dims: int, rng):
+    """A random optimal filter agent: a latent state and a read-out that makes its outputs optimal.
+
+    Z(t) = Q diag(d) v(t) + q,   v(t) = [sqrt(t) mu(t), sqrt(t), junk(t)],   K = D + 1 + junk_dims,
+    with Q a random orthogonal matrix, d ~ U(1/2, 2) (so cond(Q diag(d)) <= 4) and q ~ U(-1, 1)^K.
+    Its probit read-out W Z + w0, W = [diag(1/s) C, b/s, 0] diag(1/d) Q^T and w0 = -W q, equals the
+    optimal probits z = sqrt(t) (C mu + b) / s, while Z mixes mu with junk in every coordinate.
+
+    Returns
+    -------
+    encode : callable (mu (..., D), t (...), junk (..., junk_dims)) -> Z (..., K)
+    readout : callable (design, sigma) -> (W (N, K), w0 (N,))
+    K : int, the latent dimension
+    """
+    D = check_positive_int("D", D)
+    junk_dims = check_positive_int("junk_dims", junk_dims, 0)
+    rng = as_generator(rng)
+    K = D + 1 + junk_dims
+    Q, _ = np.linalg.qr(rng.standard_normal((K, K)))
+    d = rng.uniform(0.5, 2.0, K)
+    q = rng.uniform(-1.0, 1.0, K)
+    M = Q * d  # Q diag(d)
+
+    def encode(mu, t, junk):
+        root_t = np.broadcast_to(np.sqrt(np.asarray(t, dtype=float))[..., None], mu.shape[:-1] + (1,))
+        return np.concatenate([root_t * mu, root_t, junk], axis=-1) @ M.T + q
+
+    def readout(design: Design, sigma):
+        if design.D != D:
+            raise ValueError(f"design has D={design.D}; the agent was built for D={D}")
+        s = noise_scale(design, sigma)
+        core = np.concatenate([design.C / s[:, None], (design.b / s)[:, None],
+                               np.zeros((design.ntask, junk_dims))], axis=1)
+        W = (core / d) @ Q.T
+        return W, -W @ q
+
+    return encode, readout, K

@@ -44,7 +44,7 @@ class Identifiability:
         if self.identifiable:
             return (f"rank(C) = D = {self.D} <= N = {self.ntask}: mu is identified "
                     f"(condition number {self.condition:.3g})")
-        why = f"N = {self.ntask} < D = {self.D}" if self.ntask < self.D else f"C is rank-deficient"
+        why = f"N = {self.ntask} < D = {self.D}" if self.ntask < self.D else "C is rank-deficient"
         return (f"{why}: rank(C) = {self.rank} < D = {self.D}, so only the projection of mu onto the "
                 f"{self.rank}-dimensional row space of C is recoverable; the {self.D - self.rank} "
                 f"null-space direction(s) change no output and are invisible")

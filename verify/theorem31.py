@@ -30,7 +30,7 @@ from math import comb
 import numpy as np
 from tqdm import tqdm
 
-from optimal.agent import hard_outputs, log_outputs, noise_scale, optimal_probits, running_mle
+from optimal.agent import hard_outputs, log_outputs, optimal_probits, random_filter_agent, running_mle
 from optimal.identifiability import diagnose
 from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent, recover_mu_from_log_outputs,
                                    recovery_error_bound)
@@ -95,36 +95,6 @@ def make_config_design(config: Theorem31Config, rng) -> Design:
     return make_design(G / np.linalg.norm(G, axis=1, keepdims=True), b, name=f"random rank {config.rank}")
 
 
-def filter_agent(D: int, rng):
-    """A random optimal filter agent: latent state and a read-out that makes its outputs optimal.
-
-    Z(t) = Q diag(d) v(t) + q,  v(t) = [sqrt(t) mu(t), sqrt(t), junk(t)]  (K = D + 1 + JUNK_DIMS),
-    Q a random orthogonal matrix, d ~ U(1/2, 2). Returns (encode, readout) where
-    encode(mu, t, junk) -> Z and readout(design, sigma) -> (W, w0) with W Z + w0 = z (optimal probits):
-    W = [diag(1/s) C, b/s, 0] diag(1/d) Q^T and w0 = -W q.
-    """
-    rng = as_generator(rng)
-    K = D + 1 + JUNK_DIMS
-    Q, _ = np.linalg.qr(rng.standard_normal((K, K)))
-    d = rng.uniform(0.5, 2.0, K)
-    q = rng.uniform(-1.0, 1.0, K)
-    M = Q * d  # Q diag(d)
-
-    def encode(mu, t, junk):
-        v = np.concatenate([np.sqrt(t)[..., None] * mu, np.broadcast_to(np.sqrt(t)[..., None], mu.shape[:-1] + (1,)),
-                            junk], axis=-1)
-        return v @ M.T + q
-
-    def readout(design: Design, sigma):
-        s = noise_scale(design, sigma)
-        core = np.concatenate([design.C / s[:, None], (design.b / s)[:, None],
-                               np.zeros((design.ntask, JUNK_DIMS))], axis=1)
-        W = (core / d) @ Q.T
-        return W, -W @ q
-
-    return encode, readout, K
-
-
 def _chunks(config: Theorem31Config, width: int):
     per_trial = config.t * max(width, config.D)
     size = max(1, min(config.trials, CHUNK_FLOATS // per_trial))
@@ -157,7 +127,7 @@ def _r2_check(sq_err: np.ndarray, sigma, t: int) -> Check:
 
 def _identifiable_checks(config, design, diag, streams, progress) -> tuple[list[Check], dict]:
     rng_data, rng_agent = streams
-    encode, readout, K = filter_agent(config.D, rng_agent)
+    encode, readout, K = random_filter_agent(config.D, JUNK_DIMS, rng_agent)
     W, w0 = readout(design, config.sigma)
     err_out = err_lat = 0.0
     tol_out = tol_lat = 0.0
