@@ -178,7 +178,8 @@ class Invertibility:
     Attributes
     ----------
     min_singular : smallest singular value of df/dx over the sampled points (0: not locally invertible)
-    min_ratio : smallest |f(x) - f(y)| / |x - y| over sampled pairs (~0: two points collide)
+    min_ratio : smallest |f(x) - f(y)| / |x - y| over sampled pairs, random and antipodal
+        (y = -x); ~0 means two points collide
     invertible : both exceed ``tol`` times the corresponding largest value
     """
 
@@ -197,8 +198,10 @@ def invertibility(encoder: Encoder, rng=None, n_points: int = 2048, tol: float =
     rng = as_generator(rng)
     x = rng.uniform(-1.0, 1.0, size=(n_points, encoder.D))
     s = np.linalg.svd(encoder_jacobian(encoder, x), compute_uv=False)
-    y = rng.uniform(-1.0, 1.0, size=(n_points, encoder.D))
-    ratio = np.linalg.norm(encode(encoder, x) - encode(encoder, y), axis=1) / np.linalg.norm(x - y, axis=1)
+    # partners: random points, and the antipodes -x (a square layer with zero biases is even)
+    y = np.concatenate([rng.uniform(-1.0, 1.0, size=(n_points, encoder.D)), -x])
+    x2 = np.concatenate([x, x])
+    ratio = np.linalg.norm(encode(encoder, x2) - encode(encoder, y), axis=1) / np.linalg.norm(x2 - y, axis=1)
     min_s, min_r = float(s[:, -1].min()), float(ratio.min())
     ok = min_s > tol * float(s[:, 0].max()) and min_r > tol * float(ratio.max())
     return Invertibility(min_s, min_r, ok)

@@ -1,0 +1,169 @@
+"""Training an ensemble (nets.train): equivalence with separate runs, seeding, learning toward the
+loss floor, the free-RT variant, the command line."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nets.config import TrainConfig, ensemble_config
+from nets.train import main, train
+from optimal.agent import log_outputs, optimal_probits, running_mle
+from theory.designs import even_design, labels
+from theory.world import sample_evidence, sample_latents
+
+SMALL = dict(hidden=8, batch_size=4, n_stim=5)
+
+
+def _params_of(result, k):
+    n = result.config.ntask[k]
+    return {name: (p[k][..., :n] if name in ("W_out", "b_out") else p[k])
+            for name, p in result.ensemble.params.items()}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_ensemble_equals_separate_runs_bit_for_bit_when_task_counts_agree(dtype):
+    config = TrainConfig(ntask=(3, 3, 3), sigma=(0.2, 0.4, 0.1), batches=15, dtype=dtype, seed=11, **SMALL)
+    together = train(config, progress=False)
+    for k in range(3):
+        alone = train(TrainConfig(ntask=(3,), sigma=(config.sigma[k],), batches=15, dtype=dtype, seed=11,
+                                  first_network=k, **SMALL), progress=False)
+        for name, p in _params_of(alone, 0).items():
+            np.testing.assert_array_equal(p, _params_of(together, k)[name], err_msg=name)
+        np.testing.assert_array_equal(alone.losses[:, 0], together.losses[:, k])
+
+
+def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
+    """Networks with fewer tasks carry zero-padded read-out columns; the only arithmetic difference
+    is the order of a sum over outputs that includes exact zeros, a rounding-level change
+    (~1e-16 per batch in float64). Tolerance 1e-10: 6 orders above that after 20 batches, and
+    7 orders below one Adam step (lr = 1e-3), the size any real coupling between networks would have."""
+    config = TrainConfig(ntask=(2, 6), batches=20, dtype="float64", seed=4, **SMALL)
+    together = train(config, progress=False)
+    for k in range(2):
+        alone = train(TrainConfig(ntask=(config.ntask[k],), batches=20, dtype="float64", seed=4,
+                                  first_network=k, **SMALL), progress=False)
+        for name, p in _params_of(alone, 0).items():
+            np.testing.assert_allclose(p, _params_of(together, k)[name], rtol=0, atol=1e-10, err_msg=name)
+    np.testing.assert_array_equal(together.ensemble.params["W_out"][0][:, 2:], 0.0)  # padding stays 0
+
+
+def test_same_seed_same_networks_and_different_seeds_differ():
+    a, b, c = (train(TrainConfig(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
+    np.testing.assert_array_equal(a.ensemble.params["W_rec"], b.ensemble.params["W_rec"])
+    np.testing.assert_array_equal(a.losses, b.losses)
+    assert not np.array_equal(a.ensemble.params["W_rec"], c.ensemble.params["W_rec"])
+
+
+def test_float32_and_float64_runs_start_together_and_stay_close():
+    """Same seed: the float32 run is the float64 run rounded. After 5 batches at lr 1e-3 the weights
+    differ by float32 rounding amplified through Adam's normalised steps: bounded by 5 steps x lr."""
+    r32, r64 = (train(TrainConfig(batches=5, dtype=d, seed=3, **SMALL), progress=False)
+                for d in ("float32", "float64"))
+    assert r32.ensemble.params["W_rec"].dtype == np.float32
+    np.testing.assert_allclose(r32.ensemble.params["W_rec"], r64.ensemble.params["W_rec"], atol=5 * 1e-3)
+    np.testing.assert_allclose(r32.losses, r64.losses, rtol=1e-5)   # float32 loss: ~1e-7 relative per op
+
+
+def loss_floor(ntask, sigma, n_stim, n_trials, rng):
+    """Lowest expected reference loss: log 2 at each of the n_stim + 1 steps targeting 1/2, and at the
+    decision step the cross-entropy of the optimal (flat-prior) agent, estimated by Monte Carlo.
+
+    Returns (floor, standard error)."""
+    d = even_design(ntask)
+    x = sample_latents(rng, n_trials, 2)
+    X = sample_evidence(rng, x, n_stim, sigma)
+    z = optimal_probits(running_mle(X)[:, -1], d, sigma, n_stim)
+    log_p, log_q = log_outputs(z)
+    ce = -np.where(labels(x, d), log_p, log_q).mean(axis=1)
+    T = n_stim + 2
+    return ((T - 1) * np.log(2) + ce.mean()) / T, ce.std(ddof=1) / np.sqrt(n_trials) / T
+
+
+def test_training_reduces_the_loss_toward_the_optimal_agent_floor():
+    """Reference task (N = 24, sigma = 0.2, 22 steps), 400 batches of 16: the loss moves from log 2 toward
+    the floor and never below it. The flat-prior agent's floor exceeds the exact uniform-prior Bayes floor
+    by ~2e-5 (measured), inside the 4-SE + 1e-4 margin."""
+    floor, se_floor = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(TrainConfig(batches=400, hidden=32, seed=0), progress=False)
+    first, last = result.losses[:20, 0], result.losses[-100:, 0]
+    se_last = last.std(ddof=1) / np.sqrt(len(last))
+    assert last.mean() > floor - 4 * np.hypot(se_last, se_floor) - 1e-4
+    assert last.mean() - floor < 0.75 * (first.mean() - floor)
+
+
+@pytest.mark.slow
+def test_reference_network_reaches_within_a_tenth_of_the_initial_gap_to_the_floor():
+    floor, _ = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(TrainConfig(batches=4000, seed=0), progress=False)
+    first, last = result.losses[:20, 0].mean(), result.losses[-500:, 0].mean()
+    assert floor - 1e-3 < last < floor + 0.1 * (first - floor)
+
+
+def test_free_reaction_time_networks_learn_the_accumulators():
+    """MSE of a network that outputs 0 is E[A^2]; training must cut it (here by more than a third)."""
+    config = TrainConfig(timeline="free", loss="mse_tanh5", encoder="identity", batches=300, hidden=32, seed=2)
+    result = train(config, progress=False)
+    assert np.all(np.isfinite(result.losses))
+    assert result.losses[-50:].mean() < 0.67 * result.losses[:10].mean()
+
+
+def test_decision_only_loss_trains_only_on_the_last_step():
+    result = train(TrainConfig(loss_steps="decision", batches=200, hidden=16, encoder="identity", seed=1),
+                   progress=False)
+    assert result.losses[-50:].mean() < result.losses[:10].mean()
+
+
+def test_command_line_prints_the_summary_as_json(capsys):
+    code = main(["--ntask", "2", "3", "--networks", "2", "--batches", "3", "--hidden", "8",
+                 "--no-progress", "--json", "--seed", "5"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint"}
+    assert out["config"]["ntask"] == [2, 2, 3, 3] and len(out["final_loss"]) == 4
+    assert out["checkpoint"] is None and out["config"]["seed"] == 5
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--encoder", "cubic"], "encoder='cubic'"),
+    (["--ntask", "0"], "ntask"),
+    (["--sigma", "-1"], "sigma"),
+    (["--dtype", "float16"], "dtype='float16'"),
+    (["--resume"], "--resume needs --out"),
+    (["--design", "even", "--D", "3"], "D=3"),
+])
+def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
+    assert main(argv + ["--batches", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_module_runs_as_a_script():
+    proc = subprocess.run([sys.executable, "-m", "nets.train", "--batches", "2", "--hidden", "4",
+                           "--no-progress", "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["config"]["batches"] == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(ntask=()), "ntask"),
+    (dict(ntask=(2, 3), sigma=(0.1, 0.2, 0.3)), "sigma"),
+    (dict(sigma=(float("nan"),)), "sigma"),
+    (dict(alpha=0.0), "alpha=0.0"),
+    (dict(alpha=1.5), "alpha=1.5"),
+    (dict(lr=-1.0), "lr=-1.0"),
+    (dict(loss="mse_tanh5"), "valid pairs"),
+    (dict(activation="gelu"), "activation='gelu'"),
+    (dict(rec_noise=-0.1), "rec_noise"),
+    (dict(batch_size=0), "batch_size=0"),
+])
+def test_bad_configuration_is_rejected_with_a_message_naming_it(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_unknown_configuration_keys_are_rejected():
+    with pytest.raises(ValueError, match="unknown configuration keys \\['hiden'\\]"):
+        TrainConfig.from_dict({"hiden": 3})
+    assert TrainConfig.from_dict(ensemble_config(ntask=[2, 3]).to_dict()) == ensemble_config(ntask=[2, 3])
