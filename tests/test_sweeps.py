@@ -445,7 +445,7 @@ def test_cli_json_output_has_config_summary_points_and_files(tmp_path, capsys):
     (["r2", "--seed", "3:1"], "empty"),
     (["r2", "--grid", "sigma=-0.1"], "sigma"),
     (["r2", "--grid", "D=3", "design=even"], "needs D=2"),
-    (["r2", "--workers", "-1"], "workers"),
+    (["r2", "--workers", "-1"], "--workers=-1 must be >= 0"),
 ])
 def test_cli_bad_usage_exits_2_with_a_one_line_message(tmp_path, capsys, argv, message):
     assert cli.main(argv + ["--out", str(tmp_path), "--quiet"]) == 2

@@ -267,6 +267,8 @@ def main(argv=None) -> int:
     try:
         if args.sweep not in SWEEPS:
             raise ValueError(f"sweep={args.sweep!r} is unknown; registered sweeps: {', '.join(SWEEPS)}")
+        if args.workers is not None and args.workers < 0:
+            raise ValueError(f"--workers={args.workers} must be >= 0 (0 or 1: in-process)")
         spec = SWEEPS[args.sweep]
         grid, defaults, fn = build_grid(spec, args.grid, args.seed)
         out = Path(args.out) / spec.name
