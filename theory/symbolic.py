@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import functools
 import itertools
 
 import sympy as sp
@@ -46,18 +47,31 @@ def _region_boxes(fold: Fold, part: str) -> list[list[tuple]]:
     return boxes
 
 
+@functools.lru_cache(maxsize=None)
+def _power_integral(p: int, lo, hi) -> sp.Expr:
+    """integral_lo^hi x^p dx, exactly."""
+    x = sp.Symbol("x", real=True)
+    return sp.integrate(x**p, (x, lo, hi))
+
+
 def region_moments_exact(fold: Fold, part: str) -> tuple[sp.Matrix, sp.Matrix]:
-    """Mean (D x 1) and covariance (D x D) of x* uniform over a fold's region, exactly."""
-    xs = sp.symbols(f"x0:{fold.D}", real=True)
+    """Mean (D x 1) and covariance (D x D) of x* uniform over a fold's region, exactly.
+
+    Each moment is integrated over every orthant box of the region; over a box the integral of
+    a monomial prod_j x_j^p_j factorises into 1-D integrals.
+    """
     boxes = _region_boxes(fold, part)
 
-    def integral(f):
-        return sum(sp.integrate(f, *[(x, lo, hi) for x, (lo, hi) in zip(xs, box)]) for box in boxes)
+    def integral(powers):
+        return sum(sp.prod([_power_integral(p, lo, hi) for p, (lo, hi) in zip(powers, box)]) for box in boxes)
 
-    volume = integral(sp.Integer(1))
-    m = sp.Matrix([integral(x) / volume for x in xs])
-    second = sp.Matrix(fold.D, fold.D, lambda j, k: integral(xs[j] * xs[k]) / volume)
-    return m, sp.simplify(second - m * m.T)
+    def unit(*axes):
+        return [sum(1 for a in axes if a == j) for j in range(fold.D)]
+
+    volume = integral(unit())
+    m = sp.Matrix([integral(unit(j)) / volume for j in range(fold.D)])
+    second = sp.Matrix(fold.D, fold.D, lambda j, k: integral(unit(j, k)) / volume)
+    return m, second - m * m.T
 
 
 def protocol_r2_exact(fold: Fold, normalisation: str = "fullrange") -> tuple[sp.Symbol, sp.Expr]:
@@ -78,7 +92,7 @@ def protocol_r2_exact(fold: Fold, normalisation: str = "fullrange") -> tuple[sp.
     d = mq - m
     mse = ((eye - A) * (Sq + d * d.T) * (eye - A).T).trace() + s2 * (A * A.T).trace()
     ref = uniform_moments(-HALF, HALF)[1] if normalisation == "fullrange" else Sq.trace() / fold.D
-    return s2, sp.simplify(1 - mse / fold.D / ref)
+    return s2, sp.cancel(sp.together(1 - mse / fold.D / ref))
 
 
 def ar1_mean_variance_exact(t: int) -> tuple[sp.Symbol, sp.Expr]:
