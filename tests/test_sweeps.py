@@ -253,6 +253,16 @@ def test_remote_dask_address_with_a_worker_count_is_refused():
             pass
 
 
+@pytest.mark.parametrize("address", ["no-port-here", "tcp://127.0.0.1:1"])
+def test_unreachable_dask_scheduler_is_a_value_error_naming_the_address(address):
+    pytest.importorskip("distributed")
+    import dask
+    with dask.config.set({"distributed.comm.timeouts.connect": "0.5s"}):  # port 1: nothing listens
+        with pytest.raises(ValueError, match=f"dask_address='{address}': cannot connect"):
+            with make_executor(dask_address=address):
+                pass
+
+
 # -------------------------------------------------------------------------- interruption
 
 RESUME_SCRIPT = """

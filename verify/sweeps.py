@@ -203,9 +203,9 @@ def _dask_client(workers: int | None, address: str):
     if workers is not None:
         raise ValueError(f"workers={workers} has no effect with dask_address={address!r}: "
                          "the cluster decides its workers; leave workers unset")
-    try:
+    try:  # waits up to dask's distributed.comm.timeouts.connect (default 30 s)
         client = distributed.Client(address)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise ValueError(f"dask_address={address!r}: cannot connect to a scheduler ({exc})") from None
     with client:
         yield client
