@@ -218,7 +218,7 @@ def parse_axis(item: str, defaults: dict) -> tuple[str, list]:
 
 
 def build_grid(spec: SweepSpec, items: list[str], seeds: str) -> tuple[Grid, dict, type]:
-    """The grid of a command line: (Grid, the defaults, the config class). Validates every point."""
+    """The grid of a command line: (Grid, the defaults, the point function). Validates every point."""
     fn, config_cls = spec.resolve()
     defaults = dataclasses.asdict(config_cls())
     axes = {}
