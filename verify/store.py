@@ -29,6 +29,23 @@ def jsonable(obj):
     raise TypeError(f"cannot serialise {type(obj).__name__} into a configuration")
 
 
+def finite_json(obj):
+    """``obj`` with every non-finite float (nan, inf) replaced by None, so that it is strict JSON.
+
+    Examples
+    --------
+    >>> finite_json({"a": [1.0, float("inf")], "b": float("nan")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def canonical_json(config) -> str:
     """Deterministic JSON of a configuration (sorted keys, numpy and dataclasses converted)."""
     return json.dumps(config, sort_keys=True, default=jsonable, separators=(",", ":"))
@@ -65,7 +82,8 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 def atomic_write_json(path, obj) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
-    text = json.dumps(obj, indent=2, sort_keys=True, default=jsonable) + "\n"
+    text = json.dumps(finite_json(json.loads(json.dumps(obj, default=jsonable))), indent=2, sort_keys=True,
+                      allow_nan=False) + "\n"
     return atomic_write_bytes(path, text.encode())
 
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence
 
-from verify.store import jsonable
+from verify.store import finite_json, jsonable
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -91,7 +91,7 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
         payload = {k: v for k, v in result.items() if k not in ("checks", "text")}
         payload["checks"] = [c.to_dict() for c in checks]
         payload["passed"] = passed
-        print(json.dumps(payload, default=jsonable))
+        print(json.dumps(finite_json(json.loads(json.dumps(payload, default=jsonable))), allow_nan=False))
     else:
         print("configuration: " + ", ".join(f"{k}={v}" for k, v in result["config"].items()))
         if result.get("text"):
