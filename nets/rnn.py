@@ -74,11 +74,11 @@ def stack_params(params: list, n_out: int | None = None) -> dict:
     return out
 
 
-def _phi(activation: str, a: np.ndarray) -> np.ndarray:
+def _phi(activation: str, a: np.ndarray, out=None) -> np.ndarray:
     if activation == "relu":
-        return np.maximum(a, 0)
+        return np.maximum(a, 0, out=out)
     if activation == "tanh":
-        return np.tanh(a)
+        return np.tanh(a, out=out)
     raise ValueError(f"activation={activation!r} must be 'relu' or 'tanh'")
 
 
@@ -111,16 +111,19 @@ def forward_tm(params: dict, u: np.ndarray, activation: str = "relu", alpha: flo
     c = 1 - alpha if leaky else 1.0
     a = np.empty_like(drive)
     r_all = np.empty_like(drive)
+    _phi(activation, a[:, :0])               # validate the activation before the loop
     r = np.zeros((K, B, H), dtype=drive.dtype)
     W_rec = params["W_rec"]
-    for t in range(T):
-        a_t = drive[:, t] + r @ W_rec
-        a[:, t] = a_t
-        step = _phi(activation, a_t)
+    for t in range(T):                       # in place, into the (K, B, H) slices of step t
+        a_t, r_t = a[:, t], r_all[:, t]
+        np.matmul(r, W_rec, out=a_t)
+        a_t += drive[:, t]                   # a_t = drive_t + r_{t-1} W_rec
+        _phi(activation, a_t, out=r_t)
         if alpha != 1:
-            step = alpha * step
-        r = step if c == 0 else c * r + step
-        r_all[:, t] = r
+            r_t *= alpha
+        if c != 0:
+            r_t += c * r                     # r_t = c r_{t-1} + alpha phi(a_t)
+        r = r_t
     N = params["W_out"].shape[2]
     z = (r_all.reshape(K, T * B, H) @ params["W_out"]).reshape(K, T, B, N) + params["b_out"][:, None, None, :]
     return r_all, a, z
@@ -133,7 +136,7 @@ def backward_tm(params: dict, u: np.ndarray, r: np.ndarray, a: np.ndarray, dz: n
     N = dz.shape[3]
     rows = T * B
     grads = {"W_out": r.reshape(K, rows, H).transpose(0, 2, 1) @ dz.reshape(K, rows, N),
-             "b_out": dz.sum(axis=(1, 2))}
+             "b_out": np.ones(rows, dtype=dz.dtype) @ dz.reshape(K, rows, N)}
     # contiguous transposes: numpy's stacked matmul is ~10x slower on a transposed right operand
     W_out_T = np.ascontiguousarray(params["W_out"].transpose(0, 2, 1))
     dr_out = (dz.reshape(K, rows, N) @ W_out_T).reshape(K, T, B, H)
@@ -144,18 +147,18 @@ def backward_tm(params: dict, u: np.ndarray, r: np.ndarray, a: np.ndarray, dz: n
     W_rec_T = np.ascontiguousarray(params["W_rec"].transpose(0, 2, 1))
     da = np.empty_like(r)
     carry = np.zeros((K, B, H), dtype=r.dtype)
-    for t in range(T - 1, -1, -1):
-        dr = dr_out[:, t] + carry
-        da_t = dr * g[:, t]
-        da[:, t] = da_t
+    for t in range(T - 1, -1, -1):           # in place, into the (K, B, H) slices of step t
+        dr = dr_out[:, t]
+        dr += carry                          # dr_t = dz_t W_out^T + carry
+        da_t = np.multiply(dr, g[:, t], out=da[:, t])
         carry = da_t @ W_rec_T if c == 0 else c * dr + da_t @ W_rec_T
     da2 = da.reshape(K, rows, H)
-    r_prev = np.concatenate([np.zeros((K, 1, B, H), dtype=r.dtype), r[:, :-1]], axis=1)
     n_in = u.shape[3]
     u2 = np.broadcast_to(u, (K,) + u.shape[1:]).reshape(K, rows, n_in)
     grads["W_in"] = u2.transpose(0, 2, 1) @ da2
-    grads["W_rec"] = r_prev.reshape(K, rows, H).transpose(0, 2, 1) @ da2
-    grads["b_in"] = da.sum(axis=(1, 2))
+    # r_0 = 0, so dW_rec sums r_{t-1}^T da_t over t = 2..T only (views, no copy)
+    grads["W_rec"] = r[:, :-1].reshape(K, rows - B, H).transpose(0, 2, 1) @ da[:, 1:].reshape(K, rows - B, H)
+    grads["b_in"] = np.ones(rows, dtype=da.dtype) @ da2
     grads["b_rec"] = grads["b_in"].copy()
     return grads
 

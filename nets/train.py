@@ -16,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_c
 from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import Ensemble, build_ensemble
 from nets.losses import loss_and_grad
+from nets.memory import retain_freed_memory
 from nets.rnn import backward_tm, forward_tm
 from nets.trials import build_inputs, build_targets
 from theory.encoders import Encoder, stack_encoders
-from theory.world import sample_evidence, sample_latents
+from theory.world import check_positive_int, sample_evidence, sample_latents
 from verify.store import jsonable
 
 #: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
@@ -73,34 +75,38 @@ class TrainResult:
                 "checkpoint": None if self.checkpoint is None else str(self.checkpoint)}
 
 
-def loss_weights(config: TrainConfig) -> np.ndarray:
-    """Loss weights in the internal (K, T, B, N) layout, shape (K, T, 1, max N).
+def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
+    """Loss weights in the internal (K, T, B, N) layout, shape (len(nets), T, 1, max N).
 
     1 on real outputs (column i < ntask[k]) at the steps the loss covers (all, or the decision
-    step only), 0 elsewhere.
+    step only), 0 elsewhere; ``nets`` (default: all) selects networks.
     """
-    N = np.array(config.ntask)
-    w_out = (np.arange(N.max())[None, :] < N[:, None])[:, None, None, :]
+    nets = range(config.K) if nets is None else nets
+    N = np.array(config.ntask)[nets.start:nets.stop]
+    w_out = (np.arange(max(config.ntask))[None, :] < N[:, None])[:, None, None, :]
     w_step = np.ones(config.n_steps)
     if config.loss_steps == "decision":
         w_step[:-1] = 0
     return (w_out * w_step[None, :, None, None]).astype(config.dtype)
 
 
-def draw_batch(config: TrainConfig, ens: Ensemble, rngs: list, encoder: Encoder | None = None):
+def draw_batch(config: TrainConfig, ens: Ensemble, rngs: list, encoder: Encoder | None = None,
+               nets: range | None = None):
     """One batch per network from its own stream: (u, y, noise) in the (K, T, B, .) layout.
 
     Network k's stream gives, in order, the latents and the evidence noise (the same draws as
     :func:`nets.trials.make_trials`), then the recurrent noise if rec_noise > 0. ``encoder`` is
-    :func:`theory.encoders.stack_encoders` of the ensemble's encoders in the training dtype
-    (built here if not given), so all K encoders run as one stacked product.
+    :func:`theory.encoders.stack_encoders` of the selected networks' encoders in the training
+    dtype (built here if not given), so they run as one stacked product. ``nets`` (default: all)
+    selects networks; targets are padded to max(ntask) outputs of the whole ensemble.
     """
     dtype = np.dtype(config.dtype)
+    nets = range(config.K) if nets is None else nets
     if encoder is None:
-        encoder = stack_encoders(ens.encoders, dtype)
+        encoder = stack_encoders([ens.encoders[k] for k in nets], dtype)
     N = max(config.ntask)
-    xs, Xs, ys, noises = [], [], [], []
-    for k in range(config.K):
+    Xs, ys, noises = [], [], []
+    for k in nets:
         x_star = sample_latents(rngs[k], config.batch_size, config.D)
         X = sample_evidence(rngs[k], x_star, config.n_stim, config.sigma[k])
         y = build_targets(x_star, X, ens.designs[k], config.timeline, config.bound, dtype)
@@ -129,7 +135,23 @@ def _checkpoint(path, config, params, adam, rngs, losses, done) -> Path:
                                             losses[:done], done))
 
 
-def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True) -> TrainResult:
+def _split(params: dict, adam: AdamState, nets: range) -> tuple[dict, AdamState]:
+    sl = slice(nets.start, nets.stop)
+    return ({k: p[sl] for k, p in params.items()},
+            AdamState({k: m[sl] for k, m in adam.m.items()}, {k: v[sl] for k, v in adam.v.items()}, adam.step))
+
+
+def _merge(states: list) -> tuple[dict, AdamState]:
+    if len(states) == 1:
+        return states[0]
+    params = {k: np.concatenate([p[k] for p, _ in states]) for k in states[0][0]}
+    m = {k: np.concatenate([a.m[k] for _, a in states]) for k in states[0][1].m}
+    v = {k: np.concatenate([a.v[k] for _, a in states]) for k in states[0][1].v}
+    return params, AdamState(m, v, states[0][1].step)
+
+
+def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True,
+          workers: int = 1) -> TrainResult:
     """Train the ensemble of ``config`` for ``config.batches`` batches.
 
     With ``out_dir``, a checkpoint is written every ``config.checkpoint_every`` batches and at
@@ -137,9 +159,16 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     an existing checkpoint, training continues from it (its configuration must match, except
     for the run length) and ends bit-identical to an uninterrupted run; without a checkpoint
     it starts fresh. Without ``resume``, an existing checkpoint is overwritten.
+
+    ``workers > 1`` splits the networks into that many groups trained in parallel threads
+    (numpy releases the GIL in its array loops and BLAS calls). Each network's arithmetic is
+    unchanged, so the result does not depend on ``workers``. Run with a single-threaded BLAS
+    (``OPENBLAS_NUM_THREADS=1``) to avoid oversubscribing the cores.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
+    workers = check_positive_int("workers", workers)
+    retain_freed_memory()
     ens, rngs = build_ensemble(config)
     params, adam = ens.params, adam_init(ens.params)
     losses = np.empty((config.batches, config.K))
@@ -153,24 +182,40 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
         for g, state in zip(rngs, ckpt.rng_states):
             g.bit_generator.state = state
         losses[:done] = ckpt.losses
-    weights = loss_weights(config)
-    encoder = stack_encoders(ens.encoders, np.dtype(config.dtype))
+    groups = [range(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(config.K), workers) if len(c)]
+    dtype = np.dtype(config.dtype)
+    encoders = [stack_encoders([ens.encoders[k] for k in g], dtype) for g in groups]
+    weights = [loss_weights(config, g) for g in groups]
+    states = [_split(params, adam, g) for g in groups]
+
+    def step(j):
+        u, y, noise = draw_batch(config, ens, rngs, encoders[j], groups[j])
+        p, a, L = train_step(config, *states[j], u, y, noise, weights[j])
+        states[j] = (p, a)
+        return L
+
+    pool = ThreadPoolExecutor(len(groups)) if len(groups) > 1 else None
     start, first = time.perf_counter(), done
     bar = _progress_bar(config, done) if progress else None
-    for i in range(done, config.batches):
-        u, y, noise = draw_batch(config, ens, rngs, encoder)
-        params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights)
-        done = i + 1
-        if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
-            _checkpoint(path, config, params, adam, rngs, losses, done)
+    try:
+        for i in range(done, config.batches):
+            losses[i] = np.concatenate(list(pool.map(step, range(len(groups)))) if pool else [step(0)])
+            done = i + 1
+            if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
+                _checkpoint(path, config, *_merge(states), rngs, losses, done)
+            if bar is not None:
+                bar.update(1)
+                if done % 50 == 0 or done == config.batches:
+                    rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
+                    bar.set_postfix(loss=f"{losses[max(first, done - 50):done].mean():.4f}",
+                                    net_batch_s=f"{rate:.0f}")
+    finally:
+        if pool is not None:
+            pool.shutdown()
         if bar is not None:
-            bar.update(1)
-            if done % 50 == 0 or done == config.batches:
-                rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
-                bar.set_postfix(loss=f"{losses[max(first, done - 50):done].mean():.4f}", net_batch_s=f"{rate:.0f}")
-    if bar is not None:
-        bar.close()
+            bar.close()
     seconds = time.perf_counter() - start
+    params, adam = _merge(states)
     if path is not None:
         _checkpoint(path, config, params, adam, rngs, losses, done)
     rate = config.K * (done - first) / seconds if done > first else float("nan")
@@ -207,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=5000)
     p.add_argument("--out", default=None, help="folder for checkpoints (none: no checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--workers", type=int, default=1,
+                   help="threads training groups of networks in parallel (results do not depend on it)")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     return p
@@ -227,8 +274,9 @@ def main(argv=None) -> int:
                                  seed=args.seed, checkpoint_every=args.checkpoint_every)
         if not args.json:
             print(f"configuration: K={config.K} networks, ntask={sorted(set(config.ntask))}, "
-                  f"seed={config.seed}, dtype={config.dtype}, batches={config.batches}", file=sys.stderr)
-        result = train(config, out_dir=args.out, resume=args.resume, progress=not args.no_progress)
+                  f"seed={config.seed}, dtype={config.dtype}, batches={config.batches}")
+        result = train(config, out_dir=args.out, resume=args.resume, progress=not args.no_progress,
+                       workers=args.workers)
     except ValueError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2

@@ -49,6 +49,14 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
     np.testing.assert_array_equal(together.ensemble.params["W_out"][0][:, 2:], 0.0)  # padding stays 0
 
 
+def test_parallel_workers_give_the_same_networks_as_one_worker():
+    config = TrainConfig(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
+    one, two = train(config, progress=False), train(config, progress=False, workers=2)
+    for name, p in one.ensemble.params.items():
+        np.testing.assert_array_equal(two.ensemble.params[name], p, err_msg=name)
+    np.testing.assert_array_equal(two.losses, one.losses)
+
+
 def test_same_seed_same_networks_and_different_seeds_differ():
     a, b, c = (train(TrainConfig(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.ensemble.params["W_rec"], b.ensemble.params["W_rec"])
@@ -132,6 +140,7 @@ def test_command_line_prints_the_summary_as_json(capsys):
     (["--dtype", "float16"], "dtype='float16'"),
     (["--resume"], "--resume needs --out"),
     (["--design", "even", "--D", "3"], "D=3"),
+    (["--workers", "0"], "workers=0"),
 ])
 def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
     assert main(argv + ["--batches", "1", "--no-progress"]) == 2
