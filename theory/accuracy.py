@@ -18,8 +18,9 @@ a 1-D integral against the piecewise-polynomial density of u,
 
     f(u) = sum_{e in {0,1}^D} (-1)^|e| (u + sum_j a_j/2 - e . a)_+^(D-1) / ((D-1)! prod_j a_j),
 
-a_j = |c_ij|, integrated exactly piece by piece with Gauss-Legendre nodes (split also at
-u = -b_i, where |d| has its kink); h is evaluated with Gauss-Hermite nodes.
+a_j = |c_ij|, integrated piece by piece with Gauss-Legendre nodes (split also at the kink
+u = -b_i and geometrically around it down to the smallest tau); h is evaluated with
+Gauss-Hermite nodes.
 
 Imperfect outputs (SPEC section 3): if the probits carry i.i.d. errors of variance v, the
 trilateration estimate mu = C^+ [(s / sqrt(t)) z - b] has error covariance
@@ -48,19 +49,25 @@ _MIN_RELATIVE_WIDTH = 1e-6
 MAX_EXACT_D = 12
 
 
-def _projection_quadrature(a: np.ndarray, b: float) -> tuple[np.ndarray, np.ndarray]:
+def _projection_quadrature(a: np.ndarray, b: float, resolution: float) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature for E[g(d)], d = u + b, u = sum_j a_j U_j, U_j ~ U(-1/2, 1/2) independent.
 
     Returns nodes d_k and weights w_k (density of u times Gauss-Legendre weight) with
-    sum_k w_k g(d_k) = E[g(d)] for g smooth on each side of d = 0.
+    sum_k w_k g(d_k) = E[g(d)] for g smooth on each side of d = 0 on the length scale
+    ``resolution``: besides the density's knots and the kink at d = 0, the pieces are split at
+    d = +-resolution 2^k, k >= 0, so a factor like Phi(|d| / tau) with tau >= resolution varies
+    by O(1) at most across each piece.
     """
     a = a[a > _MIN_RELATIVE_WIDTH * a.max()]
     D = a.size
     corners = np.array(list(itertools.product((0.0, 1.0), repeat=D)))  # (2^D, D)
     shifts = a.sum() / 2.0 - corners @ a
     signs = (-1.0) ** corners.sum(axis=1)
-    knots = np.unique(np.concatenate([-shifts, [-b]]))
-    knots = knots[(knots >= -a.sum() / 2.0) & (knots <= a.sum() / 2.0)]
+    half = a.sum() / 2.0
+    n_refine = max(0, int(np.ceil(np.log2(2.0 * half / resolution))) + 1)
+    refine = resolution * 2.0 ** np.arange(n_refine)
+    knots = np.unique(np.concatenate([-shifts, [-b], -b + refine, -b - refine]))
+    knots = knots[(knots >= -half) & (knots <= half)]
     x, w = np.polynomial.legendre.leggauss(_GL_NODES)
     lo, hi = knots[:-1], knots[1:]
     u = (0.5 * (hi - lo)[:, None] * x + 0.5 * (hi + lo)[:, None]).ravel()
@@ -87,7 +94,7 @@ def _average_over_latents(design: Design, scale, per_task) -> np.ndarray:
     tau = _check_scale(design, scale)
     total = np.zeros(tau.shape[:-1])
     for i in range(design.ntask):  # N is small; each task has its own projection density
-        d, w = _projection_quadrature(np.abs(design.C[i]), float(design.b[i]))
+        d, w = _projection_quadrature(np.abs(design.C[i]), float(design.b[i]), float(tau[..., i].min()))
         total = total + per_task(np.abs(d) / tau[..., i, None]) @ w
     return total / design.ntask
 
