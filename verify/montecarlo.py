@@ -13,7 +13,8 @@ One simulation of T evidence steps gives every t = 1..T at once (the estimators 
 
 Agreement is judged with :meth:`MCEstimate.agrees`: |estimate - prediction| <= k SE, with k from
 :func:`family_k` so that a family of n comparisons has a false-alarm probability <= alpha
-(Bonferroni on a two-sided normal tail).
+(Bonferroni on a two-sided normal tail, or a Student-t tail when the SE comes from a handful of
+replicates).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import log_ndtr, ndtri
+from scipy.stats import t as student_t
 
 from optimal.agent import optimal_probits
 from optimal.trilateration import recover_mu_from_probits
@@ -38,10 +40,13 @@ _BLOCK_FLOATS = 4_000_000
 
 @dataclass(frozen=True)
 class MCEstimate:
-    """A Monte-Carlo estimate and its standard error (arrays of the same shape)."""
+    """A Monte-Carlo estimate, its standard error (arrays of the same shape), and the degrees of
+    freedom of that SE (number of independent units - 1): few replicates give a noisy SE, so
+    their comparisons use Student-t rather than normal quantiles (see :func:`family_k`)."""
 
     value: np.ndarray
     se: np.ndarray
+    dof: float = np.inf
 
     def z_score(self, prediction) -> np.ndarray:
         """(estimate - prediction) / SE."""
@@ -52,23 +57,31 @@ class MCEstimate:
         return np.abs(self.z_score(prediction)) <= k
 
 
-def family_k(n_comparisons: int, alpha: float = 0.01) -> float:
-    """k = Phi^-1(1 - alpha / (2 n)): n two-sided k-SE comparisons all pass with prob >= 1 - alpha.
+def family_k(n_comparisons: int, alpha: float = 0.01, dof: float = np.inf) -> float:
+    """k such that n two-sided k-SE comparisons all pass with probability >= 1 - alpha.
+
+    k = Phi^-1(1 - alpha / (2 n)) for an exactly known SE (``dof`` infinite), or the Student-t
+    quantile with ``dof`` degrees of freedom when the SE is estimated from dof + 1 replicates.
 
     Examples
     --------
     >>> round(family_k(1, 0.05), 2)
     1.96
+    >>> round(family_k(1, 0.05, dof=7), 2)
+    2.36
     """
     n_comparisons = check_positive_int("n_comparisons", n_comparisons)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha={alpha!r} must lie in (0, 1)")
-    return float(-ndtri(alpha / (2.0 * n_comparisons)))
+    if not dof > 0:
+        raise ValueError(f"dof={dof!r} must be > 0")
+    p = alpha / (2.0 * n_comparisons)
+    return float(-ndtri(p)) if np.isinf(dof) else float(student_t.isf(p, dof))
 
 
 def _mean_se(values: np.ndarray, axis: int = 0) -> MCEstimate:
     n = values.shape[axis]
-    return MCEstimate(values.mean(axis=axis), values.std(axis=axis, ddof=1) / np.sqrt(n))
+    return MCEstimate(values.mean(axis=axis), values.std(axis=axis, ddof=1) / np.sqrt(n), dof=n - 1)
 
 
 def _chunks(n_trials: int, T: int, D: int):
@@ -110,7 +123,7 @@ def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
         parts.append((mu - x[:, None, :]) ** 2)  # (n, T, D)
     sq = np.concatenate(parts, axis=0)
     pooled, per_coordinate = _mean_se(sq.mean(axis=2)), _mean_se(sq)
-    return tuple(MCEstimate(1.0 - m.value / LATENT_VARIANCE, m.se / LATENT_VARIANCE)
+    return tuple(MCEstimate(1.0 - m.value / LATENT_VARIANCE, m.se / LATENT_VARIANCE, m.dof)
                  for m in (pooled, per_coordinate))
 
 
@@ -235,4 +248,4 @@ def mc_angle_spread(ntask: int, D: int, n_designs: int, rng) -> MCEstimate:
     dev2 = ((factor_angles(C)[:, j, k] - 90.0) ** 2).mean(axis=1)
     msd = _mean_se(dev2)
     spread = np.sqrt(msd.value)
-    return MCEstimate(spread, msd.se / (2.0 * spread))
+    return MCEstimate(spread, msd.se / (2.0 * spread), msd.dof)
