@@ -30,8 +30,10 @@ def readout(z: np.ndarray, kind: str = "bce_sigmoid", scale: float = 5.0) -> np.
 def pointwise_loss(z: np.ndarray, y: np.ndarray, kind: str = "bce_sigmoid", scale: float = 5.0):
     """Per-entry loss l and dl/dz, both of z's shape (computed stably for any z)."""
     if kind == "bce_sigmoid":
-        l = np.maximum(z, 0) - y * z + np.log1p(np.exp(-np.abs(z)))
-        return l, expit(z) - y
+        e = np.exp(-np.abs(z))                       # in (0, 1]: no overflow for any z
+        l = np.maximum(z, 0) - y * z + np.log1p(e)
+        inv = 1 / (1 + e)
+        return l, np.where(z >= 0, inv, e * inv) - y   # sigmoid(z) from the same exponential
     if kind == "mse_tanh5":
         th = np.tanh(z)
         err = scale * th - y

@@ -49,12 +49,14 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
     np.testing.assert_array_equal(together.ensemble.params["W_out"][0][:, 2:], 0.0)  # padding stays 0
 
 
-def test_parallel_workers_give_the_same_networks_as_one_worker():
+@pytest.mark.parametrize("workers, group_size", [(2, None), (1, 1), (2, 2)])
+def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers, group_size):
     config = TrainConfig(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
-    one, two = train(config, progress=False), train(config, progress=False, workers=2)
+    one = train(config, progress=False)
+    other = train(config, progress=False, workers=workers, group_size=group_size)
     for name, p in one.ensemble.params.items():
-        np.testing.assert_array_equal(two.ensemble.params[name], p, err_msg=name)
-    np.testing.assert_array_equal(two.losses, one.losses)
+        np.testing.assert_array_equal(other.ensemble.params[name], p, err_msg=name)
+    np.testing.assert_array_equal(other.losses, one.losses)
 
 
 def test_same_seed_same_networks_and_different_seeds_differ():
