@@ -116,6 +116,17 @@ def test_nearby_solutions_merge_within_the_dedup_tolerance_only():
     assert split.points.shape[0] == 10
 
 
+def test_float32_map_is_solved_to_its_own_precision_when_the_tolerance_allows():
+    A = np.diag([0.5, -0.3, 0.8]).astype(np.float32)
+    c = np.array([1.0, 2.0, -1.0], dtype=np.float32)
+    starts = np.random.default_rng(4).standard_normal((6, 3))
+    fp = find_fixed_points(lambda h: (h.astype(np.float32) @ A.T + c), starts,
+                           _constant_jacobian(A.astype(float)), residual_tol=1e-5, dedup_tol=1e-4)
+    assert fp.points.shape == (1, 3)
+    # float32 rounding of F is ~6e-8 |h|; the fixed point is good to ~1e-6 (|I - A|^-1 <= 5).
+    np.testing.assert_allclose(fp.points, [np.linalg.solve(np.eye(3) - A, c)], atol=1e-5)
+
+
 @given(seed=st.integers(0, 2**32 - 1))
 def test_numerical_jacobian_matches_the_analytic_one(seed):
     rng = np.random.default_rng(seed)
@@ -150,6 +161,14 @@ def test_pca_of_a_plane_explains_all_variance_in_two_components():
                                states.reshape(-1, 7), atol=1e-12)
 
 
+def test_pca_with_fewer_samples_than_units_returns_that_many_axes():
+    states = np.random.default_rng(5).standard_normal((4, 9))
+    res = pca(states)
+    # 4 centred samples span at most 3 directions: the 4th variance is rounding (~eps).
+    assert res.components.shape == (4, 9) and res.variance.shape == (4,)
+    np.testing.assert_allclose(res.explained[:3].sum(), 1.0, atol=1e-12)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: pca(np.zeros(5)), "states"),
     (lambda: pca(np.ones((5, 3))), "do not vary"),
@@ -158,6 +177,8 @@ def test_pca_of_a_plane_explains_all_variance_in_two_components():
     (lambda: find_fixed_points(lambda h: h, np.full((2, 3), np.inf)), "finite"),
     (lambda: find_fixed_points(lambda h: h, np.zeros((2, 3)), dedup_tol=0.0), "dedup_tol"),
     (lambda: find_fixed_points(lambda h: h, np.zeros((2, 3)), residual_tol=-1.0), "residual_tol"),
+    (lambda: find_fixed_points(lambda h: h[:, :2], np.zeros((2, 3))), "F must map"),
+    (lambda: find_fixed_points(lambda h: h.astype(np.float32), np.zeros((2, 3))), "float32"),
     (lambda: count_near_unit(np.ones(3), tol=np.nan), "tol"),
     (lambda: numerical_jacobian(lambda h: h, np.zeros(3)), "h must"),
 ])

@@ -90,6 +90,19 @@ def test_imperfect_outputs_lose_r2_as_predicted_by_probit_noise():
     assert abs(res.r2_mu[0] - 1.0) > 4 * se
 
 
+def test_networks_with_their_own_noise_draws_are_compared_with_their_own_mu():
+    design = even_design(3)
+    x, mu0 = _trials(6, 300, design)
+    _, mu1 = _trials(7, 300, design)
+    mu = np.stack([mu0, mu1])  # (K, n, D): each network saw a different noise draw
+    logits = _optimal_logits(optimal_probits(mu, design, SIGMA, T))
+    res = trial_optimality(logits, mu, x, design, SIGMA, T)
+    assert res.r2_mu.shape == res.r2_optimal.shape == (2,)
+    np.testing.assert_allclose(res.r2_xstar, res.r2_optimal, atol=1e-12)  # exact recovery, ~eps
+    swapped = trial_optimality(logits, mu[::-1], x, design, SIGMA, T)  # mismatched noise: not optimal
+    assert np.all(swapped.r2_mu < 1 - 0.5 * 12 * SIGMA**2 / T)  # E|mu0 - mu1|^2 = 2 s2 per coord
+
+
 def test_trial_check_flags_a_network_decoded_with_the_wrong_noise_level():
     design = even_design(6)
     x, mu = _trials(3, 2000, design)
@@ -123,7 +136,7 @@ def test_decode_mu_accepts_one_t_per_time_step():
     (lambda: decode_mu(np.full((5, 2), np.nan), even_design(2), SIGMA, T), "finite"),
     (lambda: decode_mu(np.zeros((5, 2)), even_design(2), -0.1, T), "sigma"),
     (lambda: decode_mu(np.zeros((5, 2)), even_design(2), SIGMA, 0), "t must"),
-    (lambda: trial_optimality(np.zeros((4, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, T), "n=5"),
+    (lambda: trial_optimality(np.zeros((4, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, T), "share n"),
     (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 3)), even_design(2), SIGMA, T), "x_star"),
     (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, [1, 2]), "scalar"),
 ])

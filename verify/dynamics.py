@@ -41,9 +41,10 @@ class PCA:
     Attributes
     ----------
     mean : ndarray (H,)
-    components : ndarray (H, H), rows are unit principal axes, by decreasing variance
-    variance : ndarray (H,), variance along each axis (population, ddof = 0)
-    explained : ndarray (H,), fraction of the total variance per axis (sums to 1)
+    components : ndarray (k, H), k = min(n_samples, H), rows are unit principal axes, by
+        decreasing variance
+    variance : ndarray (k,), variance along each axis (population, ddof = 0)
+    explained : ndarray (k,), fraction of the total variance per axis (sums to 1)
     """
 
     mean: np.ndarray
@@ -74,9 +75,8 @@ def pca(states) -> PCA:
         raise ValueError("states must be finite (no NaN or inf)")
     X = X.reshape(-1, X.shape[-1])
     mean = X.mean(axis=0)
-    _, s, Vt = np.linalg.svd(X - mean, full_matrices=True)
-    variance = np.zeros(X.shape[1])
-    variance[: s.size] = s**2 / X.shape[0]
+    _, s, Vt = np.linalg.svd(X - mean, full_matrices=False)
+    variance = s**2 / X.shape[0]
     total = variance.sum()
     if total == 0:
         raise ValueError("states do not vary: principal components are undefined")
@@ -184,7 +184,9 @@ def find_fixed_points(F: Callable, starts, jac: Callable | None = None,
     F : callable, (M, H) -> (M, H), the map (vectorised over states)
     starts : ndarray, shape (M, H), e.g. states visited on noiseless trials
     jac : callable, (M, H) -> (M, H, H), dF/dh per state; default central differences
-    residual_tol : accept h* when |F(h*) - h*| <= residual_tol (state units)
+    residual_tol : accept h* when |F(h*) - h*| <= residual_tol (state units); must be above the
+        rounding floor of F (a float32 F needs ~1e-5 and a matching ``dedup_tol``, or cast the
+        network to float64 first)
     dedup_tol : merge fixed points closer than this (Euclidean, state units); the point with the
         smallest residual represents its cluster
     max_nfev : evaluations per start for ``scipy.optimize.least_squares`` (default: scipy's)
@@ -203,6 +205,14 @@ def find_fixed_points(F: Callable, starts, jac: Callable | None = None,
         if not (np.isfinite(v) and v > 0):
             raise ValueError(f"{name}={v!r} must be finite and > 0")
     M, H = starts.shape
+    out = np.asarray(F(starts))
+    if out.shape != starts.shape:
+        raise ValueError(f"F must map states of shape (M, H) to (M, H); got {starts.shape} -> {out.shape}")
+    # Rounding of F alone leaves |F(h) - h| ~ eps sqrt(H) |h|; ask for at least 10x that.
+    floor = 10 * np.finfo(out.dtype).eps * np.sqrt(H) * max(1.0, float(np.abs(starts).max()))
+    if residual_tol < floor:
+        raise ValueError(f"residual_tol={residual_tol:g} is below what F in {out.dtype} can reach "
+                         f"(~{floor:.1e}); evaluate F in float64 or raise residual_tol")
     if jac is None:
         def jac(h):
             return numerical_jacobian(F, h)

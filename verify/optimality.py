@@ -116,7 +116,7 @@ class TrialOptimality:
     ----------
     r2_mu : ndarray (...), r^2(mu_hat, mu): 1 for an optimal network
     r2_xstar : ndarray (...), r^2(mu_hat, x*), at most ~ the ceiling
-    r2_optimal : float, r^2(mu, x*) of the optimal agent on the same trials
+    r2_optimal : ndarray (...) or float, r^2(mu, x*) of the optimal agent on the same trials
     ceiling : float, theoretical r^2(mu, x*) = 1 - 12 sigma^2 / t
     rmse_mu : ndarray (...), sqrt(mean |mu_hat - mu|^2 / D), latent units
     method : str, how probits were obtained from the logits
@@ -124,7 +124,7 @@ class TrialOptimality:
 
     r2_mu: np.ndarray
     r2_xstar: np.ndarray
-    r2_optimal: float
+    r2_optimal: np.ndarray
     ceiling: float
     rmse_mu: np.ndarray
     method: str
@@ -137,8 +137,9 @@ def trial_optimality(logits, mu, x_star, design: Design, sigma, t, method: str =
     Parameters
     ----------
     logits : ndarray, shape (..., n, N), e.g. (K, n, N) for K networks at the decision step
-    mu : ndarray, shape (n, D), the optimal agent's mu(t) from the same noise as the networks saw
-    x_star : ndarray, shape (n, D)
+    mu : ndarray, shape (n, D) or (..., n, D), the optimal agent's mu(t) from the same noise as
+        each network saw (one per network when networks saw different noise draws)
+    x_star : ndarray, shape (n, D) or (..., n, D)
     design, sigma, method : as in :func:`decode_mu`
     t : int or float > 0, evidence samples behind both mu and the outputs
 
@@ -149,15 +150,17 @@ def trial_optimality(logits, mu, x_star, design: Design, sigma, t, method: str =
     mu = np.asarray(mu, dtype=float)
     x_star = np.asarray(x_star, dtype=float)
     logits = np.asarray(logits, dtype=float)
-    if mu.ndim != 2 or mu.shape != x_star.shape or mu.shape[1] != design.D:
-        raise ValueError(f"mu and x_star must both have shape (n, D={design.D}); got {mu.shape}, {x_star.shape}")
-    if logits.ndim < 2 or logits.shape[-2] != mu.shape[0]:
-        raise ValueError(f"logits must have shape (..., n={mu.shape[0]}, N); got shape {logits.shape}")
+    for name, a in (("mu", mu), ("x_star", x_star)):
+        if a.ndim < 2 or a.shape[-1] != design.D:
+            raise ValueError(f"{name} must have shape (..., n, D={design.D}); got shape {a.shape}")
+    if logits.ndim < 2 or logits.shape[-2] != mu.shape[-2] or x_star.shape[-2] != mu.shape[-2]:
+        raise ValueError(f"logits (..., n, N), mu and x_star (..., n, D) must share n; got shapes "
+                         f"{logits.shape}, {mu.shape}, {x_star.shape}")
     if np.ndim(t) != 0:
         raise ValueError(f"t={t!r} must be a scalar here (one time point per comparison)")
     mu_hat = decode_mu(logits, design, sigma, t, method)
+    variance = np.broadcast_to(check_sigma(sigma, design.D) ** 2, (design.D,)) / t
     return TrialOptimality(
         r2_mu=r2_score(mu, mu_hat), r2_xstar=r2_score(x_star, mu_hat),
-        r2_optimal=float(r2_score(x_star, mu)),
-        ceiling=float(r2_ceiling(np.broadcast_to(check_sigma(sigma, design.D) ** 2, (design.D,)) / t)),
+        r2_optimal=r2_score(x_star, mu), ceiling=float(r2_ceiling(variance)),
         rmse_mu=np.sqrt(np.mean((mu_hat - mu) ** 2, axis=(-2, -1))), method=method)
