@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr
 from scipy.stats import norm
 
 from theory.accuracy import (accuracy_from_scale, cross_entropy_from_scale, imperfect_output_covariance,

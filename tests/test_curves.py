@@ -51,6 +51,7 @@ def test_json_output_has_a_row_per_setting_with_the_required_keys_and_every_row_
 
 def test_rows_carry_the_closed_forms_of_the_theory_modules(capsys):
     code, out = run_json(capsys, ["--sigma", "0.3"] + SMALL)
+    assert code == 0
     t = np.array([r["t"] for r in out["rows"]])
     np.testing.assert_allclose([r["r2_ceiling"] for r in out["rows"]], 1 - 12 * 0.3**2 / t, rtol=1e-13)
 
@@ -147,3 +148,13 @@ def test_reference_run_finishes_in_under_30_seconds_and_every_row_passes(tmp_pat
     code, out = run_json(capsys, ["--sigma", "0.2", "--t", "1:60", "--out", str(tmp_path)])
     assert time.perf_counter() - start < 30
     assert code == 0 and all(r["passed"] for r in out["rows"]) and len(out["rows"]) == 60
+
+
+def test_plot_helper_rejects_mismatched_shapes_and_saves_a_png(tmp_path):
+    from verify.plotting import new_figure, plot_theory_with_points, save_figure
+    fig, (ax,) = new_figure(1)
+    with pytest.raises(ValueError, match="shapes"):
+        plot_theory_with_points(ax, [1, 2], [1], [1], [1])
+    plot_theory_with_points(ax, [1, 2], [0.5, 0.7], [1.5], [0.6], [0.01], k=3.0, label="x")
+    path = save_figure(fig, tmp_path / "p.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
