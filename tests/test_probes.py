@@ -175,6 +175,18 @@ def test_id_r2_of_the_mle_is_at_least_its_ood_r2(mle_hidden):
     assert cv.id.mean() > cv.ood.mean()
 
 
+def test_per_network_latents_give_the_same_r2_as_separate_runs():
+    rng = np.random.default_rng(12)
+    x = sample_latents(rng, 3 * 400, 2).reshape(3, 400, 2)
+    hidden = np.tanh(x @ rng.standard_normal((2, 5))) + 0.01 * rng.standard_normal((3, 400, 5))
+    together = quadrant_cv(hidden, x)
+    for k in range(3):
+        alone = quadrant_cv(hidden[k:k + 1], x[k])
+        # Same algebra on the same rows (zero-weight rows drop out of the SVD exactly): ~eps.
+        np.testing.assert_allclose(together.ood[k], alone.ood[0], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(together.id[k], alone.id[0], rtol=0, atol=1e-12)
+
+
 def test_reference_defect_tests_quadrants_two_and_four_on_one_and_three():
     # A code that is the identity except for an offset in Q2: OOD decoding of Q2 fails by
     # exactly that offset, but the defective protocol never looks at Q2.
@@ -232,6 +244,8 @@ def test_sample_orthants_stays_in_the_chosen_orthants():
     x = sample_orthants(10, 500, [1, 6], 3)
     assert set(np.unique(orthant_index(x))) == {1, 6}
     assert np.all(np.abs(x) <= 0.5)
+    np.testing.assert_array_equal(sample_orthants(10, 500, [1, 6], 3), x)  # same seed, same draw
+    assert not np.array_equal(sample_orthants(11, 500, [1, 6], 3), x)
 
 
 @given(angle=st.floats(1.0, 179.0), seed=st.integers(0, 2**32 - 1))
