@@ -10,9 +10,9 @@ phi = relu or tanh, alpha = dt / tau. In column-vector form the matrices are the
 Shapes, with K networks, B trials, T steps, n_in inputs, H units, N outputs:
 W_in (K, n_in, H), b_in (K, H), W_rec (K, H, H), b_rec (K, H), W_out (K, H, N), b_out (K, N).
 
-Backward, given dL/dz_t (and with g_t = alpha phi'(a_t)):
+Backward, given dL/dz_t, with dr_t = dL/dr_t (total derivative) and g_t = alpha phi'(a_t):
 
-    dr_t = dz_t W_out^T + c dr_{t+1}^* + da_{t+1} W_rec^T      (the last two terms are "carry")
+    dr_t = dz_t W_out^T + c dr_{t+1} + da_{t+1} W_rec^T       (the last two terms: "carry")
     da_t = dr_t * g_t
     dW_in = sum_t u_t^T da_t,  dW_rec = sum_t r_{t-1}^T da_t,  db_in = db_rec = sum_t da_t,
     dW_out = sum_t r_t^T dz_t, db_out = sum_t dz_t.

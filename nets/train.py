@@ -104,20 +104,20 @@ def draw_batch(config: TrainConfig, ens: Ensemble, rngs: list, encoder: Encoder 
     nets = range(config.K) if nets is None else nets
     if encoder is None:
         encoder = stack_encoders([ens.encoders[k] for k in nets], dtype)
-    N = max(config.ntask)
-    Xs, ys, noises = [], [], []
-    for k in nets:
+    y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
+    Xs, noises = [], []
+    for j, k in enumerate(nets):
         x_star = sample_latents(rngs[k], config.batch_size, config.D)
         X = sample_evidence(rngs[k], x_star, config.n_stim, config.sigma[k])
-        y = build_targets(x_star, X, ens.designs[k], config.timeline, config.bound, dtype)
-        ys.append(np.pad(y, [(0, 0), (0, 0), (0, N - y.shape[2])]))
+        y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, ens.designs[k], config.timeline, config.bound,
+                                                     dtype).swapaxes(0, 1)
         Xs.append(X)
         if config.rec_noise > 0:
             xi = rngs[k].standard_normal((config.n_steps, config.batch_size, config.hidden))
             noises.append((config.rec_noise * xi).astype(dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
     noise = np.stack(noises) if noises else None
-    return (np.ascontiguousarray(u.swapaxes(1, 2)), np.ascontiguousarray(np.stack(ys).swapaxes(1, 2)), noise)
+    return np.ascontiguousarray(u.swapaxes(1, 2)), y, noise
 
 
 def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights):

@@ -84,3 +84,26 @@ def test_checkpoint_name_ignores_run_length_but_not_the_science():
     noisier = TrainConfig(**{**CONFIG.to_dict(), "sigma": (0.2, 0.4)})
     assert checkpoint_path("d", longer) == checkpoint_path("d", CONFIG)
     assert checkpoint_path("d", noisier) != checkpoint_path("d", CONFIG)
+
+
+@pytest.mark.slow
+def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
+    """A real kill: the command-line trainer is SIGKILLed after its first checkpoint appears."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    argv = ["--batches", "1500", "--hidden", "8", "--checkpoint-every", "100", "--seed", "3"]
+    proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config = TrainConfig(batches=1500, hidden=8, checkpoint_every=100, seed=3)
+    path = checkpoint_path(tmp_path, config)
+    deadline = time.time() + 120
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = load_checkpoint(path, expect=config).batches_done
+    assert 0 < done < 1500
+    _assert_same_run(train(config, out_dir=tmp_path, resume=True, progress=False), train(config, progress=False))

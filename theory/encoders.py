@@ -90,8 +90,8 @@ def draw_encoder(kind: str, D: int, rng=None, widths: tuple = MLP_WIDTHS) -> Enc
     return Encoder(kind, tuple(weights), tuple(biases), D)
 
 
-def _hidden(kind: str, a: np.ndarray) -> np.ndarray:
-    return np.maximum(a, 0) if kind == "mlp" else a * a
+def _hidden(kind: str, a: np.ndarray, out=None) -> np.ndarray:
+    return np.maximum(a, 0, out=out) if kind == "mlp" else np.multiply(a, a, out=out)
 
 
 def encode(encoder: Encoder, X: np.ndarray, dtype=None) -> np.ndarray:
@@ -119,9 +119,10 @@ def encode(encoder: Encoder, X: np.ndarray, dtype=None) -> np.ndarray:
     h = X.reshape(X.shape[0], -1, X.shape[-1]) if stacked else X.reshape(-1, X.shape[-1])
     n = len(encoder.weights)
     for layer, (W, b) in enumerate(zip(encoder.weights, encoder.biases)):
-        h = h @ W.astype(X.dtype, copy=False) + b.astype(X.dtype, copy=False)
+        h = h @ W.astype(X.dtype, copy=False)
+        h += b.astype(X.dtype, copy=False)           # in place: these arrays are large
         if layer < n - 1:
-            h = _hidden(encoder.kind, h)
+            _hidden(encoder.kind, h, out=h)
     return h.reshape(X.shape[:-1] + (h.shape[-1],))
 
 
