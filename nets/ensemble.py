@@ -61,15 +61,21 @@ def network_streams(config: TrainConfig, k: int) -> dict:
     return dict(zip(STREAMS, root.spawn(len(STREAMS))))
 
 
+def network_task(config: TrainConfig, k: int) -> tuple:
+    """Network k's task design and encoder f_k, from its own streams."""
+    s = network_streams(config, k)
+    design = build_design(config.design, config.ntask[k], config.D,
+                          np.random.default_rng(s["design"]), config.design_offsets)
+    return design, draw_encoder(config.encoder, config.D, np.random.default_rng(s["encoder"]))
+
+
 def build_ensemble(config: TrainConfig) -> tuple[Ensemble, list]:
     """Fresh networks for ``config`` and each network's data generator (ready for batch 1)."""
     dtype = np.dtype(config.dtype)
     designs, encoders, params, data_rngs = [], [], [], []
     for k in range(config.K):
+        design, encoder = network_task(config, k)
         s = network_streams(config, k)
-        design = build_design(config.design, config.ntask[k], config.D,
-                              np.random.default_rng(s["design"]), config.design_offsets)
-        encoder = draw_encoder(config.encoder, config.D, np.random.default_rng(s["encoder"]))
         n_in = encoder.out_dim + (1 if config.timeline == "fixed" else 0)
         params.append(init_params(np.random.default_rng(s["init"]), n_in, config.hidden,
                                   config.ntask[k], dtype))

@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ import numpy as np
 from nets.adam import AdamState, adam_init, adam_step
 from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
 from nets.config import TrainConfig, ensemble_config
-from nets.ensemble import Ensemble, build_ensemble
+from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
 from nets.rnn import backward_tm, forward_tm
@@ -90,30 +90,26 @@ def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
     return (w_out * w_step[None, :, None, None]).astype(config.dtype)
 
 
-def draw_batch(config: TrainConfig, ens: Ensemble, rngs: list, encoder: Encoder | None = None,
-               nets: range | None = None):
-    """One batch per network from its own stream: (u, y, noise) in the (K, T, B, .) layout.
+def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder):
+    """One batch for each network in ``nets``: (u, y, noise) in the (K, T, B, .) layout.
 
-    Network k's stream gives, in order, the latents and the evidence noise (the same draws as
-    :func:`nets.trials.make_trials`), then the recurrent noise if rec_noise > 0. ``encoder`` is
-    :func:`theory.encoders.stack_encoders` of the selected networks' encoders in the training
-    dtype (built here if not given), so they run as one stacked product. ``nets`` (default: all)
-    selects networks; targets are padded to max(ntask) outputs of the whole ensemble.
+    ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
+    :func:`theory.encoders.stack_encoders` of their encoders in the training dtype, so they run
+    as one stacked product. Network k's stream gives, in order, the latents and the evidence
+    noise (the same draws as :func:`nets.trials.make_trials`), then the recurrent noise if
+    rec_noise > 0. Targets are padded to max(ntask) outputs of the whole ensemble.
     """
     dtype = np.dtype(config.dtype)
-    nets = range(config.K) if nets is None else nets
-    if encoder is None:
-        encoder = stack_encoders([ens.encoders[k] for k in nets], dtype)
     y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
     Xs, noises = [], []
     for j, k in enumerate(nets):
-        x_star = sample_latents(rngs[k], config.batch_size, config.D)
-        X = sample_evidence(rngs[k], x_star, config.n_stim, config.sigma[k])
-        y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, ens.designs[k], config.timeline, config.bound,
+        x_star = sample_latents(rngs[j], config.batch_size, config.D)
+        X = sample_evidence(rngs[j], x_star, config.n_stim, config.sigma[k])
+        y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
                                                      dtype).swapaxes(0, 1)
         Xs.append(X)
         if config.rec_noise > 0:
-            xi = rngs[k].standard_normal((config.n_steps, config.batch_size, config.hidden))
+            xi = rngs[j].standard_normal((config.n_steps, config.batch_size, config.hidden))
             noises.append((config.rec_noise * xi).astype(dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
     noise = np.stack(noises) if noises else None
@@ -130,9 +126,26 @@ def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, 
     return params, adam, L
 
 
-def _checkpoint(path, config, params, adam, rngs, losses, done) -> Path:
-    return save_checkpoint(path, Checkpoint(config, params, adam, tuple(g.bit_generator.state for g in rngs),
-                                            losses[:done], done))
+def run_group(config: TrainConfig, nets: range, params: dict, adam: AdamState, rng_states: list,
+              n_batches: int):
+    """Train the networks ``nets`` for ``n_batches`` batches from the given state.
+
+    The unit of work of :func:`train`, in the main process or a worker process: everything
+    it needs is in its arguments (designs and encoders are re-derived from the seeds), and
+    everything it changes is returned: (params, adam, rng_states, losses (n_batches, len(nets))).
+    """
+    retain_freed_memory()
+    designs, encoders = zip(*(network_task(config, k) for k in nets))
+    rngs = [np.random.default_rng() for _ in nets]
+    for g, state in zip(rngs, rng_states):
+        g.bit_generator.state = state
+    encoder = stack_encoders(encoders, np.dtype(config.dtype))
+    weights = loss_weights(config, nets)
+    losses = np.empty((n_batches, len(nets)))
+    for i in range(n_batches):
+        u, y, noise = draw_batch(config, nets, designs, rngs, encoder)
+        params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights)
+    return params, adam, [g.bit_generator.state for g in rngs], losses
 
 
 def _split(params: dict, adam: AdamState, nets: range) -> tuple[dict, AdamState]:
@@ -150,6 +163,11 @@ def _merge(states: list) -> tuple[dict, AdamState]:
     return params, AdamState(m, v, states[0][1].step)
 
 
+#: Batches per unit of work between the main process and the groups (progress-bar granularity;
+#: checkpoints always fall on unit boundaries).
+SEGMENT = 200
+
+
 def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True,
           workers: int = 1, group_size: int | None = None) -> TrainResult:
     """Train the ensemble of ``config`` for ``config.batches`` batches.
@@ -161,10 +179,9 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     it starts fresh. Without ``resume``, an existing checkpoint is overwritten.
 
     The networks are trained in stacked groups of at most ``group_size`` (default: one group
-    per worker; at the reference size groups of 3 to 25 measured about equally fast), and
-    ``workers > 1`` trains the groups in that many parallel threads (numpy releases the GIL in
-    its array loops and BLAS calls). Each network's arithmetic is unchanged, so the result depends on neither.
-    Run with a single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``) to avoid oversubscribing cores.
+    per worker), and ``workers > 1`` trains the groups in that many worker processes. Each
+    network's arithmetic is unchanged, so the result depends on neither. Run with a
+    single-threaded BLAS (``OPENBLAS_NUM_THREADS=1``) to avoid oversubscribing the cores.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
@@ -175,6 +192,7 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     retain_freed_memory()
     ens, rngs = build_ensemble(config)
     params, adam = ens.params, adam_init(ens.params)
+    rng_states = [g.bit_generator.state for g in rngs]
     losses = np.empty((config.batches, config.K))
     done = 0
     path = None if out_dir is None else checkpoint_path(out_dir, config)
@@ -182,47 +200,39 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
         ckpt = load_checkpoint(path, expect=config)
         if ckpt.batches_done > config.batches:
             raise ValueError(f"batches={config.batches} is fewer than the {ckpt.batches_done} already done in {path}")
-        params, adam, done = ckpt.params, ckpt.adam, ckpt.batches_done
-        for g, state in zip(rngs, ckpt.rng_states):
-            g.bit_generator.state = state
+        params, adam, done, rng_states = ckpt.params, ckpt.adam, ckpt.batches_done, list(ckpt.rng_states)
         losses[:done] = ckpt.losses
     n_groups = -(-config.K // group_size)
     groups = [range(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(config.K), n_groups)]
-    dtype = np.dtype(config.dtype)
-    encoders = [stack_encoders([ens.encoders[k] for k in g], dtype) for g in groups]
-    weights = [loss_weights(config, g) for g in groups]
     states = [_split(params, adam, g) for g in groups]
-
-    def step(j):
-        u, y, noise = draw_batch(config, ens, rngs, encoders[j], groups[j])
-        p, a, L = train_step(config, *states[j], u, y, noise, weights[j])
-        states[j] = (p, a)
-        return L
-
-    pool = ThreadPoolExecutor(min(workers, len(groups))) if workers > 1 and len(groups) > 1 else None
+    pool = ProcessPoolExecutor(min(workers, len(groups))) if workers > 1 and len(groups) > 1 else None
     start, first = time.perf_counter(), done
     bar = _progress_bar(config, done) if progress else None
     try:
-        for i in range(done, config.batches):
-            losses[i] = np.concatenate(list((pool.map if pool else map)(step, range(len(groups)))))
-            done = i + 1
+        while done < config.batches:
+            n = min(SEGMENT, config.batches - done, config.checkpoint_every - done % config.checkpoint_every)
+            args = [(config, g, *states[j], rng_states[g.start:g.stop], n) for j, g in enumerate(groups)]
+            results = list(pool.map(run_group, *zip(*args)) if pool else (run_group(*a) for a in args))
+            for j, (g, (p, a, rs, L)) in enumerate(zip(groups, results)):
+                states[j] = (p, a)
+                rng_states[g.start:g.stop] = rs
+                losses[done:done + n, g.start:g.stop] = L
+            done += n
             if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
-                _checkpoint(path, config, *_merge(states), rngs, losses, done)
+                save_checkpoint(path, Checkpoint(config, *_merge(states), tuple(rng_states), losses[:done], done))
             if bar is not None:
-                bar.update(1)
-                if done % 50 == 0 or done == config.batches:
-                    rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
-                    bar.set_postfix(loss=f"{losses[max(first, done - 50):done].mean():.4f}",
-                                    net_batch_s=f"{rate:.0f}")
+                rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
+                bar.update(n)
+                bar.set_postfix(loss=f"{losses[done - n:done].mean():.4f}", net_batch_s=f"{rate:.0f}")
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
     params, adam = _merge(states)
     if path is not None:
-        _checkpoint(path, config, params, adam, rngs, losses, done)
+        save_checkpoint(path, Checkpoint(config, params, adam, tuple(rng_states), losses[:done], done))
     rate = config.K * (done - first) / seconds if done > first else float("nan")
     return TrainResult(Ensemble(config, params, ens.encoders, ens.designs), adam, losses, seconds, rate, path)
 
@@ -258,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="folder for checkpoints (none: no checkpoint)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--workers", type=int, default=1,
-                   help="threads training groups of networks in parallel (results do not depend on it)")
+                   help="processes training groups of networks in parallel (results do not depend on it)")
     p.add_argument("--group-size", type=int, default=None,
                    help="networks per stacked group (default: K / workers; results do not depend on it)")
     p.add_argument("--no-progress", action="store_true")
