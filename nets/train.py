@@ -2,10 +2,16 @@
 
 All K networks train together as stacked arrays: every batch, each network draws its own
 trials from its own stream, then one forward pass, one backward pass and one Adam step update
-all K. Network k's arithmetic does not depend on the other networks, so the ensemble gives the
-same networks as K separate runs with the same seeds.
+all K (in stacked groups, optionally spread over worker processes). Network k's arithmetic does
+not depend on the other networks, so the ensemble gives the same networks as K separate runs
+with the same seeds (bit for bit when the task counts agree; networks with fewer tasks carry
+zero-padded read-outs, which changes only the rounding of one sum).
 
-Usage: python -m nets.train --ntask 2 24 --networks 5 --batches 100000 --out runs/ --resume
+Usage: OPENBLAS_NUM_THREADS=1 python -m nets.train --ntask 2 24 --networks 5 --batches 100000 \
+           --workers 2 --out runs/ --resume
+
+A checkpoint's file name is keyed by the configuration (run length excluded), so ``--resume``
+with a changed configuration starts a new file rather than continuing another run.
 
 Prints (or with --json emits) {"config", "seconds", "network_batches_per_second",
 "final_loss": [one per network], "checkpoint": path or null}.
