@@ -31,9 +31,9 @@ def pointwise_loss(z: np.ndarray, y: np.ndarray, kind: str = "bce_sigmoid", scal
     """Per-entry loss l and dl/dz, both of z's shape (computed stably for any z)."""
     if kind == "bce_sigmoid":
         e = np.exp(-np.abs(z))                       # in (0, 1]: no overflow for any z
-        l = np.maximum(z, 0) - y * z + np.log1p(e)
+        ell = np.maximum(z, 0) - y * z + np.log1p(e)
         inv = 1 / (1 + e)
-        return l, np.where(z >= 0, inv, e * inv) - y   # sigmoid(z) from the same exponential
+        return ell, np.where(z >= 0, inv, e * inv) - y   # sigmoid(z) from the same exponential
     if kind == "mse_tanh5":
         th = np.tanh(z)
         err = scale * th - y
@@ -62,6 +62,6 @@ def loss_and_grad(z: np.ndarray, y: np.ndarray, weights: np.ndarray, kind: str =
     total = w.sum(axis=axes)
     if np.any(total <= 0) or np.any(w < 0):
         raise ValueError("weights must be >= 0 with a positive sum for every network")
-    l, dl = pointwise_loss(z, y, kind, scale)
+    ell, dl = pointwise_loss(z, y, kind, scale)
     scale_k = (1 / total).reshape((-1,) + (1,) * (z.ndim - 1))
-    return (w * l).sum(axis=axes) / total, dl * w * scale_k
+    return (w * ell).sum(axis=axes) / total, dl * w * scale_k

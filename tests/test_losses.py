@@ -13,10 +13,10 @@ FD_STEP = 1e-6   # float64 central differences: error ~ eps / h + h^2 ~ 1e-10
 # <= 2.2e-16 e^10 ~ 5e-12 relative; the tails are tested separately below
 @given(z=st.floats(-10, 10), y=st.floats(0, 1))
 def test_bce_equals_the_direct_formula_and_its_derivative(z, y):
-    l, dl = pointwise_loss(np.array([z]), np.array([y]))
+    ell, dl = pointwise_loss(np.array([z]), np.array([y]))
     p = 1 / (1 + np.exp(-z))
     direct = -(y * np.log(p) + (1 - y) * np.log1p(-p))
-    np.testing.assert_allclose(l[0], direct, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ell[0], direct, rtol=1e-10, atol=1e-12)
     num = (pointwise_loss(np.array([z + FD_STEP]), np.array([y]))[0]
            - pointwise_loss(np.array([z - FD_STEP]), np.array([y]))[0]) / (2 * FD_STEP)
     np.testing.assert_allclose(dl[0], num[0], atol=1e-8)
@@ -24,22 +24,22 @@ def test_bce_equals_the_direct_formula_and_its_derivative(z, y):
 
 def test_bce_is_finite_far_in_the_tails():
     z = np.array([-800.0, 800.0])
-    l, dl = pointwise_loss(z, np.array([1.0, 0.0]))
-    np.testing.assert_allclose(l, [800.0, 800.0], rtol=1e-15)   # softplus(800) = 800 + log1p(e^-800)
+    ell, dl = pointwise_loss(z, np.array([1.0, 0.0]))
+    np.testing.assert_allclose(ell, [800.0, 800.0], rtol=1e-15)   # softplus(800) = 800 + log1p(e^-800)
     np.testing.assert_allclose(dl, [-1.0, 1.0])
 
 
 def test_bce_with_target_one_half_is_at_least_log_2_with_equality_at_z_zero():
     z = np.linspace(-3, 3, 61)
-    l, _ = pointwise_loss(z, np.full_like(z, 0.5))
-    assert np.all(l >= np.log(2) - 1e-15)
-    np.testing.assert_allclose(l[30], np.log(2), rtol=1e-15)
+    ell, _ = pointwise_loss(z, np.full_like(z, 0.5))
+    assert np.all(ell >= np.log(2) - 1e-15)
+    np.testing.assert_allclose(ell[30], np.log(2), rtol=1e-15)
 
 
 @given(z=st.floats(-4, 4), y=st.floats(-5, 5))
 def test_mse_tanh5_matches_direct_formula_and_derivative(z, y):
-    l, dl = pointwise_loss(np.array([z]), np.array([y]), "mse_tanh5")
-    np.testing.assert_allclose(l[0], (5 * np.tanh(z) - y) ** 2, rtol=1e-14, atol=1e-14)
+    ell, dl = pointwise_loss(np.array([z]), np.array([y]), "mse_tanh5")
+    np.testing.assert_allclose(ell[0], (5 * np.tanh(z) - y) ** 2, rtol=1e-14, atol=1e-14)
     num = (pointwise_loss(np.array([z + FD_STEP]), np.array([y]), "mse_tanh5")[0]
            - pointwise_loss(np.array([z - FD_STEP]), np.array([y]), "mse_tanh5")[0]) / (2 * FD_STEP)
     np.testing.assert_allclose(dl[0], num[0], atol=1e-7)
@@ -52,8 +52,8 @@ def test_weighted_mean_is_taken_per_network_over_weighted_entries_only():
     w[0, :, :2] = 1
     w[1, :, 3] = 1
     L, dz = loss_and_grad(z, y, w)
-    l, dl = pointwise_loss(z, y)
-    np.testing.assert_allclose(L, [l[0, :, :2].mean(), l[1, :, 3].mean()], rtol=1e-14)
+    ell, dl = pointwise_loss(z, y)
+    np.testing.assert_allclose(L, [ell[0, :, :2].mean(), ell[1, :, 3].mean()], rtol=1e-14)
     np.testing.assert_array_equal(dz[0, :, 2:], 0.0)
     np.testing.assert_allclose(dz[1, :, 3], dl[1, :, 3] / 3, rtol=1e-14)
 
