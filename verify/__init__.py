@@ -1,6 +1,16 @@
 """The claims of the theory as executable checks.
 
-Each check is a module with ``main(argv=None) -> int`` (run it as ``python -m verify.<name>``):
-``theorem31`` (Theorem 3.1 and its failure modes). Shared pieces: :mod:`verify.verdict`
-(claims, tables, exit codes) and :mod:`verify.store` (config hashes, atomic files).
+Entry points (each ``python -m verify.<name>``, with ``main(argv=None) -> int``):
+
+- ``verify``           -- the full report: everything below, one folder, one verdict.
+- ``verify.theorem31`` -- Theorem 3.1 (trilateration, latent decoding) and its failure modes.
+- ``verify.curves``    -- closed-form r^2 / accuracy / angle curves against Monte-Carlo twins.
+- ``verify.rnn``       -- trained numpy RNNs against the theory (OOD r^2, angles, dynamics).
+- ``verify.sweep``     -- any registered check over a parameter grid, cached and resumable.
+
+Shared pieces: :mod:`verify.verdict` (claims, tables, exit codes), :mod:`verify.store` (config
+hashes, atomic files), :mod:`verify.montecarlo` (MC twins), :mod:`verify.probes` (decoders,
+folds), :mod:`verify.optimality` (trilateration of network outputs), :mod:`verify.dynamics`
+(PCA, fixed points), :mod:`verify.tuning`, :mod:`verify.ensembles` (trained networks, frozen
+runs), :mod:`verify.sweeps` (executors, cache), :mod:`verify.plotting`.
 """

@@ -1,0 +1,107 @@
+"""Trained ensembles for the network checks: train once, cache by configuration, run frozen.
+
+:func:`trained_ensemble` trains an ensemble with :func:`nets.train.train` into
+``cache_dir / b<batches>/`` (the checkpoint name is the configuration's hash), so a rerun loads
+instead of retraining and an interrupted run resumes from its last checkpoint.
+:func:`decision_states` runs the frozen networks on chosen latents, vectorised over networks and
+chunked over trials, and returns what the probes need at the decision step.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nets.config import TrainConfig
+from nets.ensemble import Ensemble, ensemble_inputs, load_ensemble
+from nets.rnn import forward
+from nets.train import train
+from theory.world import as_generator
+
+#: Trials per forward chunk: K x CHUNK x T x H floats at a time (25 x 1024 x 22 x 64 x 4 B ~ 144 MB).
+CHUNK = 1024
+
+
+def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None
+                     ) -> tuple[Ensemble, dict]:
+    """Train (or load, or resume) the ensemble of ``config``; return it and a training summary.
+
+    ``workers`` training processes (default: the CPU count; results do not depend on it).
+
+    Returns
+    -------
+    ensemble : Ensemble
+    summary : dict with ``checkpoint``, ``seconds`` (this call), ``network_batches_per_second``
+        (nan when nothing was trained) and ``final_loss`` (per network)
+    """
+    out = Path(cache_dir) / f"b{config.batches}"
+    workers = os.cpu_count() or 1 if workers is None else workers
+    result = train(config, out_dir=out, resume=True, progress=progress, workers=min(workers, config.K))
+    return load_ensemble(result.checkpoint), result.summary()
+
+
+@dataclass(frozen=True)
+class DecisionStates:
+    """Frozen networks on a set of trials, at the last step of the trial.
+
+    Attributes
+    ----------
+    x_star : ndarray (K, n, D), latents (the same for every network unless given per network)
+    hidden : ndarray (K, n, H), hidden state r at the last step (float64)
+    logits : ndarray (K, n, max N), read-out pre-activations at the last step (padded columns
+        beyond ntask[k] are zero-weight outputs and must be ignored)
+    mu : ndarray (K, n, D), the optimal agent's running mean of the evidence each network saw
+    t : int, evidence samples behind ``mu``
+    trajectories : ndarray (K, n, T, H) or None, every step (only when asked for)
+    """
+
+    x_star: np.ndarray
+    hidden: np.ndarray
+    logits: np.ndarray
+    mu: np.ndarray
+    t: int
+    trajectories: np.ndarray | None = None
+
+
+def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None = None,
+                    keep_trajectories: bool = False) -> DecisionStates:
+    """Run the frozen ensemble on ``x_star`` and collect last-step states, logits and mu(t).
+
+    Parameters
+    ----------
+    x_star : ndarray, shape (n, D) or (K, n, D)
+    rng : seed or Generator for the evidence noise (each network draws its own)
+    sigma : noise sd (default: each network's training sigma; 0 for noiseless trials)
+    n_stim : stimulus steps (default: the training value); the free-RT evaluation uses timing + 1
+    keep_trajectories : also return the hidden states of every step
+    """
+    rng = as_generator(rng)
+    x_star = np.asarray(x_star, dtype=float)
+    n = x_star.shape[-2]
+    hidden, logits, mus, trajs = [], [], [], []
+    for lo in range(0, n, CHUNK):
+        chunk = x_star[..., lo:lo + CHUNK, :]
+        u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim)
+        h, z = forward(ens.params, u, **ens.rnn_kwargs())
+        hidden.append(h[:, :, -1].astype(float))
+        logits.append(z[:, :, -1].astype(float))
+        mus.append(X.mean(axis=2))  # mu(t) = (1/t) sum_s X(s), t = n_stim
+        if keep_trajectories:
+            trajs.append(h.astype(float))
+    steps = ens.config.n_stim if n_stim is None else n_stim
+    return DecisionStates(
+        x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
+        hidden=np.concatenate(hidden, axis=1), logits=np.concatenate(logits, axis=1),
+        mu=np.concatenate(mus, axis=1), t=steps,
+        trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None)
+
+
+def fixation_input(ens: Ensemble) -> np.ndarray:
+    """The input during fixation with no stimulus: [1, 0, ..., 0] (fixed timeline), shape (n_in,)."""
+    n_in = ens.params["W_in"].shape[1]
+    u = np.zeros(n_in)
+    if ens.config.timeline == "fixed":
+        u[0] = 1.0
+    return u
