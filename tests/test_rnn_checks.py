@@ -105,6 +105,7 @@ def test_main_writes_csv_json_and_figures(tmp_path, capsys):
     (["--eval-trials", "10"], "eval_trials"),
     (["--experiment", "9z"], "--experiment"),
     (["--encoder", "cubic"], "--encoder"),
+    (["--ridge", "-1"], "ridge"),
 ])
 def test_bad_input_exits_2_with_a_message_naming_the_parameter(argv, message, capsys, tmp_path):
     try:
@@ -113,3 +114,13 @@ def test_bad_input_exits_2_with_a_message_naming_the_parameter(argv, message, ca
         code = exc.code
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_paper_claims_outside_the_theory_do_not_decide_the_verdict():
+    from verify.verdict import Check, all_passed, verdict_line
+
+    theory = Check("a", "theory claim", 0, 0, "exact", True)
+    paper = Check("b", "paper claim", 0, 1, "exact", False, binding=False)
+    assert all_passed([theory, paper]) and paper.verdict == "not reproduced"
+    assert not all_passed([Check("c", "theory claim", 0, 1, "exact", False), paper])
+    assert "0/1 further paper claims reproduced" in verdict_line([theory, paper])

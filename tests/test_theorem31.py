@@ -83,7 +83,7 @@ def test_main_json_has_the_documented_shape(capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["identifiable"] is False and payload["passed"] is True
     assert payload["config"]["D"] == 3 and payload["config"]["design"] == "random"
-    assert set(payload["checks"][0]) == {"name", "claim", "predicted", "measured", "tolerance", "passed"}
+    assert set(payload["checks"][0]) == {"name", "claim", "predicted", "measured", "tolerance", "passed", "binding"}
 
 
 @pytest.mark.parametrize("argv, message", [
