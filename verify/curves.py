@@ -295,7 +295,7 @@ def run(config: CurvesConfig) -> dict:
             tolerance=f"|z| = {abs(big['z']):.2f} <= k = {k:.2f} SE (formula is O(1/N) approximate)",
             passed=bool(abs(big["z"]) <= k)))
         extra["tasks_for_target_spread"] = int(tasks_for_spread(np.radians(config.target_spread), config.D))
-    if config.D == 2:
+    if config.D == 2 and any(n >= 2 for n in config.angle_ntask):
         worst = max(abs(float(factor_angles(even_design(n))[0, 1]) - 90.0) for n in config.angle_ntask if n >= 2)
         checks.append(Check(name="even_design_angle", claim="the even 2-D design has output-space angle exactly 90 deg",
                             predicted=90.0, measured=90.0 + worst, tolerance="<= 1e-12 deg (rounding of arccos near 0)",

@@ -102,7 +102,8 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
     """Parse ``argv``, run ``body(args)``, print the result, return the exit code.
 
     ``body`` returns a dict with at least ``config``, ``checks`` (list of :class:`Check`) and,
-    optionally, ``text`` (extra human-readable lines). A ``ValueError`` raised by ``body`` (bad
+    optionally, ``text`` (extra human-readable lines) and ``shown_checks`` (the checks to tabulate
+    in the human-readable output, when not all of them). A ``ValueError`` raised by ``body`` (bad
     input found by the library's validation) becomes a one-line message and exit code 2.
     """
     args = parser.parse_args(argv)
@@ -124,7 +125,7 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
         print("configuration: " + ", ".join(f"{k}={v}" for k, v in result["config"].items()))
         if result.get("text"):
             print(result["text"])
-        print(format_table(checks))
+        print(format_table(result.get("shown_checks", checks)))
         print("\n" + verdict_line(checks))
     return EXIT_PASS if passed else EXIT_FAIL
 

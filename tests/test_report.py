@@ -1,0 +1,69 @@
+"""The full report (python -m verify): sections, files, exit code, resume.
+
+The report's parts are shrunk here (two Theorem 3.1 points, one small curves run, a tiny network
+budget) so that the plumbing is tested in seconds; the parts themselves have their own tests.
+"""
+import json
+
+import pytest
+
+from verify import report
+
+
+@pytest.fixture
+def small_report(monkeypatch):
+    monkeypatch.setattr(report, "THEOREM31_POINTS", (
+        ("D2 N3", dict(D=2, ntask=3, trials=500)),
+        ("D3 N2 (N < D)", dict(D=3, ntask=2, trials=2000)),
+    ))
+    monkeypatch.setattr(report, "CURVES_RUNS", (
+        ("gaussian", dict(sigma=(0.2,), t=(5, 20), trials=2000, replicates=4, angle_ntask=(24,), designs=200),
+         "r^2 vs t", ("r2_vs_t",)),
+    ))
+    # One N: a 40-batch network cannot show the rise with N, only the ceiling check applies.
+    monkeypatch.setitem(report.BUDGETS, "quick", dict(ntask=(6,), networks=2, batches=40, hidden=8,
+                                                      eval_trials=800, encoder="identity", experiments=("3a",)))
+
+
+def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_path, capsys):
+    code = report.main(["--out", str(tmp_path), "--quick", "--quiet", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    md = (tmp_path / "report.md").read_text()
+    for title in ("Theorem 3.1", "Closed-form predictions", "Trained networks"):
+        assert f"## {title}" in md
+    assert "rnn/r2_vs_ntask.png" in md and (tmp_path / "rnn" / "r2_vs_ntask.png").exists()
+    assert (tmp_path / "curves" / "gaussian" / "r2_vs_t.png").exists()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["passed"] is True and len(results["sections"]) == 3
+    assert "report written to" in out
+
+
+def test_report_exits_1_when_a_binding_check_fails(small_report, monkeypatch, tmp_path):
+    def wrong_point(point):
+        return {"checks": {"recovery": {"predicted": 0.0, "measured": 1.0, "tolerance": "<= 1e-14",
+                                        "passed": False}}, "passed": False}
+
+    monkeypatch.setattr(report, "theorem31_point", wrong_point)
+    assert report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"]) == 1
+    assert "| FAIL |" in (tmp_path / "report.md").read_text()
+
+
+def test_rerun_takes_finished_sweep_points_from_the_cache(small_report, tmp_path, capsys):
+    report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"])
+    points = sorted((tmp_path / "theorem31" / "points").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in points]
+    report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1", "--json"])
+    assert len(points) == 2 and [p.stat().st_mtime_ns for p in points] == stamps
+    payload = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert payload["passed"] is True
+
+
+def test_bad_report_options_exit_2(capsys):
+    for argv in (["--workers", "-1"], ["--full", "--quick"], ["--bogus"]):
+        try:
+            code = report.main(argv)
+        except SystemExit as exc:
+            code = exc.code
+        assert code == 2
+    assert "error" in capsys.readouterr().err
