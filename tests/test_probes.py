@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory.ceilings import r2_protocol, reference_variance
-from theory.folds import QUADRANT_TO_ORTHANT, Fold, ood_folds, orthant_index
+from theory.folds import QUADRANT_TO_ORTHANT, ood_folds, orthant_index
 from theory.world import LATENT_VARIANCE, sample_evidence, sample_latents
 from verify.probes import (REFERENCE_DEFECT_SOURCE, fit_linear_decoder, fold_masks, heldout_r2,
                            pairwise_angles, quadrant_cv, r2_score, sample_fold_latents,
@@ -129,7 +129,7 @@ def test_ood_r2_of_the_mle_matches_the_quadrant_protocol_ceiling(mle_hidden, nor
     # squared errors, plus (heldout only) the sampling error of the held-out variance V.
     _, test = fold_masks(x, folds)
     se = []
-    for k, f in enumerate(folds):
+    for k in range(len(folds)):
         dec = fit_linear_decoder(hidden[0], x, weights=~test[k])
         sq = ((dec.predict(hidden[0]) - x)[test[k]] ** 2).sum(axis=1)
         V = LATENT_VARIANCE * 2

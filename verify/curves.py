@@ -337,7 +337,8 @@ def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
     for sigma in config.sigma:
         sel = [r for r in rows if r["sigma"] == float(sigma)]
         x = np.array([r[xkey] for r in sel])
-        get = lambda key: np.array([r[key] for r in sel])  # noqa: E731
+        def get(key, sel=sel):
+            return np.array([r[key] for r in sel])
         plot_theory_with_points(ax, x, get("r2_ceiling"), x, get("r2_mc"), get("r2_mc_se"), k=k,
                                 label=f"ceiling sigma={sigma:g}")
         plot_theory_with_points(ax, x, get("r2_protocol"), x, get("r2_protocol_mc"), get("r2_protocol_mc_se"), k=kp,

@@ -40,9 +40,10 @@ import numpy as np
 from optimal.agent import log_outputs, optimal_probits, running_mle
 from optimal.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
-from theory.designs import DESIGNS, build_design
 from theory.world import LATENT_VARIANCE, check_positive_int, check_sigma, sample_evidence, sample_latents
 from verify.store import jsonable
+from verify.theorem31 import Theorem31Config, make_config_design
+from verify.theorem31 import run as run_theorem31
 from verify.sweeps import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points, run_sweep,
                            write_results_json, write_summary_csv)
 from verify.verdict import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
@@ -52,29 +53,16 @@ K_SE = 4.0
 
 
 @dataclass(frozen=True)
-class R2Config:
-    """One point of the ``r2`` sweep; ``design="auto"`` is ``even`` for D = 2, else ``random``."""
+class R2Config(Theorem31Config):
+    """One point of the ``r2`` sweep: the fields of :class:`~verify.theorem31.Theorem31Config`
+    (``rank`` forces a rank-deficient C), fewer trials by default, and sigma > 0."""
 
-    D: int = 2
-    ntask: int = 6
-    sigma: float = 0.2      # per-step noise sd, latent units (the reference value)
-    t: int = 20             # evidence steps (the reference value)
     trials: int = 2000
-    design: str = "auto"
-    offsets: bool = False   # random offsets b_i ~ U(-1/4, 1/4)
-    seed: int = 0
 
     def __post_init__(self):
-        check_positive_int("D", self.D)
-        check_positive_int("ntask", self.ntask)
-        check_positive_int("t", self.t)
-        check_positive_int("trials", self.trials, 2)
+        super().__post_init__()
         check_sigma(self.sigma, allow_zero=False)
         check_positive_int("seed", self.seed, 0)
-        if self.design not in ("auto",) + DESIGNS:
-            raise ValueError(f"design={self.design!r} must be one of {('auto',) + DESIGNS}")
-        if self.design == "even" and self.D != 2:
-            raise ValueError(f"design='even' needs D=2; got D={self.D}")
 
 
 def r2_prediction(sigma: float, t: int, D: int, rank: int) -> float:
@@ -96,8 +84,7 @@ def r2_point(point: dict) -> dict:
     """
     c = R2Config(**point)
     rng = np.random.default_rng(c.seed)
-    kind = ("even" if c.D == 2 else "random") if c.design == "auto" else c.design
-    design = build_design(kind, c.ntask, c.D, rng, c.offsets)
+    design = make_config_design(c, rng)
     rank = diagnose(design).rank
     x = sample_latents(rng, c.trials, c.D)
     mu = running_mle(sample_evidence(rng, x, c.t, c.sigma))[:, -1]
@@ -135,9 +122,7 @@ def theorem31_point(point: dict) -> dict:
     ``checks`` becomes ``{name: {predicted, measured, tolerance, passed}}`` so that each check's
     numbers get their own CSV columns.
     """
-    from verify.theorem31 import Theorem31Config, run
-
-    out = run(Theorem31Config(**point))
+    out = run_theorem31(Theorem31Config(**point))
     checks = {c.name: {k: v for k, v in c.to_dict().items() if k not in ("name", "claim")} for c in out["checks"]}
     return {"identifiable": out["identifiable"], "passed": out["passed"], "checks": checks, "info": out["info"]}
 
