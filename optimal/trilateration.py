@@ -71,7 +71,8 @@ def probits_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray
                     -probit_from_log_cdf(np.where(lower, -np.log(2.0), log_q)))
 
 
-def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t) -> np.ndarray:
+def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t, allow_projection: bool = False
+                            ) -> np.ndarray:
     """mu = C^+ [ (s / sqrt(t)) * z - b ] (trilateration).
 
     Parameters
@@ -79,10 +80,13 @@ def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t) -> np.ndarr
     z : ndarray, shape (..., N), probits of the optimal outputs
     sigma : float or ndarray (D,), per-step noise sd, > 0
     t : samples behind the outputs; scalar or broadcastable to ``z.shape[:-1]``
+    allow_projection : when rank(C) < D (e.g. ntask < D) mu is not identified and a ValueError
+        says so; with ``allow_projection=True`` the identified part is returned instead
 
     Returns
     -------
     mu : ndarray, shape (..., D); the projection of mu onto the row space of C when rank(C) < D
+        (``allow_projection=True``)
     """
     z = np.asarray(z, dtype=float)
     if z.shape[-1] != design.ntask:
@@ -90,18 +94,24 @@ def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t) -> np.ndarr
     if not np.all(np.isfinite(z)):
         raise ValueError("probits must be finite (for sigma = 0 the outputs are 0/1 and identify no point)")
     check_sigma(sigma, design.D, allow_zero=False)
+    if not allow_projection:
+        diag = diagnose(design)
+        if not diag.identifiable:
+            raise ValueError(f"ntask={design.ntask}, D={design.D}, rank(C)={diag.rank}: Theorem 3.1 needs "
+                             f"rank(C) = D <= ntask to identify mu; pass allow_projection=True for the "
+                             f"row-space projection that is identified")
     distance = noise_scale(design, sigma) * z / _time_factor(t, z.shape[:-1]) - design.b
     return distance @ np.linalg.pinv(design.C).T
 
 
-def recover_mu_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray, design: Design, sigma, t
-                                ) -> np.ndarray:
+def recover_mu_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray, design: Design, sigma, t,
+                                allow_projection: bool = False) -> np.ndarray:
     """Trilateration from log-probability outputs (log Yhat, log(1 - Yhat)), each shape (..., N)."""
-    return recover_mu_from_probits(probits_from_log_outputs(log_p, log_q), design, sigma, t)
+    return recover_mu_from_probits(probits_from_log_outputs(log_p, log_q), design, sigma, t, allow_projection)
 
 
-def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design: Design, sigma, t
-                           ) -> np.ndarray:
+def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design: Design, sigma, t,
+                           allow_projection: bool = False) -> np.ndarray:
     """Theorem 3.1: mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b from a latent state Z.
 
     Parameters
@@ -120,7 +130,7 @@ def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design:
         raise ValueError(f"Z has last dimension {Z.shape[-1]}; W expects K={W.shape[1]}")
     if w0.shape != (design.ntask,):
         raise ValueError(f"w0 must have shape (ntask,)=({design.ntask},); got shape {w0.shape}")
-    return recover_mu_from_probits(Z @ W.T + w0, design, sigma, t)
+    return recover_mu_from_probits(Z @ W.T + w0, design, sigma, t, allow_projection)
 
 
 def recovery_error_bound(design: Design, sigma, t, dz, mu) -> float:

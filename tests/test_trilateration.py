@@ -80,7 +80,7 @@ def test_only_row_space_projection_is_recovered_when_ntask_below_D(design, sigma
     diag = diagnose(design)
     assert not diag.identifiable
     z = optimal_probits(mu, design, sigma, t)
-    mu_hat = recover_mu_from_probits(z, design, sigma, t)
+    mu_hat = recover_mu_from_probits(z, design, sigma, t, allow_projection=True)
     np.testing.assert_allclose(mu_hat, mu @ diag.row_projector, rtol=0,
                                atol=recovery_error_bound(design, sigma, t, 2 * EPS * (1 + np.abs(z).max(axis=0)), mu))
     # ...and what is lost is exactly the null-space part, which a full-D recovery would need:
@@ -100,6 +100,13 @@ def test_null_space_moves_change_no_output(design, sigma, t, seed):
     magnitude = np.abs(mu) @ np.abs(design.C).T + np.abs(design.b) + np.linalg.norm(design.C, 2) * shift_norm
     bound = 8 * (design.D + 2) * EPS * np.sqrt(t) * magnitude / noise_scale(design, sigma)
     assert np.all(np.abs(z_moved - z) <= bound)
+
+
+@given(designs(full_rank=False), sigmas, times)
+def test_claiming_mu_when_it_is_not_identified_raises_a_clear_error(design, sigma, t):
+    z = optimal_probits(np.zeros((2, design.D)), design, sigma, t)
+    with pytest.raises(ValueError, match=f"ntask={design.ntask}, D={design.D}"):
+        recover_mu_from_probits(z, design, sigma, t)
 
 
 def test_rank_deficient_design_with_ntask_at_least_D_is_not_identifiable():

@@ -89,7 +89,7 @@ def r2_point(point: dict) -> dict:
     x = sample_latents(rng, c.trials, c.D)
     mu = running_mle(sample_evidence(rng, x, c.t, c.sigma))[:, -1]
     mu_hat = recover_mu_from_log_outputs(*log_outputs(optimal_probits(mu, design, c.sigma, c.t)),
-                                         design, c.sigma, c.t)
+                                         design, c.sigma, c.t, allow_projection=True)
     verdict = r2_verdict(np.mean((mu_hat - x) ** 2, axis=1), r2_prediction(c.sigma, c.t, c.D, rank))
     return {**verdict, "rank": rank, "identifiable": rank == c.D}
 

@@ -169,7 +169,7 @@ def _rank_deficient_checks(config, design, diag, streams, progress) -> tuple[lis
     probits, null_coord, sq_err = [], [], []
     for x, mu, t, _junk in _simulate(config, design, rng_data, rng_data, progress):
         z = optimal_probits(mu, design, config.sigma, t)
-        mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, config.sigma, t)
+        mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, config.sigma, t, allow_projection=True)
         err_row = max(err_row, float(np.abs(mu_hat - mu @ P).max()))
         tol_row = max(tol_row, recovery_error_bound(design, config.sigma, t,
                                                     2 * EPS * (1 + np.abs(z).max(axis=(0, 1))), mu))
