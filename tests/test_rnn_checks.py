@@ -106,6 +106,7 @@ def test_main_writes_csv_json_and_figures(tmp_path, capsys):
     (["--experiment", "9z"], "--experiment"),
     (["--encoder", "cubic"], "--encoder"),
     (["--ridge", "-1"], "ridge"),
+    (["--ridge", "lots"], "--ridge"),
 ])
 def test_bad_input_exits_2_with_a_message_naming_the_parameter(argv, message, capsys, tmp_path):
     try:

@@ -26,6 +26,9 @@ from theory.world import LATENT_VARIANCE, as_generator, check_positive_int
 
 NORMALISATIONS = ("fullrange", "heldout")
 
+#: Relative ridge penalties tried by ``ridge="auto"`` (see :func:`auto_ridge`): 0 and 1e-6..1.
+RIDGE_GRID = (0.0,) + tuple(np.logspace(-6, 0, 13))
+
 #: The reference code's fold defect (SPEC section 6): its held-out quadrants 2 and 4 were
 #: sampled from quadrants 1 and 3. Labelled held-out orthant -> orthant actually sampled.
 REFERENCE_DEFECT_SOURCE = {QUADRANT_TO_ORTHANT[2]: QUADRANT_TO_ORTHANT[1],
@@ -55,20 +58,21 @@ def _check_finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} must be finite (no NaN or inf)")
 
 
-def fit_linear_decoder(hidden, x, ridge: float = 0.0, weights=None) -> Decoder:
+def fit_linear_decoder(hidden, x, ridge=0.0, weights=None) -> Decoder:
     """Least-squares affine decoder from hidden states to latents, batched over networks.
 
     Minimises  sum_i w_i |x_i - W^T h_i - b|^2 + ridge |W|_F^2  (the intercept b is not
-    penalised). Centring on the weighted means removes b; the rest is solved through the SVD of
-    the weighted, centred hidden states A = U S V^T:  W = V diag(s / (s^2 + ridge)) U^T Y.
-    Singular values below max(n, H) * eps * s_max are dropped (numpy's rank convention), so
-    with ridge = 0 this is the minimum-norm solution even when units are dead or collinear.
+    penalised). Centring on the weighted means removes b; with the weighted, centred hidden
+    states A and targets Y, and A^T A = V diag(s^2) V^T:  W = V diag(1 / (s^2 + ridge)) V^T A^T Y.
+    Modes with s^2 <= max(n, H) eps s_max^2 are dropped, so with ridge = 0 this is the
+    minimum-norm solution even when units are dead or collinear.
 
     Parameters
     ----------
     hidden : ndarray, shape (..., n, H)
     x : ndarray, shape (n, D) or (..., n, D), targets (x* or mu)
-    ridge : float >= 0, penalty on |W|_F^2 (in units of summed weight x squared latent units)
+    ridge : float >= 0, or ndarray broadcastable to the leading axes (one per network), penalty
+        on |W|_F^2 (in units of summed weight x squared latent units)
     weights : ndarray of shape (n,) or (..., n), non-negative, optional; 0/1 weights select
         trials, so a boolean mask is a valid weight
 
@@ -76,16 +80,28 @@ def fit_linear_decoder(hidden, x, ridge: float = 0.0, weights=None) -> Decoder:
     -------
     Decoder with W : (..., H, D), b : (..., D)
     """
+    ridge = np.asarray(ridge, dtype=float)
+    path = ridge_path(hidden, x, ridge[None], weights)
+    return Decoder(W=path.W[0], b=path.b[0])
+
+
+def ridge_path(hidden, x, ridges, weights=None) -> Decoder:
+    """Decoders for several ridge penalties from one eigen-decomposition: W (R, ..., H, D), b (R, ..., D).
+
+    ``ridges`` has shape (R,) or (R, ...) broadcastable to (R,) + the leading axes; see
+    :func:`fit_linear_decoder` for the rest.
+    """
     hidden = np.asarray(hidden, dtype=float)
     x = np.asarray(x, dtype=float)
+    ridges = np.asarray(ridges, dtype=float)
     if hidden.ndim < 2:
         raise ValueError(f"hidden must have shape (..., n, H); got shape {hidden.shape}")
     if x.ndim < 2 or x.shape[-2] != hidden.shape[-2]:
         raise ValueError(f"x must have shape (n={hidden.shape[-2]}, D) or (..., n, D); got shape {x.shape}")
     _check_finite("hidden", hidden)
     _check_finite("x", x)
-    if not (np.isfinite(ridge) and ridge >= 0):
-        raise ValueError(f"ridge={ridge!r} must be finite and >= 0")
+    if ridges.ndim < 1 or not (np.all(np.isfinite(ridges)) and np.all(ridges >= 0)):
+        raise ValueError(f"ridge={ridges.squeeze()!r} must be finite and >= 0")
     n, H = hidden.shape[-2:]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     if w.shape[-1:] != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -103,12 +119,48 @@ def fit_linear_decoder(hidden, x, ridge: float = 0.0, weights=None) -> Decoder:
     root_w = np.sqrt(w)[..., None]
     A = root_w * (hidden - h_mean[..., None, :])
     Y = root_w * (x - x_mean[..., None, :])
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    keep = s > max(n, H) * np.finfo(float).eps * s[..., :1]
-    gain = np.where(keep, s / np.where(keep, s * s + ridge, 1.0), 0.0)
-    W = np.swapaxes(Vt, -1, -2) @ (gain[..., None] * (np.swapaxes(U, -1, -2) @ Y))
+    # Eigen-decomposition of the H x H Gram matrix A^T A = V diag(s^2) V^T (n x H^2 work, not the
+    # n x H x min(n, H) of an SVD of A); W = V diag(1 / (s^2 + ridge)) V^T A^T Y on the kept modes.
+    s2, V = np.linalg.eigh(np.swapaxes(A, -1, -2) @ A)
+    keep = s2 > max(n, H) * np.finfo(float).eps * s2[..., -1:]
+    # ridges (R,) + s, s right-aligned against the leading axes: pad s on the left, add the mode axis
+    padded = ridges.reshape(ridges.shape[:1] + (1,) * (len(lead) - ridges.ndim + 1) + ridges.shape[1:])
+    r = np.broadcast_to(padded, ridges.shape[:1] + lead)[..., None]
+    gain = np.where(keep, 1.0 / np.where(keep, s2 + r, 1.0), 0.0)          # (R, ..., H)
+    W = V @ (gain[..., None] * (np.swapaxes(V, -1, -2) @ (np.swapaxes(A, -1, -2) @ Y)))
     b = x_mean - (h_mean[..., None, :] @ W)[..., 0, :]
     return Decoder(W=W, b=b)
+
+
+def auto_ridge(hidden, x_star, train, inner_tests, normalisation: str = "fullrange") -> np.ndarray:
+    """Ridge penalty per network chosen inside a fold's training region only.
+
+    Inner cross-validation: for each inner held-out region (e.g. each of the three training
+    quadrants), fit on the rest of the training region with every penalty of
+    lam * tr(A^T A) / H, lam in RIDGE_GRID (relative to the mean squared singular value of the
+    centred training states), test on the inner region; keep the penalty with the best mean
+    inner r^2. The fold's own held-out region is never seen.
+
+    Parameters
+    ----------
+    hidden : ndarray (K, n, H); x_star : ndarray (n, D) or (K, n, D)
+    train : bool ndarray (..., n), the training region; inner_tests : list of bool (..., n)
+
+    Returns
+    -------
+    ridge : ndarray (K,)
+    """
+    hidden = np.asarray(hidden, dtype=float)
+    w = np.broadcast_to(train, hidden.shape[:-1]).astype(float)
+    wn = w / w.sum(axis=-1, keepdims=True)
+    centred = hidden - np.einsum("kn,knh->kh", wn, hidden)[:, None, :]
+    scale = np.einsum("kn,knh->k", w, centred**2) / hidden.shape[-1]
+    ridges = np.asarray(RIDGE_GRID)[:, None] * scale[None, :]             # (R, K)
+    scores = np.zeros_like(ridges)
+    for inner in inner_tests:
+        path = ridge_path(hidden, x_star, ridges, weights=train & ~inner)
+        scores += r2_score(x_star, path.predict(hidden), normalisation, weights=train & inner)
+    return ridges[np.argmax(scores, axis=0), np.arange(hidden.shape[0])]
 
 
 def r2_score(x_true, x_pred, normalisation: str = "fullrange", weights=None) -> np.ndarray:
@@ -205,6 +257,7 @@ class CrossValidation:
     fold_names : tuple of str
     normalisation : str
     reference_defect : bool
+    ridge : ndarray (K, F), the ridge penalty each fold's OOD decoder used
     """
 
     ood: np.ndarray
@@ -213,9 +266,10 @@ class CrossValidation:
     fold_names: tuple
     normalisation: str
     reference_defect: bool
+    ridge: np.ndarray | None = None
 
 
-def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ridge: float = 0.0,
+def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ridge=0.0,
                 reference_defect: bool = False) -> CrossValidation:
     """Quadrant (orthant / half-space) cross-validation of linear decoders, all networks at once.
 
@@ -227,7 +281,9 @@ def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ri
     x_star : ndarray, shape (n, D) (same trials for every network) or (K, n, D)
     folds : list of Fold, default ``theory.folds.ood_folds(D)``
     normalisation : ``"fullrange"`` (reference) or ``"heldout"``
-    ridge : float >= 0, see :func:`fit_linear_decoder`
+    ridge : float >= 0 (see :func:`fit_linear_decoder`), or ``"auto"``: per network and fold,
+        chosen by inner cross-validation over the other folds' regions inside the training
+        region (:func:`auto_ridge`); the ID and angle decoders then use the median choice
     reference_defect : reproduce the reference's fold defect (off by default)
 
     Returns
@@ -243,21 +299,29 @@ def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ri
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"normalisation={normalisation!r} must be one of {NORMALISATIONS}")
     folds = ood_folds(x_star.shape[-1]) if folds is None else list(folds)
+    if not (isinstance(ridge, str) and ridge == "auto") and not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge={ridge!r} must be 'auto' or a finite number >= 0")
     train, test = fold_masks(x_star, folds, reference_defect)
     odd = np.arange(hidden.shape[1]) % 2 == 1
-    id_decoder = fit_linear_decoder(hidden, x_star, ridge, weights=~odd)
-    id_pred = id_decoder.predict(hidden)
-    ood, id_r2 = [], []
+    ood, chosen = [], []
     for k in range(len(folds)):
         if np.any(test[k].sum(axis=-1) == 0) or np.any((test[k] & odd).sum(axis=-1) == 0):
             raise ValueError(f"fold {folds[k].name} has no held-out trials; draw more trials")
-        dec = fit_linear_decoder(hidden, x_star, ridge, weights=train[k])
+        r = ridge
+        if ridge == "auto":
+            inner = [test[j] for j in range(len(folds)) if j != k and np.all((train[k] & test[j]).any(axis=-1))]
+            r = auto_ridge(hidden, x_star, train[k], inner, normalisation)
+        chosen.append(np.broadcast_to(r, hidden.shape[:1]))
+        dec = fit_linear_decoder(hidden, x_star, r, weights=train[k])
         ood.append(r2_score(x_star, dec.predict(hidden), normalisation, weights=test[k]))
-        id_r2.append(r2_score(x_star, id_pred, normalisation, weights=test[k] & odd))
-    full = fit_linear_decoder(hidden, x_star, ridge)
+    chosen = np.stack(chosen, axis=-1)
+    shared = np.median(chosen, axis=-1)
+    id_pred = fit_linear_decoder(hidden, x_star, shared, weights=~odd).predict(hidden)
+    id_r2 = [r2_score(x_star, id_pred, normalisation, weights=test[k] & odd) for k in range(len(folds))]
+    full = fit_linear_decoder(hidden, x_star, shared)
     return CrossValidation(ood=np.stack(ood, axis=-1), id=np.stack(id_r2, axis=-1),
                            angles=pairwise_angles(full.W), fold_names=tuple(f.name for f in folds),
-                           normalisation=normalisation, reference_defect=reference_defect)
+                           normalisation=normalisation, reference_defect=reference_defect, ridge=chosen)
 
 
 def sample_fold_latents(rng, folds, n_train: int, n_test: int, reference_defect: bool = False

@@ -35,6 +35,7 @@ Example:  python -m verify.rnn --experiment 3a --networks 5 --batches 100000 --o
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,7 +82,7 @@ class RNNCheckConfig:
     eval_trials: int = 4000             # trials over the whole cube for the probes
     normalisation: str = "fullrange"
     reference_defect: bool = False      # reproduce the reference's fold defect (off by default)
-    ridge: float = 0.0                  # ridge penalty of the linear decoders (0: least squares)
+    ridge: object = 0.0                 # decoder ridge penalty: 0 = least squares (SPEC), or "auto"
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -104,8 +105,9 @@ class RNNCheckConfig:
         unknown = set(self.experiments) - set(EXPERIMENTS)
         if unknown or not self.experiments:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {EXPERIMENTS}")
-        if not (np.isfinite(self.ridge) and self.ridge >= 0):
-            raise ValueError(f"ridge={self.ridge!r} must be finite and >= 0")
+        if self.ridge != "auto" and not (isinstance(self.ridge, (int, float)) and np.isfinite(self.ridge)
+                                         and self.ridge >= 0):
+            raise ValueError(f"ridge={self.ridge!r} must be 'auto' or a finite number >= 0")
         if self.seed < 0:
             raise ValueError(f"seed={self.seed} must be >= 0")
 
@@ -326,10 +328,13 @@ def run_sigma(config: RNNCheckConfig, cache: Path, rng, progress: bool) -> tuple
     return {"rows": rows, "training": train_summary}, checks
 
 
-def run(config: RNNCheckConfig, out=None, progress: bool = True) -> dict:
-    """Run the selected experiments; returns {config, rows, results, checks, skipped, passed}."""
+def run(config: RNNCheckConfig, out=None, progress: bool = True, cache=None) -> dict:
+    """Run the selected experiments; returns {config, rows, results, checks, skipped, passed}.
+
+    Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``).
+    """
     out = Path("runs/rnn") if out is None else Path(out)
-    cache = out / "networks"
+    cache = out / "networks" if cache is None else Path(cache)
     streams = np.random.SeedSequence(config.seed).spawn(3)
     results, checks, skipped = {}, [], []
     exps = set(config.experiments)
@@ -352,6 +357,15 @@ def run(config: RNNCheckConfig, out=None, progress: bool = True) -> dict:
             "skipped": skipped, "passed": passed}
 
 
+def _ridge_arg(text: str):
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'auto' nor a number") from None
+
+
 def build_parser():
     p = base_parser(__doc__, "python -m verify.rnn")
     d = RNNCheckConfig()
@@ -370,8 +384,10 @@ def build_parser():
                    help="r^2 denominator: fullrange = 1/12 (the paper's), heldout = the held-out quadrant's variance")
     p.add_argument("--reference-defect", action="store_true",
                    help="reproduce the reference code's fold defect (held-out Q2, Q4 sampled from Q1, Q3)")
-    p.add_argument("--ridge", type=float, default=d.ridge,
-                   help="ridge penalty of the hidden-state decoders (default 0: least squares, as in the SPEC)")
+    p.add_argument("--ridge", type=_ridge_arg, default=d.ridge,
+                   help="ridge penalty of the hidden-state decoders: a number >= 0 (default 0: least squares, "
+                        "as in the SPEC) or 'auto' (chosen per network and fold by inner cross-validation "
+                        "inside the training quadrants; the held-out quadrant is never seen)")
     p.add_argument("--out", default="runs/rnn", help="folder for networks, CSV/NPZ/JSON and PNG files (default runs/rnn)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
