@@ -299,7 +299,8 @@ def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ri
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"normalisation={normalisation!r} must be one of {NORMALISATIONS}")
     folds = ood_folds(x_star.shape[-1]) if folds is None else list(folds)
-    if not (isinstance(ridge, str) and ridge == "auto") and not (np.isfinite(ridge) and ridge >= 0):
+    if not (isinstance(ridge, str) and ridge == "auto") and not (
+            isinstance(ridge, (int, float, np.floating)) and np.isfinite(ridge) and ridge >= 0):
         raise ValueError(f"ridge={ridge!r} must be 'auto' or a finite number >= 0")
     train, test = fold_masks(x_star, folds, reference_defect)
     odd = np.arange(hidden.shape[1]) % 2 == 1
