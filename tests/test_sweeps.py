@@ -502,3 +502,15 @@ def test_cli_runs_theorem31_on_a_local_dask_cluster(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["summary"][DONE] == 4
     assert {p["result"]["identifiable"] for p in out["points"]} == {True, False}
+
+
+def test_atomic_writes_get_the_usual_file_permissions(tmp_path):
+    """mkstemp creates 0600 files; stored results must be readable like any other file (0666 & ~umask)."""
+    import os
+
+    from verify.store import atomic_write_json
+
+    mask = os.umask(0)
+    os.umask(mask)
+    path = atomic_write_json(tmp_path / "r.json", {"a": 1})
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask

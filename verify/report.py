@@ -23,7 +23,7 @@ Example:  python -m verify --out report/
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from verify import curves
@@ -140,25 +140,36 @@ def curves_section(out: Path, seed: int) -> tuple[Section, dict]:
 
 
 def networks_section(out: Path, budget: str, seed: int, progress: bool) -> tuple[Section, dict]:
+    """Trained networks, probed twice: least-squares decoders (the SPEC's) and ridge decoders
+    chosen by inner cross-validation inside the training quadrants (same networks)."""
     config = RNNCheckConfig(**BUDGETS[budget], seed=seed)
+    ridge_config = replace(config, ridge="auto", experiments=tuple(e for e in config.experiments if e in ("3a", "3c")))
+    cache = out / "rnn" / "networks"
     start = time.perf_counter()
-    result = run_rnn(config, out / "rnn", progress=progress)
-    files = write_outputs(result, out / "rnn")
+    result = run_rnn(config, out / "rnn", progress=progress, cache=cache)
+    ridge_result = run_rnn(ridge_config, out / "rnn_ridge", progress=progress, cache=cache)
     captions = {"r2_vs_ntask": "OOD / ID r^2 vs N with the ceilings", "angles_vs_ntask": "decoder angles vs N",
                 "tuning": "tuning maps (8 x 8 grid)", "pca": "noiseless trajectories, PC1-2",
                 "eigenvalues": "multipliers of dF/dh at the fixed points", "free_rt": "free RT: OOD r^2 vs t",
                 "sigma": "OOD r^2 vs sigma"}
-    figures = tuple((captions.get(p.stem, p.stem), p) for p in files if p.suffix == ".png")
+    figures = []
+    for res, folder, label in ((result, "rnn", "least-squares decoders"), (ridge_result, "rnn_ridge", "ridge decoders")):
+        files = write_outputs(res, out / folder)
+        figures += [(f"{captions.get(p.stem, p.stem)} ({label})", p) for p in files if p.suffix == ".png"]
+    checks = list(result["checks"]) + [replace(c, name=f"[ridge auto] {c.name}") for c in ridge_result["checks"]]
     text = (f"Budget `{budget}`: N in {list(config.ntask)}, {config.networks} networks each, {config.batches} "
-            f"batches per network.\n\n```\n{format_rows(result)}\n```")
+            f"batches per network.\n\nLeast-squares decoders (the SPEC's):\n\n```\n{format_rows(result)}\n```\n\n"
+            "Ridge decoders, the penalty chosen per network and fold by cross-validation over the training "
+            f"quadrants only:\n\n```\n{format_rows(ridge_result)}\n```")
     section = Section(
         "Trained networks against the theory",
         "Networks trained on more tasks carry a more disentangled (linearly, out-of-distribution decodable) "
         "representation of x*, bounded by the optimal agent's ceiling.",
         "OOD r^2 <= protocol ceiling (about 0.975 at sigma 0.2, t 20); rises with N. Paper claims outside the "
         "theory (gap at N = 24, hidden-space angles, attractor) are reported as reproduced or not.",
-        tuple(result["checks"]), figures, time.perf_counter() - start, text)
-    return section, {"config": result["config"], "summary": summary(result), "skipped": result["skipped"]}
+        tuple(checks), tuple(figures), time.perf_counter() - start, text)
+    return section, {"config": result["config"], "summary": summary(result), "skipped": result["skipped"],
+                     "ridge_auto": {"summary": summary(ridge_result), "checks": [c.to_dict() for c in ridge_result["checks"]]}}
 
 
 def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
