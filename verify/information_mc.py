@@ -1,0 +1,183 @@
+"""Monte-Carlo twin of :mod:`theory.information` and the information-form checks of Theorem 3.1.
+
+The twin simulates the world and the optimal agent (x*, evidence X(1..t), mu(t), log-probability
+outputs) and estimates mutual informations from the samples, with standard errors:
+
+- I(x*; mu(t)) = E[log p(mu | x*) - log p(mu)], averaged over simulated pairs, with the Gaussian
+  likelihood and the exact marginal density p(mu) = prod_j p_j(mu_j) of U + N(0, s_j^2); this is
+  unbiased, with SE = sd / sqrt(n). It samples where the closed form integrates.
+- I(x*; Yhat(t)) from the outputs: trilateration of the simulated outputs gives a bijective image
+  of Yhat. For rank(C) = D it is mu itself (estimated as above); for rank k < D it is the row-space
+  projection, whose whitened coordinates y = A x* + N(0, I_k) go to the mixture-density estimator
+  of :func:`theory.information.mixture_mi_estimate` (a bracket [lower, upper] on the bias).
+- sigma = 0: the outputs are the label patterns; their plug-in entropy is the cell entropy.
+
+:func:`information_checks` turns these into :class:`~verify.verdict.Check` verdicts.
+"""
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from optimal.agent import log_outputs, optimal_probits
+from optimal.identifiability import diagnose
+from optimal.trilateration import recover_mu_from_log_outputs
+from theory.designs import Design
+from theory.information import (MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
+                                cell_entropy_mc, log_density_uniform_plus_normal, mi_latent_mle, mi_outputs,
+                                mixture_mi_estimate, whitened_row_map)
+from theory.world import as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
+from verify.verdict import Check
+
+#: Standard errors allowed between an estimate and its prediction (two-sided normal p ~ 6e-5).
+K_SE = 4.0
+
+
+def _simulate_mu(rng, n: int, D: int, sigma, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """x* (n, D) and mu(t) (n, D), the mean of t simulated evidence samples."""
+    x = sample_latents(rng, n, D)
+    return x, sample_evidence(rng, x, t, sigma).mean(axis=1)
+
+
+def _log_ratio_estimate(x: np.ndarray, mu: np.ndarray, s: np.ndarray, method: str) -> MIEstimate:
+    """mean_i [log N(mu_i; x_i, diag(s^2)) - sum_j log p_{s_j}(mu_ij)] and its SE (unbiased)."""
+    log_lik = np.sum(-0.5 * ((mu - x) / s) ** 2 - np.log(s * np.sqrt(2 * np.pi)), axis=1)
+    f = log_lik - np.sum(log_density_uniform_plus_normal(mu, s), axis=1)
+    value, se = float(f.mean()), float(f.std(ddof=1) / np.sqrt(len(f)))
+    return MIEstimate(value, se, value, value, method)
+
+
+def mc_mi_latent_mle(sigma, t: int, D: int, rng, n: int = 20000) -> MIEstimate:
+    """Monte-Carlo I(x*; mu(t)) in nats from n simulated trials (sigma > 0).
+
+    Parameters
+    ----------
+    sigma : float or ndarray (D,), > 0; t : int, evidence samples; D : int; rng : Generator or seed
+    """
+    D, t, n = check_positive_int("D", D), check_positive_int("t", t), check_positive_int("n", n, 2)
+    s = np.broadcast_to(check_sigma(sigma, D, allow_zero=False), (D,)) / np.sqrt(t)
+    x, mu = _simulate_mu(as_generator(rng), n, D, sigma, t)
+    return _log_ratio_estimate(x, mu, s, f"Monte Carlo log-likelihood ratio (n={n})")
+
+
+def mc_mi_outputs(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 4000) -> MIEstimate:
+    """Monte-Carlo I(x*; Yhat(t)) in nats, estimated from the simulated optimal agent's outputs.
+
+    The outputs are simulated as log-probabilities and mapped back by trilateration (a bijection of
+    Yhat onto the identified part of mu); see the module docstring for the estimators.
+    For rank(C) < D with a row space that is not axis-aligned, rank(C) must be <= 2.
+    """
+    t, n = check_positive_int("t", t), check_positive_int("n", n, 2)
+    sig = np.broadcast_to(check_sigma(sigma, design.D), (design.D,))
+    rng = as_generator(rng)
+    if np.all(sig == 0):
+        return cell_entropy_mc(design, rng, n)
+    if np.any(sig == 0):
+        raise ValueError(f"sigma={sigma!r} must be all zero or all positive")
+    x, mu = _simulate_mu(rng, n, design.D, sig, t)
+    z = optimal_probits(mu, design, sig, t)
+    mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, sig, t, allow_projection=True)
+    rank = diagnose(design).rank
+    if rank == design.D:
+        return _log_ratio_estimate(x, mu_hat, sig / np.sqrt(t),
+                                   f"Monte Carlo from trilaterated outputs, log-likelihood ratio (n={n})")
+    if rank > MAX_MC_RANK and axis_aligned_axes(design) is None:
+        raise ValueError(f"rank(C)={rank}: a general (not axis-aligned) row space is supported only for "
+                         f"rank <= {MAX_MC_RANK}")
+    A = whitened_row_map(design, sig, t)
+    # A = L^-1 V^T and V^T mu_hat = V^T P mu = V^T mu, so y = A mu_hat ~ N(A x*, I_k) given x*
+    return mixture_mi_estimate(x, mu_hat @ A.T, A, sample_latents(rng, m, design.D))
+
+
+def _within(measured: MIEstimate, predicted: MIEstimate) -> tuple[bool, float]:
+    """Whether the two agree: their brackets [lower, upper] overlap within K_SE combined SEs."""
+    se = float(np.hypot(measured.se, predicted.se))
+    gap = max(measured.lower - predicted.upper, predicted.lower - measured.upper, 0.0)
+    return gap <= K_SE * se, se
+
+
+def agreement_check(name: str, claim: str, measured: MIEstimate, predicted: MIEstimate) -> Check:
+    """A Check that ``measured`` agrees with ``predicted``: their bias brackets [lower, upper]
+    overlap to within K_SE combined standard errors."""
+    ok, se = _within(measured, predicted)
+    bias = max(measured.upper - measured.lower, predicted.upper - predicted.lower)
+    return Check(name, f"{claim} [prediction: {predicted.method}]", predicted.value, measured.value,
+                 f"{K_SE:g} SE (SE = {se:.2g}) beyond the bias bracket (width {bias:.2g})", ok)
+
+
+def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 1000) -> list[Check]:
+    """The information form of Theorem 3.1 as verdicts (nats; see the module docstring).
+
+    - sigma > 0, rank(C) = D: ``information_mle`` (simulated I(x*; mu) equals the quadrature) and
+      ``information_preserved`` (I(x*; Yhat) estimated from the outputs equals I(x*; mu)).
+    - sigma > 0, rank(C) = k < D: ``information_projected`` (I(x*; Yhat) from the outputs equals the
+      row-space value: exact for an axis-aligned row space, else an independent Monte Carlo of the
+      projected channel) and ``information_lost`` (I(x*; mu) - I(x*; Yhat) equals the predicted loss
+      and is > 0 by more than K_SE SE). Not available (returns []) when the row space is not
+      axis-aligned and k > 2.
+    - sigma = 0: ``outputs_cell_entropy`` (the outputs carry H(cell): exact for D = 2 central
+      lines, else <= log of the largest number of cells, sum_{j<=D} C(N, j)) and
+      ``latent_information_unbounded`` (I(x*; mu) is infinite, above any cell entropy).
+
+    Parameters
+    ----------
+    design : Design; sigma : float or ndarray (D,), >= 0; t : int, evidence samples
+    rng : Generator or seed; n, m : Monte-Carlo pairs and mixture samples
+
+    Returns
+    -------
+    checks : list of Check (two, or none as stated above)
+    """
+    t = check_positive_int("t", t)
+    sig = np.broadcast_to(check_sigma(sigma, design.D), (design.D,))
+    rng_pred, rng_twin, rng_out = (np.random.default_rng(s) for s in
+                                   np.random.SeedSequence(as_generator(rng).integers(2**63)).spawn(3))
+    if np.all(sig == 0):
+        return _noiseless_checks(design, t, rng_out, n)
+    latent = float(mi_latent_mle(sig, t, design.D))
+    exact_latent = MIEstimate(latent, 0.0, latent, latent, "quadrature, sum of per-coordinate i(sigma/sqrt t)")
+    diag = diagnose(design)
+    if diag.identifiable:
+        return [
+            agreement_check("information_mle", f"simulated I(x*; mu(t={t})) equals the closed form (nats)",
+                             mc_mi_latent_mle(sig, t, design.D, rng_twin, n), exact_latent),
+            agreement_check("information_preserved", "I(x*; Yhat(t)) estimated from the optimal outputs "
+                             "equals I(x*; mu(t)): the outputs keep all the information (nats)",
+                             mc_mi_outputs(design, sig, t, rng_out, n, m), exact_latent),
+        ]
+    if diag.rank > MAX_MC_RANK and axis_aligned_axes(design) is None:
+        return []
+    predicted = mi_outputs(design, sig, t, rng_pred, n, m)
+    measured = mc_mi_outputs(design, sig, t, rng_out, n, m)
+    loss_measured, loss_predicted = latent - measured.value, latent - predicted.value
+    ok_equal, se = _within(measured, predicted)
+    return [
+        agreement_check("information_projected", f"rank(C) = {diag.rank} < D = {design.D}: I(x*; Yhat) from the "
+                         "outputs equals I(x*; V^T mu), the row-space projection (nats)", measured, predicted),
+        Check("information_lost", "the outputs lose information: I(x*; mu) - I(x*; Yhat) equals the "
+              "predicted loss and is > 0 (nats)", loss_predicted, loss_measured,
+              f"agreement as above, and loss > {K_SE:g} SE (SE = {se:.2g})",
+              bool(ok_equal and loss_measured > K_SE * se)),
+    ]
+
+
+def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
+    measured = mc_mi_outputs(design, 0.0, t, rng, n)
+    n_cells_max = sum(comb(design.ntask, j) for j in range(min(design.ntask, design.D) + 1))
+    if design.D == 2 and not np.any(design.b):
+        exact = cell_entropy_central_2d(design)
+        first = agreement_check("outputs_cell_entropy", "sigma = 0: the outputs carry exactly the entropy of "
+                                 "the cell of x* (finite, nats)", measured,
+                                 MIEstimate(exact, 0.0, exact, exact, "sector areas of the square"))
+    else:
+        bound = float(np.log(n_cells_max))
+        first = Check("outputs_cell_entropy", "sigma = 0: the outputs carry the cell entropy, at most the log "
+                      "of the largest number of cells (finite, nats)", bound, measured.value,
+                      f"<= predicted + {K_SE:g} SE (SE = {measured.se:.2g})",
+                      bool(measured.lower <= bound + K_SE * measured.se))
+    latent = float(mi_latent_mle(0.0, t, design.D))
+    second = Check("latent_information_unbounded", "sigma = 0: mu = x* carries unbounded information "
+                   "(I(x*; mu) = inf, above the outputs' cell entropy)", "inf", latent,
+                   "exact", bool(np.isinf(latent) and latent > measured.upper))
+    return [first, second]
