@@ -1,4 +1,8 @@
 """Tests of the information form of Theorem 3.1: theory.information and verify.information_mc."""
+import json
+import subprocess
+import sys
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -14,7 +18,7 @@ from theory.designs import even_design, make_design, random_design
 from theory.information import (MIEstimate, cell_entropy_central_2d, cell_entropy_mc, mi_gaussian_channel_mc,
                                 mi_latent_mle, mi_outputs, mi_uniform_gaussian, mixture_mi_estimate)
 from theory.world import LATENT_VARIANCE
-from verify.information_mc import K_SE, agreement_check, information_checks, mc_mi_latent_mle, mc_mi_outputs
+from verify.information_mc import K_SE, agreement_check, information_checks, main, mc_mi_latent_mle, mc_mi_outputs
 
 EPS = np.finfo(float).eps
 #: Reference per-sample noise at the decision: sigma = 0.2, t = 20 (SPEC section 1).
@@ -252,3 +256,23 @@ def test_same_seed_same_estimate_different_seed_different():
 def test_bad_input_raises_value_error_naming_the_parameter(call, name):
     with pytest.raises(ValueError, match=name.replace("(", r"\(").replace(")", r"\)")):
         call()
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+def test_cli_exits_zero_when_the_information_checks_agree(capsys):
+    assert main(["--D", "3", "--ntask", "1", "--n", "1000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [c["name"] for c in out["checks"]] == ["information_projected", "information_lost"]
+
+
+def test_cli_reports_bad_input_with_exit_code_two(capsys):
+    assert main(["--sigma", "-1"]) == 2
+    assert "sigma=-1.0" in capsys.readouterr().err
+
+
+def test_cli_runs_as_a_module():
+    done = subprocess.run([sys.executable, "-m", "verify.information_mc", "--n", "500", "--sigma", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "outputs_cell_entropy" in done.stdout
