@@ -127,9 +127,8 @@ def test_prediction_with_per_step_instead_of_averaged_noise_is_rejected():
     measured = mc_mi_latent_mle(0.2, 20, 2, 0, n=4000)
     wrong = float(mi_latent_mle(0.2, 1, 2))
     right = float(mi_latent_mle(0.2, 20, 2))
-    as_est = lambda v: MIEstimate(v, 0.0, v, v, "test")
-    assert agreement_check("x", "x", measured, as_est(right)).passed
-    assert not agreement_check("x", "x", measured, as_est(wrong)).passed
+    assert agreement_check("x", "x", measured, MIEstimate(right, 0.0, right, right, "closed form", True)).passed
+    assert not agreement_check("x", "x", measured, MIEstimate(wrong, 0.0, wrong, wrong, "sigma^2 not /t", True)).passed
 
 
 # --- the mixture-density Monte Carlo for general row spaces --------------------------------------
@@ -169,6 +168,7 @@ def test_outputs_carry_at_most_the_latent_information_with_equality_iff_full_ran
         np.testing.assert_allclose(out.value, latent, rtol=8 * EPS)  # same quadrature terms, exact
         assert out.exact
     else:
+        assert not out.exact
         assert out.lower - K_SE * out.se <= latent
         assert latent - out.upper > K_SE * out.se  # strictly less
 

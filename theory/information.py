@@ -60,7 +60,7 @@ class MIEstimate:
     ``value`` is the estimate; ``se`` its Monte-Carlo standard error (0 when exact); ``lower`` and
     ``upper`` bracket the estimator's expectation around the true value (``lower <= I <= upper``
     in expectation; equal to ``value`` when unbiased), each with standard error ``se``.
-    ``method`` says how it was computed.
+    ``method`` says how it was computed; ``exact`` is True for closed forms and quadrature.
     """
 
     value: float
@@ -68,10 +68,7 @@ class MIEstimate:
     lower: float
     upper: float
     method: str
-
-    @property
-    def exact(self) -> bool:
-        return self.se == 0.0
+    exact: bool = False
 
 
 def check_sigma_array(name: str, value) -> np.ndarray:
@@ -339,7 +336,7 @@ def mi_outputs(design: Design, sigma, t, rng=None, n: int = 4000, m: int = 4000)
     axes = np.arange(design.D) if rank == design.D else axis_aligned_axes(design)
     if axes is not None:
         value = float(np.sum(mi_uniform_gaussian(sig[axes] / np.sqrt(t_arr))))
-        return MIEstimate(value, 0.0, value, value, f"exact (quadrature over {len(axes)} axes)")
+        return MIEstimate(value, 0.0, value, value, f"exact (quadrature over {len(axes)} axes)", exact=True)
     if rank > MAX_MC_RANK:
         raise ValueError(f"rank(C)={rank}: a general (not axis-aligned) row space is supported only for "
                          f"rank <= {MAX_MC_RANK}")

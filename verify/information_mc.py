@@ -110,7 +110,7 @@ def agreement_check(name: str, claim: str, measured: MIEstimate, predicted: MIEs
                  f"{K_SE:g} SE (SE = {se:.2g}) beyond the bias bracket (width {bias:.2g})", ok)
 
 
-def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 1000) -> list[Check]:
+def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 2000) -> list[Check]:
     """The information form of Theorem 3.1 as verdicts (nats; see the module docstring).
 
     - sigma > 0, rank(C) = D: ``information_mle`` (simulated I(x*; mu) equals the quadrature) and
@@ -140,7 +140,8 @@ def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int
     if np.all(sig == 0):
         return _noiseless_checks(design, t, rng_out, n)
     latent = float(mi_latent_mle(sig, t, design.D))
-    exact_latent = MIEstimate(latent, 0.0, latent, latent, "quadrature, sum of per-coordinate i(sigma/sqrt t)")
+    exact_latent = MIEstimate(latent, 0.0, latent, latent, "quadrature, sum of per-coordinate i(sigma/sqrt t)",
+                              exact=True)
     diag = diagnose(design)
     if diag.identifiable:
         return [
@@ -173,7 +174,7 @@ def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
         exact = cell_entropy_central_2d(design)
         first = agreement_check("outputs_cell_entropy", "sigma = 0: the outputs carry exactly the entropy of "
                                  "the cell of x* (finite, nats)", measured,
-                                 MIEstimate(exact, 0.0, exact, exact, "sector areas of the square"))
+                                 MIEstimate(exact, 0.0, exact, exact, "sector areas of the square", exact=True))
     else:
         bound = float(np.log(n_cells_max))
         first = Check("outputs_cell_entropy", "sigma = 0: the outputs carry the cell entropy, at most the log "
@@ -197,7 +198,7 @@ def build_parser():
                    "random otherwise)")
     p.add_argument("--offsets", action="store_true", help="random offsets b_i ~ U(-1/4, 1/4)")
     p.add_argument("--n", type=int, default=4000, help="Monte-Carlo pairs (default 4000)")
-    p.add_argument("--m", type=int, default=1000, help="mixture-density reference samples (default 1000)")
+    p.add_argument("--m", type=int, default=2000, help="mixture-density reference samples (default 2000)")
     return p
 
 
