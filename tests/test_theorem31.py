@@ -21,7 +21,7 @@ def _names(result):
 def test_every_check_passes_when_conditions_hold(D, extra, sigma, t, offsets, seed):
     result = run(Theorem31Config(D=D, ntask=D + extra, sigma=sigma, t=t, trials=400, offsets=offsets, seed=seed))
     assert result["identifiable"]
-    assert set(_names(result)) == {"recovery", "latent", "r2"}
+    assert set(_names(result)) == {"recovery", "latent", "r2", "information_mle", "information_preserved"}
     assert result["passed"], [c for c in result["checks"] if not c.passed]
 
 
@@ -75,7 +75,7 @@ def test_recovery_stays_at_float64_precision_for_huge_probits():
 def test_main_prints_a_pass_table_and_returns_zero(capsys):
     assert main(["--D", "3", "--ntask", "5", "--trials", "500"]) == 0
     out = capsys.readouterr().out
-    assert "recovery" in out and "PASS: 3/3" in out and "seed=0" in out
+    assert "recovery" in out and "PASS: 5/5" in out and "seed=0" in out
 
 
 def test_main_json_has_the_documented_shape(capsys):

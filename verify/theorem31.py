@@ -9,12 +9,16 @@ Simulates the optimal agent on many trials of the world of SPEC section 1 and ch
              affine image of [sqrt(t) mu(t), sqrt(t), junk]) through its read-out (W, w0):
              mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b.
   r2         r^2 of mu(t) against x* equals 1 - 12 sigma^2 / t within 4 standard errors.
+  information  I(x*; Yhat(t)), estimated through the outputs, equals I(x*; mu(t)) (nats): the
+             outputs keep all the information the evidence carries (data processing + trilateration).
 
 When the theorem's conditions fail it checks the predicted failure instead:
   rank(C) < D (e.g. ntask < D): only the row-space projection of mu is recovered; null-space
-             directions change no output; a linear decoder gets r^2 ~ 0 for them.
+             directions change no output; a linear decoder gets r^2 ~ 0 for them; the outputs
+             carry exactly the row-space information, the predicted number of nats less.
   sigma = 0: outputs are 0/1 steps; trials with identical outputs have different x*, so
-             outputs pin down a cell of the hyperplane arrangement, not a point.
+             outputs pin down a cell of the hyperplane arrangement, not a point (they carry the
+             finite cell entropy; mu carries unbounded information).
 
 Exit code 0 when every check agrees with theory (including predicted failures), 1 when one
 disagrees, 2 on bad input.
@@ -36,6 +40,7 @@ from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent,
                                    recovery_error_bound)
 from theory.designs import DESIGNS, Design, build_design, make_design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
+from verify.information_mc import information_checks
 from verify.verdict import Check, base_parser, run_cli
 
 #: Standard errors allowed between a Monte-Carlo estimate and its prediction (two-sided p ~ 6e-5).
@@ -240,7 +245,7 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
     dict with ``config`` (dict), ``identifiable`` (bool), ``explanation`` (str), ``checks``
     (list of :class:`~verify.verdict.Check`), ``info`` (dict) and ``passed`` (bool).
     """
-    ss_design, ss_data, ss_agent = np.random.SeedSequence(config.seed).spawn(3)
+    ss_design, ss_data, ss_agent, ss_info = np.random.SeedSequence(config.seed).spawn(4)
     design = make_config_design(config, np.random.default_rng(ss_design))
     diag = diagnose(design)
     streams = (np.random.default_rng(ss_data), np.random.default_rng(ss_agent))
@@ -255,6 +260,8 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
     else:
         checks, info = _rank_deficient_checks(config, design, diag, streams, progress)
         explanation = diag.explain()
+    # The information form: I(x*; Yhat) = I(x*; mu) when identified, the row-space part otherwise.
+    checks = checks + information_checks(design, config.sigma, config.t, np.random.default_rng(ss_info))
     info.update({"rank": diag.rank, "condition": diag.condition, "design": design.name})
     return {"config": {**asdict(config), "design": config.design_kind}, "identifiable": bool(diag.identifiable and not noiseless),
             "explanation": explanation, "checks": checks, "info": info,
