@@ -10,7 +10,7 @@ Runs every check of the toolkit and writes one report folder:
   3. Trained numpy RNNs against the theory: OOD r^2 vs N with the ceilings, decoder angles,
      tuning, dynamics. Default budget: N in {2, 6, 24}, 3 networks each, the published 1e5
      batches per network (about 6 minutes on 2 cores); --full runs the published protocol
-     (N in {2, 3, 6, 12, 24}, 5 networks, all experiments, ~35 minutes); --quick a smoke budget.
+     (N in {2, 3, 6, 12, 24}, 5 networks, all experiments, ~45 minutes); --quick a smoke budget.
 
 Writes OUT/report.md (one section per claim: statement, theory, measurement, tolerance, verdict,
 figure), OUT/results.json, and each part's CSV/PNG files in OUT/theorem31, OUT/curves/*,
@@ -202,7 +202,7 @@ def build_parser():
     p = base_parser(__doc__, "python -m verify")
     p.add_argument("--out", default="report", help="report folder (default report/)")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--full", action="store_true", help="the published network protocol (~35 min on 2 cores)")
+    budget.add_argument("--full", action="store_true", help="the published network protocol (~45 min on 2 cores)")
     budget.add_argument("--quick", action="store_true", help="a smoke-test network budget (~1 min)")
     p.add_argument("--skip-networks", action="store_true", help="theory parts only (about a minute)")
     p.add_argument("--workers", type=int, default=None, help="processes for the sweep (default: CPU count)")
