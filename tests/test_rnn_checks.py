@@ -107,6 +107,7 @@ def test_main_writes_csv_json_and_figures(tmp_path, capsys):
     (["--encoder", "cubic"], "--encoder"),
     (["--ridge", "-1"], "ridge"),
     (["--ridge", "lots"], "--ridge"),
+    (["--activation", "sigmoid"], "--activation"),
 ])
 def test_bad_input_exits_2_with_a_message_naming_the_parameter(argv, message, capsys, tmp_path):
     try:
@@ -125,3 +126,14 @@ def test_paper_claims_outside_the_theory_do_not_decide_the_verdict():
     assert all_passed([theory, paper]) and paper.verdict == "not reproduced"
     assert not all_passed([Check("c", "theory claim", 0, 1, "exact", False), paper])
     assert "0/1 further paper claims reproduced" in verdict_line([theory, paper])
+
+
+def test_variant_networks_are_trained_with_their_own_configuration(tmp_path):
+    """Non-leaky tanh networks (Fig. 3b) are distinct cached ensembles with the requested update."""
+    from nets.ensemble import load_ensemble
+
+    config = RNNCheckConfig(**{**TINY, "ntask": (2,)}, activation="tanh", leaky=False, experiments=("3a",))
+    run(config, tmp_path, progress=False)
+    (path,) = (tmp_path / "networks" / "b60").glob("train-*.npz")
+    ens = load_ensemble(path)
+    assert ens.config.activation == "tanh" and ens.config.leaky is False

@@ -28,6 +28,10 @@ not run are listed as skipped.
 The standard error of a median r^2 comes from the spread of the optimal agent's r^2 over the
 same networks x folds (the sampling noise of the protocol itself).
 
+Variants: --non-leaky and --activation tanh (the paper's Fig. 3b RNN variants), --encoder,
+--hidden; --ridge auto for ridge decoders chosen inside the training quadrants;
+--reference-defect to reproduce the reference code's fold defect.
+
 Networks are cached in OUT/networks/b<batches>/ by a hash of their configuration, so a rerun
 does not retrain and an interrupted run resumes from its last checkpoint.
 
@@ -41,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nets.config import TrainConfig, ensemble_config
+from nets.config import ACTIVATIONS, TrainConfig, ensemble_config
 from nets.rnn import step_jacobian, step_map
 from theory.angles import factor_angles
 from theory.ceilings import r2_ceiling_gaussian, r2_protocol
@@ -79,6 +83,8 @@ class RNNCheckConfig:
     sigmas: tuple = (0.1, 0.2, 0.3, 0.4, 0.6)   # experiment 5c
     encoder: str = "mlp"
     hidden: int = 64
+    activation: str = "relu"            # relu (reference) | tanh
+    leaky: bool = True                  # False: the non-leaky update r_t = r_{t-1} + alpha phi(a_t) (Fig. 3b)
     eval_trials: int = 4000             # trials over the whole cube for the probes
     normalisation: str = "fullrange"
     reference_defect: bool = False      # reproduce the reference's fold defect (off by default)
@@ -98,6 +104,8 @@ class RNNCheckConfig:
         for name, values in (("sigma", (self.sigma,)), ("sigmas", self.sigmas)):
             if not values or any(not np.isfinite(s) or s <= 0 for s in values):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be finite and > 0")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} must be one of {ACTIVATIONS}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder={self.encoder!r} must be one of {ENCODERS}")
         if self.normalisation not in NORMALISATIONS:
@@ -113,7 +121,8 @@ class RNNCheckConfig:
 
     def training(self, group: str) -> TrainConfig:
         """Training configuration of an ensemble: ``reference``, ``free_rt`` or ``sigma``."""
-        common = dict(batches=self.batches, hidden=self.hidden, encoder=self.encoder, seed=self.seed)
+        common = dict(batches=self.batches, hidden=self.hidden, encoder=self.encoder, seed=self.seed,
+                      activation=self.activation, leaky=self.leaky)
         if group == "reference":
             return ensemble_config(ntask=self.ntask, networks=self.networks, sigma=self.sigma, **common)
         top = max(self.ntask)
@@ -379,6 +388,10 @@ def build_parser():
     p.add_argument("--sigmas", type=float, nargs="+", default=list(d.sigmas), help="noise levels of experiment 5c")
     p.add_argument("--encoder", choices=ENCODERS, default=d.encoder, help=f"input encoder f (default {d.encoder})")
     p.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units (default {d.hidden})")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=d.activation,
+                   help=f"unit non-linearity (default {d.activation})")
+    p.add_argument("--non-leaky", action="store_true",
+                   help="non-leaky update r_t = r_{t-1} + alpha phi(a_t) (the paper's Fig. 3b variant)")
     p.add_argument("--eval-trials", type=int, default=d.eval_trials, help=f"probe trials (default {d.eval_trials})")
     p.add_argument("--normalisation", choices=NORMALISATIONS, default=d.normalisation,
                    help="r^2 denominator: fullrange = 1/12 (the paper's), heldout = the held-out quadrant's variance")
@@ -397,7 +410,8 @@ def _body(args) -> dict:
     experiments = EXPERIMENTS if "all" in args.experiment else tuple(dict.fromkeys(args.experiment))
     config = RNNCheckConfig(ntask=tuple(sorted(set(args.ntask))), networks=args.networks, batches=args.batches,
                             sigma=args.sigma, sigmas=tuple(sorted(set(args.sigmas))), encoder=args.encoder,
-                            hidden=args.hidden, eval_trials=args.eval_trials, normalisation=args.normalisation,
+                            hidden=args.hidden, activation=args.activation, leaky=not args.non_leaky,
+                            eval_trials=args.eval_trials, normalisation=args.normalisation,
                             reference_defect=args.reference_defect, ridge=args.ridge, experiments=experiments,
                             seed=args.seed)
     result = run(config, args.out, progress=not args.quiet)
