@@ -114,3 +114,12 @@ def test_module_runs_as_a_script():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "PASS" in proc.stdout
+
+
+def test_noiseless_limit_check_fails_when_labels_disagree_with_the_probits(monkeypatch):
+    """outputs_binary compares Phi(z) at sigma -> 0 with the labels; flipped labels must fail it."""
+    from verify import theorem31
+
+    monkeypatch.setattr(theorem31, "hard_outputs", lambda x, design: 1.0 - (x @ design.C.T + design.b > 0))
+    result = run(Theorem31Config(D=2, ntask=3, sigma=0.0, trials=500))
+    assert not _names(result)["outputs_binary"].passed
