@@ -176,3 +176,31 @@ def test_protocol_mse_is_vectorised_over_a_grid_of_noise_variances():
 def test_ceilings_reject_bad_input_naming_it(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+@pytest.mark.parametrize("s2", [0.002, 0.02, 0.2])
+def test_in_distribution_ceiling_is_one_over_one_plus_twelve_s2_on_quadrants(s2):
+    """Derived: A = a I with a = (1/12)/(1/12 + s^2); on a quadrant E[x^2] = 1/16 + 1/48 = 1/12, so
+    MSE = (1 - a)^2/12 + a^2 s^2 = s^2 a and r^2 = 1 - 12 s^2 a = 1/(1 + 12 s^2). Identity: 1e-14."""
+    from theory.ceilings import r2_in_distribution
+
+    for fold in ood_folds(2):
+        np.testing.assert_allclose(r2_in_distribution([s2, s2], fold), 1 / (1 + 12 * s2), rtol=0, atol=1e-14)
+
+
+def test_in_distribution_ceiling_matches_a_simulated_decoder():
+    """Fit least squares on 200k trials over the cube, test on a held-out quadrant's fresh trials;
+    agreement within 4 SE (SE of the mean squared error over the test trials)."""
+    from theory.ceilings import r2_in_distribution
+    from verify.probes import fit_linear_decoder
+
+    rng = np.random.default_rng(0)
+    s2, n = 0.02, 200_000
+    x = rng.uniform(-0.5, 0.5, (n, 2))
+    dec = fit_linear_decoder(x + np.sqrt(s2) * rng.standard_normal((n, 2)), x)
+    fold = ood_folds(2)[3]
+    xt = fold.sample(rng, n, "test")
+    sq = ((dec.predict(xt + np.sqrt(s2) * rng.standard_normal((n, 2))) - xt) ** 2).mean(axis=1)
+    r2, se = 1 - 12 * sq.mean(), 12 * sq.std(ddof=1) / np.sqrt(n)
+    assert abs(r2 - r2_in_distribution([s2, s2], fold)) < 4 * se
+    assert abs(r2 - (1 - 12 * s2)) > 4 * se  # the naive ceiling is not what an ID decoder reaches

@@ -133,16 +133,38 @@ def protocol_mse(error_variance, fold: Fold) -> np.ndarray:
         (I - A) (S_q + d d^T) (I - A)^T + A V A^T, d = m_q - m, A = S (S + V)^-1
     """
     v = _check_variance(error_variance, fold.D)
-    m, S = region_moments(fold, "train")
-    mq, Sq = region_moments(fold, "test")
+    return _decoder_test_mse(v, *region_moments(fold, "train"), *region_moments(fold, "test"))
+
+
+def in_distribution_mse(error_variance, fold: Fold) -> np.ndarray:
+    """Large-sample MSE per coordinate on the fold's held-out region of a least-squares decoder
+    fit on the whole cube (the ID comparison of the protocol): m = 0, S = I/12 in
+    :func:`protocol_mse`. For Gaussian errors of variance s^2 on a quadrant this is
+    s^2 (1/12) / (1/12 + s^2), i.e. r^2 = 1 / (1 + 12 s^2) with the full-range normalisation,
+    above 1 - 12 s^2 because the fitted decoder shrinks the noisy estimate.
+    """
+    v = _check_variance(error_variance, fold.D)
+    return _decoder_test_mse(v, np.zeros(fold.D), LATENT_VARIANCE * np.eye(fold.D), *region_moments(fold, "test"))
+
+
+def _decoder_test_mse(v, m, S, mq, Sq) -> np.ndarray:
+    """diag[(I - A)(S_q + d d^T)(I - A)^T + A V A^T], A = S (S + V)^-1, d = m_q - m, V = diag(v)."""
+    D = len(m)
     d = mq - m
-    V = v[..., :, None] * np.eye(fold.D)  # (..., D, D)
+    V = v[..., :, None] * np.eye(D)  # (..., D, D)
     # A = S (S + V)^-1 = [(S + V)^-1 S]^T since both are symmetric.
     A = np.swapaxes(np.linalg.solve(S + V, np.broadcast_to(S, V.shape)), -1, -2)
-    R = np.eye(fold.D) - A
+    R = np.eye(D) - A
     shrink = R @ (Sq + np.outer(d, d)) @ np.swapaxes(R, -1, -2)
     noise = A @ V @ np.swapaxes(A, -1, -2)
     return np.diagonal(shrink + noise, axis1=-2, axis2=-1)
+
+
+def r2_in_distribution(error_variance, fold: Fold, normalisation: str = "fullrange") -> np.ndarray:
+    """Pooled r^2 on the held-out region of the decoder fit on the whole cube (see
+    :func:`in_distribution_mse`), with either normalisation."""
+    mse = in_distribution_mse(error_variance, fold)
+    return r2_from_mse(mse.mean(axis=-1), reference_variance(fold, normalisation))
 
 
 def r2_protocol(error_variance, fold: Fold, normalisation: str = "fullrange") -> np.ndarray:

@@ -4,7 +4,9 @@ Trains numpy RNN ensembles (or loads them from the cache in --out), freezes them
 paper's measurements next to the theory's predictions:
 
   3a        OOD r^2 by quadrant cross-validation (decoder fit on 3 quadrants, tested on the 4th)
-            and ID r^2 vs N, against the ceiling 1 - 12 sigma^2 / t and the protocol ceiling;
+            and ID r^2 vs N, against the ceiling 1 - 12 sigma^2 / t, the protocol ceiling, and
+            the ID ceiling of a decoder fit on the whole cube (1 / (1 + 12 sigma^2 / t): a fitted
+            decoder shrinks the noisy estimate, so ID r^2 may exceed 1 - 12 sigma^2 / t);
             with the optimal agent's own OOD r^2 on the same trials, and the trial-by-trial
             agreement of each network's trilaterated outputs with that trial's mu(t)
   3c        angle between the decoder's weight vectors (hidden space) vs N; the output-space
@@ -48,7 +50,7 @@ import numpy as np
 from nets.config import ACTIVATIONS, TrainConfig, ensemble_config
 from nets.rnn import step_jacobian, step_map
 from theory.angles import factor_angles
-from theory.ceilings import r2_ceiling_gaussian, r2_protocol
+from theory.ceilings import r2_ceiling_gaussian, r2_in_distribution, r2_protocol
 from theory.encoders import ENCODERS
 from theory.folds import ood_folds
 from verify.dynamics import find_fixed_points, pca
@@ -135,10 +137,11 @@ class RNNCheckConfig:
         raise ValueError(f"group={group!r} must be 'reference', 'free_rt' or 'sigma'")
 
 
-def _protocol_ceiling(sigma: float, t: float, D: int, normalisation: str) -> float:
-    """Mean over the OOD folds of the protocol ceiling r2_protocol(sigma^2 / t)."""
+def _protocol_ceiling(sigma: float, t: float, D: int, normalisation: str, ceiling=r2_protocol) -> float:
+    """Mean over the OOD folds of the protocol ceiling r2_protocol(sigma^2 / t) (or of another
+    fold-wise ceiling, e.g. ``theory.ceilings.r2_in_distribution`` for the ID decoder)."""
     v = np.full(D, sigma**2 / t)
-    return float(np.mean([r2_protocol(v, f, normalisation) for f in ood_folds(D)]))
+    return float(np.mean([ceiling(v, f, normalisation) for f in ood_folds(D)]))
 
 
 def _median_se(r2_optimal: np.ndarray) -> float:
@@ -172,7 +175,8 @@ def probe_ensemble(ens, config: RNNCheckConfig, rng, n_stim: int | None = None) 
             "mu_agreement": agreement, "xstar_r2": xstar, "t": states.t}
 
 
-def _group_rows(key: str, values, groups, probe: dict, ceilings: dict, protocols: dict) -> list[dict]:
+def _group_rows(key: str, values, groups, probe: dict, ceilings: dict, protocols: dict, id_ceilings: dict
+                ) -> list[dict]:
     rows = []
     for v in values:
         m = groups == v
@@ -180,6 +184,7 @@ def _group_rows(key: str, values, groups, probe: dict, ceilings: dict, protocols
         rows.append({key: v, "ood_r2_median": ood["median"], "ood_r2_q25": ood["q25"], "ood_r2_q75": ood["q75"],
                      "id_r2_median": idr["median"], "ood_r2_optimal_median": float(np.median(opt)),
                      "ood_r2_median_se": _median_se(opt), "r2_ceiling": ceilings[v], "r2_protocol": protocols[v],
+                     "r2_id_ceiling": id_ceilings[v],
                      "angle_median": float(np.median(probe["angles"][m])),
                      "mu_agreement_r2": float(np.nanmedian(probe["mu_agreement"][m]))
                      if np.any(np.isfinite(probe["mu_agreement"][m])) else None,
@@ -218,8 +223,9 @@ def run_reference(config: RNNCheckConfig, cache: Path, rng, progress: bool) -> t
     values = sorted(set(config.ntask))
     ceil = {n: float(r2_ceiling_gaussian(config.sigma, t)) for n in values}
     prot = {n: _protocol_ceiling(config.sigma, t, ens.config.D, config.normalisation) for n in values}
+    idc = {n: _protocol_ceiling(config.sigma, t, ens.config.D, config.normalisation, r2_in_distribution) for n in values}
     probe = probe_ensemble(ens, config, rngs[0])
-    rows = _group_rows("ntask", values, ntask, probe, ceil, prot)
+    rows = _group_rows("ntask", values, ntask, probe, ceil, prot, idc)
     for row, n in zip(rows, values):
         row["output_angle"] = float(factor_angles(ens.designs[int(np.argmax(ntask == n))].C)[0, 1])
     checks, skipped = [], []
@@ -315,7 +321,8 @@ def run_free_rt(config: RNNCheckConfig, cache: Path, rng, progress: bool) -> tup
         probe = probe_ensemble(ens, config, r, n_stim=t)
         ceil = {t: float(r2_ceiling_gaussian(config.sigma, t))}
         prot = {t: _protocol_ceiling(config.sigma, t, ens.config.D, config.normalisation)}
-        row = _group_rows("t", [t], np.full(ens.K, t), probe, ceil, prot)[0]
+        idc = {t: _protocol_ceiling(config.sigma, t, ens.config.D, config.normalisation, r2_in_distribution)}
+        row = _group_rows("t", [t], np.full(ens.K, t), probe, ceil, prot, idc)[0]
         row["timing"] = t - 1
         rows.append(row)
     checks = [_below_ceiling(rows, "t", "time"), _monotone(rows, "t", "time", increasing=True)]
@@ -330,7 +337,8 @@ def run_sigma(config: RNNCheckConfig, cache: Path, rng, progress: bool) -> tuple
     probe = probe_ensemble(ens, config, rng)
     ceil = {s: float(r2_ceiling_gaussian(s, t)) for s in values}
     prot = {s: _protocol_ceiling(s, t, ens.config.D, config.normalisation) for s in values}
-    rows = _group_rows("sigma", values, np.array(ens.config.sigma), probe, ceil, prot)
+    idc = {s: _protocol_ceiling(s, t, ens.config.D, config.normalisation, r2_in_distribution) for s in values}
+    rows = _group_rows("sigma", values, np.array(ens.config.sigma), probe, ceil, prot, idc)
     checks = [_below_ceiling(rows, "sigma", "sigma")]
     if len(values) > 1:
         checks.append(_monotone(sorted(rows, key=lambda r: r["sigma"]), "sigma", "sigma", increasing=False))

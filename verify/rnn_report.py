@@ -55,7 +55,8 @@ def _plot_r2(rows, key, path, xlabel, log_x=False):
         ax.plot(x, [r["id_r2_median"] for r in rows], "s--", ms=4, label="network ID r$^2$")
     ax.plot(x, [r["ood_r2_optimal_median"] for r in rows], "x", color="k", label="optimal agent OOD r$^2$ (same trials)")
     ax.plot(x, [r["r2_ceiling"] for r in rows], "-", color="gray", label=r"ceiling $1 - 12\sigma^2/t$")
-    ax.plot(x, [r["r2_protocol"] for r in rows], ":", color="gray", label="protocol ceiling")
+    ax.plot(x, [r["r2_protocol"] for r in rows], ":", color="gray", label="protocol ceiling (OOD)")
+    ax.plot(x, [r["r2_id_ceiling"] for r in rows], "-.", color="tab:orange", lw=0.8, label="ID ceiling (fitted decoder)")
     if log_x:
         ax.set_xscale("log")
         ax.minorticks_off()
@@ -161,7 +162,7 @@ def write_outputs(result: dict, out) -> list[Path]:
 def format_rows(result: dict) -> str:
     """Human-readable tables of the rows of each experiment, then skipped claims."""
     lines = []
-    cols = ("ood_r2_median", "ood_r2_q25", "ood_r2_q75", "id_r2_median", "ood_r2_optimal_median",
+    cols = ("ood_r2_median", "ood_r2_q25", "ood_r2_q75", "id_r2_median", "r2_id_ceiling", "ood_r2_optimal_median",
             "r2_protocol", "r2_ceiling", "angle_median", "mu_agreement_r2")
     for group, _, key in _ROW_GROUPS:
         if group not in result["results"]:
