@@ -28,8 +28,6 @@ Example:  python -m verify.curves --sigma 0.2 --t 1:60 --out curves/
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,7 +43,7 @@ from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance
 from theory.world import check_positive_int
 from verify.montecarlo import family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
 from verify.plotting import new_figure, plot_theory_with_points, save_figure
-from verify.store import atomic_write_bytes, atomic_write_json
+from verify.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from verify.verdict import Check, base_parser, run_cli
 
 #: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
@@ -305,15 +303,6 @@ def run(config: CurvesConfig) -> dict:
             "angle_rows": angles, **extra, "checks": checks}
 
 
-def _csv_bytes(rows: list[dict]) -> bytes:
-    buf = io.StringIO()
-    fields = list(dict.fromkeys(key for row in rows for key in row))
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode()
-
-
 def _theory_vs_sigma(config: CurvesConfig, sigmas: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
     folds = ood_folds(config.D)
     v = np.array([estimator_variance(config.noise_model(s), t, config.estimator) for s in sigmas])
@@ -325,9 +314,9 @@ def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
     out = Path(out)
     rows, angles, k, kp = result["rows"], result["angle_rows"], result["k_se"], result["k_se_protocol"]
     xkey = "timing" if config.free_rt else "t"
-    paths = [atomic_write_bytes(out / "curves.csv", _csv_bytes(rows))]
+    paths = [atomic_write_bytes(out / "curves.csv", csv_bytes(rows))]
     if angles:
-        paths.append(atomic_write_bytes(out / "angles.csv", _csv_bytes(angles)))
+        paths.append(atomic_write_bytes(out / "angles.csv", csv_bytes(angles)))
     payload = {key: value for key, value in result.items() if key != "checks"}
     payload["checks"] = [c.to_dict() for c in result["checks"]]
     payload["passed"] = all(c.passed for c in result["checks"])

@@ -33,7 +33,7 @@ from verify.rnn_report import format_rows, summary, write_outputs
 from verify.store import atomic_write_bytes, atomic_write_json
 from verify.sweep import theorem31_point
 from verify.sweeps import make_executor, run_sweep
-from verify.verdict import Check, all_passed, base_parser, run_cli, verdict_line
+from verify.verdict import Check, all_passed, base_parser, format_value, run_cli, verdict_line
 
 #: Theorem 3.1 points: (label, config). The first group must pass as stated; the second shows
 #: the predicted failures when the theorem's conditions are violated.
@@ -195,7 +195,8 @@ def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
 
 
 def _cell(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v).replace("|", "/")
+    """A Markdown table cell: :func:`verify.verdict.format_value` with pipes escaped."""
+    return format_value(v).replace("|", "/")
 
 
 def build_parser():

@@ -166,11 +166,15 @@ def probe_ensemble(ens, config: RNNCheckConfig, rng, n_stim: int | None = None) 
     cv_opt = quadrant_cv(states.mu, states.x_star, **kw)
     agreement, xstar = np.full(ens.K, np.nan), np.full(ens.K, np.nan)
     if ens.config.timeline == "fixed":
-        for k in range(ens.K):
-            N = ens.config.ntask[k]
-            opt = trial_optimality(states.logits[k, :, :N], states.mu[k], states.x_star[k], ens.designs[k],
+        # Networks sharing a design and sigma (e.g. the even design at one N) are decoded together.
+        groups: dict = {}
+        for k, (d, sig) in enumerate(zip(ens.designs, ens.config.sigma)):
+            groups.setdefault((d.C.tobytes(), d.b.tobytes(), sig), []).append(k)
+        for idx in groups.values():
+            k, N = idx[0], ens.config.ntask[idx[0]]
+            opt = trial_optimality(states.logits[idx, :, :N], states.mu[idx], states.x_star[idx], ens.designs[k],
                                    ens.config.sigma[k], states.t)
-            agreement[k], xstar[k] = float(opt.r2_mu), float(opt.r2_xstar)
+            agreement[idx], xstar[idx] = opt.r2_mu, opt.r2_xstar
     return {"ood": cv.ood, "id": cv.id, "angles": cv.angles, "ood_optimal": cv_opt.ood,
             "mu_agreement": agreement, "xstar_r2": xstar, "t": states.t}
 

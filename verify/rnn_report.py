@@ -9,14 +9,12 @@ Every file is written atomically into the output folder:
 """
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from verify.plotting import new_figure, save_figure
-from verify.store import atomic_save_npz, atomic_write_bytes, atomic_write_json
+from verify.store import atomic_save_npz, atomic_write_bytes, atomic_write_json, csv_bytes
 
 _ROW_GROUPS = (("reference", "rnn.csv", "ntask"), ("free_rt", "free_rt.csv", "t"), ("sigma", "sigma.csv", "sigma"))
 
@@ -35,14 +33,6 @@ def summary(result: dict) -> dict:
         out["dynamics"] = [{k: v for k, v in d.items() if k not in ("trajectory_pca", "multipliers")}
                            for d in ref["dynamics"]["networks"]]
     return out
-
-
-def _csv(rows: list[dict]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue().encode()
 
 
 def _plot_r2(rows, key, path, xlabel, log_x=False):
@@ -130,7 +120,7 @@ def write_outputs(result: dict, out) -> list[Path]:
     res = result["results"]
     for group, name, _ in _ROW_GROUPS:
         if group in res and res[group]["rows"]:
-            files.append(atomic_write_bytes(out / name, _csv(res[group]["rows"])))
+            files.append(atomic_write_bytes(out / name, csv_bytes(res[group]["rows"])))
     if "reference" in res:
         rows = res["reference"]["rows"]
         _plot_r2(rows, "ntask", out / "r2_vs_ntask.png", "number of tasks N", log_x=True)
@@ -138,7 +128,7 @@ def write_outputs(result: dict, out) -> list[Path]:
         files += [out / "r2_vs_ntask.png", out / "angles_vs_ntask.png"]
         if "tuning" in res["reference"]:
             tun = res["reference"]["tuning"]
-            files.append(atomic_write_bytes(out / "tuning.csv", _csv(tun["rows"])))
+            files.append(atomic_write_bytes(out / "tuning.csv", csv_bytes(tun["rows"])))
             files.append(atomic_save_npz(out / "tuning.npz", grid=tun["grid"], rates=tun["rates"],
                                          correlations=tun["correlations"]))
             _plot_tuning(tun, out / "tuning.png")

@@ -6,6 +6,7 @@ the same folder, then ``os.replace``), so an interrupted run never leaves a half
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -95,6 +96,23 @@ def atomic_write_json(path, obj) -> Path:
     text = json.dumps(finite_json(json.loads(json.dumps(obj, default=jsonable))), indent=2, sort_keys=True,
                       allow_nan=False) + "\n"
     return atomic_write_bytes(path, text.encode())
+
+
+def csv_bytes(rows) -> bytes:
+    """Rows (dicts) as CSV: columns in first-seen order over all rows, missing cells empty.
+
+    Examples
+    --------
+    >>> csv_bytes([{"a": 1}, {"a": 2, "b": 3}]).decode().splitlines()
+    ['a,b', '1,', '2,3']
+    """
+    rows = list(rows)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode()
 
 
 def atomic_save_npz(path, **arrays) -> Path:

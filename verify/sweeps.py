@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import csv
-import io
 import itertools
 import json
 import math
@@ -28,7 +26,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
-from verify.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, jsonable
+from verify.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, csv_bytes, jsonable
 
 #: Status of a point computed in this run, loaded from the cache, or raised an exception.
 DONE, CACHED, FAILED = "done", "cached", "failed"
@@ -441,13 +439,7 @@ def summary_rows(sweep: SweepResult) -> list[dict]:
 
 def write_summary_csv(sweep: SweepResult, path) -> Path:
     """Write :func:`summary_rows` as CSV (columns in first-seen order), atomically."""
-    rows = summary_rows(sweep)
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, restval="", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return atomic_write_bytes(path, buf.getvalue().encode())
+    return atomic_write_bytes(path, csv_bytes(summary_rows(sweep)))
 
 
 def write_results_json(sweep: SweepResult, path, meta: Mapping | None = None) -> Path:

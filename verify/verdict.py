@@ -51,7 +51,8 @@ class Check:
         return d
 
 
-def _fmt(v) -> str:
+def format_value(v) -> str:
+    """A predicted or measured value for a table: floats to 6 significant digits."""
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.6g}"
     return str(v)
@@ -60,7 +61,7 @@ def _fmt(v) -> str:
 def format_table(checks: Sequence[Check]) -> str:
     """A plain-text table: name, predicted, measured, tolerance, verdict; then each claim."""
     rows = [("check", "predicted", "measured", "tolerance", "verdict")]
-    rows += [(c.name, _fmt(c.predicted), _fmt(c.measured), c.tolerance, c.verdict) for c in checks]
+    rows += [(c.name, format_value(c.predicted), format_value(c.measured), c.tolerance, c.verdict) for c in checks]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
