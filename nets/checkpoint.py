@@ -3,7 +3,7 @@
 A checkpoint stores the full configuration (JSON), the stacked parameters, the Adam moments
 and step, every network's data-stream RNG state (JSON of ``bit_generator.state``), the loss
 history and the number of batches done. Because it is a single file written with
-:func:`verify.store.atomic_save_npz`, a run killed at any moment leaves either the previous
+:func:`infra.store.atomic_save_npz`, a run killed at any moment leaves either the previous
 checkpoint or the new one, never a mixture. The file name is keyed by the hash of the
 configuration without its run-length fields, so a longer run of the same configuration
 resumes from a shorter one.
@@ -19,7 +19,7 @@ import numpy as np
 from nets.adam import AdamState
 from nets.config import RUN_LENGTH_FIELDS, TrainConfig, config_difference
 from nets.rnn import PARAM_NAMES
-from verify.store import atomic_save_npz, config_hash
+from infra.store import atomic_save_npz, config_hash
 
 FORMAT_VERSION = 1
 

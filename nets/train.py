@@ -39,7 +39,7 @@ from nets.rnn import backward_tm, forward_tm
 from nets.trials import build_inputs, build_targets
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int, sample_evidence, sample_latents
-from verify.store import jsonable
+from infra.store import jsonable
 
 #: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100

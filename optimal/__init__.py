@@ -3,5 +3,5 @@
 - :mod:`optimal.agent`           -- running MLE mu(t) and the optimal outputs, as probits and log-probabilities.
 - :mod:`optimal.bayes`           -- exact Bayes outputs under the true uniform prior (truncated normals).
 - :mod:`optimal.trilateration`   -- recover mu(t) from outputs, or from a latent state Z and its read-out.
-- :mod:`optimal.identifiability` -- what the outputs can and cannot identify: rank, null space, conditioning.
+- :mod:`theory.identifiability` -- what the outputs can and cannot identify: rank, null space, conditioning.
 """

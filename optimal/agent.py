@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from theory.designs import Design
+from theory.designs import Design, hard_outputs, noise_scale  # noqa: F401 (re-exported)
 from theory.world import as_generator, check_positive_int, check_sigma
 
 
@@ -39,15 +39,6 @@ def running_mle(X: np.ndarray) -> np.ndarray:
     return np.cumsum(X, axis=1) / t[:, None]
 
 
-def noise_scale(design: Design, sigma) -> np.ndarray:
-    """s_i = sqrt(c_i^T diag(sigma^2) c_i), the sd of c_i . X(s) around c_i . x* (latent units).
-
-    Returns
-    -------
-    s : ndarray, shape (N,); equals sigma |c_i| for scalar sigma
-    """
-    s = check_sigma(sigma, design.D)
-    return np.sqrt((design.C**2) @ np.broadcast_to(s**2, (design.D,)))
 
 
 def _time_factor(t, lead_shape) -> np.ndarray:
@@ -94,15 +85,6 @@ def outputs(z: np.ndarray) -> np.ndarray:
     return ndtr(np.asarray(z, dtype=float))
 
 
-def hard_outputs(x: np.ndarray, design: Design) -> np.ndarray:
-    """The sigma = 0 limit of the optimal outputs: the step function [c_i . x + b_i > 0] as 0/1.
-
-    Returns
-    -------
-    y : ndarray of float, shape (..., N)
-    """
-    x = np.asarray(x, dtype=float)
-    return (x @ design.C.T + design.b > 0).astype(float)
 
 
 def random_filter_agent(D: int, junk_dims: int, rng):

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
 from optimal.agent import _time_factor, noise_scale
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from theory.designs import Design
 from theory.world import check_sigma
 

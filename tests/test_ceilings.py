@@ -192,7 +192,7 @@ def test_in_distribution_ceiling_matches_a_simulated_decoder():
     """Fit least squares on 200k trials over the cube, test on a held-out quadrant's fresh trials;
     agreement within 4 SE (SE of the mean squared error over the test trials)."""
     from theory.ceilings import r2_in_distribution
-    from verify.probes import fit_linear_decoder
+    from analysis.decoders import fit_linear_decoder
 
     rng = np.random.default_rng(0)
     s2, n = 0.02, 200_000

@@ -1,11 +1,11 @@
-"""Tests of verify.dynamics: PCA, fixed points of known maps, multipliers, attractor signature."""
+"""Tests of analysis.dynamics: PCA, fixed points of known maps, multipliers, attractor signature."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
-from verify.dynamics import (DEDUP_TOL, RESIDUAL_TOL, count_near_unit, find_fixed_points,
+from analysis.dynamics import (DEDUP_TOL, RESIDUAL_TOL, count_near_unit, find_fixed_points,
                              numerical_jacobian, pca)
 
 EPS = np.finfo(float).eps

@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given
 
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from theory.designs import even_design, make_design
 from tests.strategies import designs
 

@@ -1,4 +1,4 @@
-"""Tests of verify.optimality: trilateration of sigmoid outputs and trial-by-trial comparison."""
+"""Tests of analysis.optimality: trilateration of sigmoid outputs and trial-by-trial comparison."""
 import numpy as np
 import pytest
 from hypothesis import example, given
@@ -9,7 +9,7 @@ from scipy.special import expit, log_ndtr, ndtr
 from optimal.agent import optimal_probits
 from theory.designs import even_design, random_design
 from theory.world import LATENT_VARIANCE, sample_evidence, sample_latents
-from verify.optimality import (_sigmoid_probit_gap, decode_mu, log_sigmoid_outputs,
+from analysis.optimality import (_sigmoid_probit_gap, decode_mu, log_sigmoid_outputs,
                                probits_from_logits, sigmoid_probit_slope, trial_optimality)
 
 EPS = np.finfo(float).eps

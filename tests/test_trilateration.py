@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.special import log_ndtr, ndtr, ndtri
 
 from optimal.agent import log_outputs, noise_scale, optimal_probits, random_filter_agent
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from optimal.trilateration import (EPS, probit_from_log_cdf, probits_from_log_outputs, recover_mu_from_latent,
                                    recover_mu_from_log_outputs, recover_mu_from_probits, recovery_error_bound)
 from theory.designs import even_design, make_design

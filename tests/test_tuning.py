@@ -1,10 +1,10 @@
-"""Tests of verify.tuning: the stimulus grid, unit correlations, lifetime sparseness."""
+"""Tests of analysis.tuning: the stimulus grid, unit correlations, lifetime sparseness."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verify.tuning import (GRID_SIDE, fraction_active, grid_latents, lifetime_sparseness,
+from analysis.tuning import (GRID_SIDE, fraction_active, grid_latents, lifetime_sparseness,
                            unit_correlations)
 
 

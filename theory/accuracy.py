@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from optimal.agent import noise_scale
+from theory.designs import noise_scale
 from theory.designs import Design
 
 #: Gauss-Legendre nodes per polynomial piece: exact for the piece's polynomial times a smooth

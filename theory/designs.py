@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.world import as_generator, check_positive_int
+from theory.world import as_generator, check_positive_int, check_sigma
 
 DESIGNS = ("even", "random")
 
@@ -138,3 +138,25 @@ def labels(x: np.ndarray, design: Design) -> np.ndarray:
     if x.shape[-1] != design.D:
         raise ValueError(f"x has last dimension {x.shape[-1]}; the design has D={design.D}")
     return x @ design.C.T + design.b > 0
+
+
+def noise_scale(design: Design, sigma) -> np.ndarray:
+    """s_i = sqrt(c_i^T diag(sigma^2) c_i), the sd of c_i . X(s) around c_i . x* (latent units).
+
+    Returns
+    -------
+    s : ndarray, shape (N,); equals sigma |c_i| for scalar sigma
+    """
+    s = check_sigma(sigma, design.D)
+    return np.sqrt((design.C**2) @ np.broadcast_to(s**2, (design.D,)))
+
+
+def hard_outputs(x: np.ndarray, design: Design) -> np.ndarray:
+    """The sigma = 0 limit of the optimal outputs: the step function [c_i . x + b_i > 0] as 0/1.
+
+    Returns
+    -------
+    y : ndarray of float, shape (..., N)
+    """
+    x = np.asarray(x, dtype=float)
+    return (x @ design.C.T + design.b > 0).astype(float)

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import log_ndtr
 
-from optimal.agent import hard_outputs
-from optimal.identifiability import diagnose
+from theory.designs import hard_outputs
+from theory.identifiability import diagnose
 from theory.designs import Design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_latents
 

@@ -8,9 +8,9 @@ Entry points (each ``python -m verify.<name>``, with ``main(argv=None) -> int``)
 - ``verify.rnn``       -- trained numpy RNNs against the theory (OOD r^2, angles, dynamics).
 - ``verify.sweep``     -- any registered check over a parameter grid, cached and resumable.
 
-Shared pieces: :mod:`verify.verdict` (claims, tables, exit codes), :mod:`verify.store` (config
-hashes, atomic files), :mod:`verify.montecarlo` (MC twins), :mod:`verify.probes` (decoders,
-folds), :mod:`verify.optimality` (trilateration of network outputs), :mod:`verify.dynamics`
-(PCA, fixed points), :mod:`verify.tuning`, :mod:`verify.ensembles` (trained networks, frozen
-runs), :mod:`verify.sweeps` (executors, cache), :mod:`verify.plotting`.
+Shared pieces: :mod:`verify.verdict` (claims, tables, exit codes), :mod:`infra.store` (config
+hashes, atomic files), :mod:`verify.montecarlo` (MC twins), :mod:`analysis.decoders` (decoders,
+folds), :mod:`analysis.optimality` (trilateration of network outputs), :mod:`analysis.dynamics`
+(PCA, fixed points), :mod:`analysis.tuning`, :mod:`nets.frozen` (trained networks, frozen
+runs), :mod:`infra.engine` (executors, cache), :mod:`verify.plotting`.
 """

@@ -43,7 +43,7 @@ from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance
 from theory.world import check_positive_int
 from verify.montecarlo import family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
 from verify.plotting import new_figure, plot_theory_with_points, save_figure
-from verify.store import atomic_write_bytes, atomic_write_json, csv_bytes
+from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from verify.verdict import Check, base_parser, run_cli
 
 #: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
@@ -373,7 +373,7 @@ def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.curves")
+    p = base_parser(__doc__, "python -m verify.curves", out=None)
     d = CurvesConfig()
     p.add_argument("--sigma", type=float, nargs="+", default=list(d.sigma), help="noise sd(s) (default 0.2)")
     p.add_argument("--t", nargs="+", default=["1:60"],
@@ -398,7 +398,6 @@ def build_parser():
     p.add_argument("--target-spread", type=float, default=d.target_spread,
                    help=f"report the N needed for this angle spread, degrees (default {d.target_spread})")
     p.add_argument("--alpha", type=float, default=d.alpha, help=f"family-wise false-alarm rate (default {d.alpha})")
-    p.add_argument("--out", default=None, help="folder for CSV, JSON and PNG files (default: write nothing)")
     return p
 
 

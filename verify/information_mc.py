@@ -25,7 +25,7 @@ from math import comb
 import numpy as np
 
 from optimal.agent import log_outputs, optimal_probits
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.designs import DESIGNS, Design, build_design
 from theory.information import (MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,

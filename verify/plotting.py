@@ -1,7 +1,7 @@
 """Shared plotting helpers: theory curves with Monte-Carlo (or measured) points and error bars.
 
 Figures are built on matplotlib's object API with the Agg canvas (no pyplot global state, no
-display needed) and saved atomically through :func:`verify.store.atomic_write_bytes`.
+display needed) and saved atomically through :func:`infra.store.atomic_write_bytes`.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from verify.store import atomic_write_bytes
+from infra.store import atomic_write_bytes
 
 
 def new_figure(ncols: int = 1, width: float = 5.0, height: float = 3.6):

@@ -30,9 +30,10 @@ from verify import curves
 from verify.rnn import EXPERIMENTS, RNNCheckConfig
 from verify.rnn import run as run_rnn
 from verify.rnn_report import format_rows, summary, write_outputs
-from verify.store import atomic_write_bytes, atomic_write_json
+from infra.store import atomic_write_bytes, atomic_write_json
 from verify.sweep import theorem31_point
-from verify.sweeps import make_executor, run_sweep
+from infra.engine import make_executor, run_sweep
+from infra.cli import show_progress
 from verify.verdict import Check, all_passed, base_parser, format_value, run_cli, verdict_line
 
 #: Theorem 3.1 points: (label, config). The first group must pass as stated; the second shows
@@ -200,16 +201,11 @@ def _cell(v) -> str:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify")
-    p.add_argument("--out", default="report", help="report folder (default report/)")
+    p = base_parser(__doc__, "python -m verify", out="report", workers=True, dask=True)
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--full", action="store_true", help="the published network protocol (~45 min on 2 cores)")
     budget.add_argument("--quick", action="store_true", help="a smoke-test network budget (~1 min)")
     p.add_argument("--skip-networks", action="store_true", help="theory parts only (about a minute)")
-    p.add_argument("--workers", type=int, default=None, help="processes for the sweep (default: CPU count)")
-    p.add_argument("--dask", default=None, metavar="ADDRESS",
-                   help="run the Theorem 3.1 sweep on a Dask cluster (scheduler address, or 'local'; needs [dask])")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
@@ -219,7 +215,7 @@ def _body(args) -> dict:
     out = Path(args.out)
     budget = "full" if args.full else "quick" if args.quick else "default"
     start = time.perf_counter()
-    progress = not args.quiet
+    progress = show_progress(args)
     sections, results = [], {}
     s, results["theorem31"] = theorem31_section(out, args.seed, args.workers, progress, args.dask)
     sections.append(s)

@@ -53,12 +53,13 @@ from theory.angles import factor_angles
 from theory.ceilings import r2_ceiling_gaussian, r2_in_distribution, r2_protocol
 from theory.encoders import ENCODERS
 from theory.folds import ood_folds
-from verify.dynamics import find_fixed_points, pca
-from verify.ensembles import decision_states, fixation_input, trained_ensemble
-from verify.optimality import trial_optimality
-from verify.probes import NORMALISATIONS, quadrant_cv, summarize
-from verify.tuning import grid_latents, lifetime_sparseness, unit_correlations
+from analysis.dynamics import find_fixed_points, pca
+from nets.frozen import decision_states, fixation_input, trained_ensemble
+from analysis.optimality import trial_optimality
+from analysis.decoders import NORMALISATIONS, quadrant_cv, summarize
+from analysis.tuning import grid_latents, lifetime_sparseness, unit_correlations
 from verify.rnn_report import format_rows, summary, write_outputs
+from infra.cli import show_progress
 from verify.verdict import Check, all_passed, base_parser, run_cli
 
 EXPERIMENTS = ("3a", "3c", "4", "5a", "5c", "dynamics")
@@ -388,7 +389,7 @@ def _ridge_arg(text: str):
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.rnn")
+    p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True)
     d = RNNCheckConfig()
     p.add_argument("--experiment", nargs="+", default=["3a", "3c", "4", "dynamics"],
                    choices=EXPERIMENTS + ("all",), help="experiments to run (default: 3a 3c 4 dynamics)")
@@ -413,8 +414,6 @@ def build_parser():
                    help="ridge penalty of the hidden-state decoders: a number >= 0 (default 0: least squares, "
                         "as in the SPEC) or 'auto' (chosen per network and fold by inner cross-validation "
                         "inside the training quadrants; the held-out quadrant is never seen)")
-    p.add_argument("--out", default="runs/rnn", help="folder for networks, CSV/NPZ/JSON and PNG files (default runs/rnn)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
@@ -426,7 +425,7 @@ def _body(args) -> dict:
                             eval_trials=args.eval_trials, normalisation=args.normalisation,
                             reference_defect=args.reference_defect, ridge=args.ridge, experiments=experiments,
                             seed=args.seed)
-    result = run(config, args.out, progress=not args.quiet)
+    result = run(config, args.out, progress=show_progress(args))
     files = write_outputs(result, args.out)
     result["files"] = [str(f) for f in files]
     result["text"] = format_rows(result) + f"\nfiles written to {args.out}\n"

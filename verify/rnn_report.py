@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from verify.plotting import new_figure, save_figure
-from verify.store import atomic_save_npz, atomic_write_bytes, atomic_write_json, csv_bytes
+from infra.store import atomic_save_npz, atomic_write_bytes, atomic_write_json, csv_bytes
 
 _ROW_GROUPS = (("reference", "rnn.csv", "ntask"), ("free_rt", "free_rt.csv", "t"), ("sigma", "sigma.csv", "sigma"))
 

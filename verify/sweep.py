@@ -38,15 +38,15 @@ from pathlib import Path
 import numpy as np
 
 from optimal.agent import log_outputs, optimal_probits, running_mle
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.world import LATENT_VARIANCE, check_positive_int, check_sigma, sample_evidence, sample_latents
-from verify.store import jsonable
+from infra.store import jsonable
 from verify.theorem31 import Theorem31Config, make_config_design
 from verify.theorem31 import run as run_theorem31
-from verify.sweeps import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points, run_sweep,
+from infra.engine import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points, run_sweep,
                            write_results_json, write_summary_csv)
-from verify.verdict import EXIT_FAIL, EXIT_PASS, EXIT_USAGE
+from infra.cli import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, show_progress
 
 #: Standard errors allowed between the Monte-Carlo r^2 and its prediction (two-sided p ~ 6e-5).
 K_SE = 4.0
@@ -266,7 +266,7 @@ def main(argv=None) -> int:
         workers = make_executor(args.workers, args.dask) if missing_points(fn, points, out / "points") \
             else contextlib.nullcontext(InProcessExecutor())
         with workers as executor:
-            sweep = run_sweep(fn, points, out / "points", executor, progress=not args.quiet)
+            sweep = run_sweep(fn, points, out / "points", executor, progress=show_progress(args))
     except (ValueError, ImportError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

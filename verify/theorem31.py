@@ -35,12 +35,13 @@ import numpy as np
 from tqdm import tqdm
 
 from optimal.agent import hard_outputs, log_outputs, optimal_probits, outputs, random_filter_agent, running_mle
-from optimal.identifiability import diagnose
+from theory.identifiability import diagnose
 from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent, recover_mu_from_log_outputs,
                                    recovery_error_bound)
 from theory.designs import DESIGNS, Design, build_design, make_design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
 from verify.information_mc import information_checks
+from infra.cli import show_progress
 from verify.verdict import Check, base_parser, run_cli
 
 #: Standard errors allowed between a Monte-Carlo estimate and its prediction (two-sided p ~ 6e-5).
@@ -295,7 +296,7 @@ def build_parser():
 def _body(args) -> dict:
     config = Theorem31Config(D=args.D, ntask=args.ntask, sigma=args.sigma, t=args.t, trials=args.trials,
                              design=args.design, offsets=args.offsets, rank=args.rank, seed=args.seed)
-    result = run(config, progress=True)
+    result = run(config, progress=show_progress(args))
     info = result["info"]
     lines = [result["explanation"]]
     if "max_abs_probit" in info:

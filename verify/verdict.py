@@ -7,15 +7,12 @@ Also the pieces every ``verify`` command-line entry point shares: the common opt
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Callable, Sequence
 
-from verify.store import finite_json, jsonable
-
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+from infra import cli
+from infra.cli import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, UsageError  # noqa: F401 (the CLIs' names)
 
 
 @dataclass(frozen=True)
@@ -49,6 +46,21 @@ class Check:
         d["passed"] = bool(self.passed)
         d["binding"] = bool(self.binding)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Check":
+        """Inverse of :meth:`to_dict` (every field kept, ``claim`` and ``binding`` included).
+
+        ``passed`` and ``binding`` must be JSON booleans: a record with ``"passed": "no"`` is refused.
+        """
+        names = [f.name for f in fields(cls)]
+        missing = [n for n in names if n not in d and n != "binding"]
+        if missing:
+            raise ValueError(f"check record is missing {missing}")
+        for flag in ("passed", "binding"):
+            if flag in d and not isinstance(d[flag], bool):
+                raise ValueError(f"check record field {flag}={d[flag]!r} must be true or false")
+        return cls(**{n: d[n] for n in names if n in d})
 
 
 def format_value(v) -> str:
@@ -86,17 +98,9 @@ def verdict_line(checks: Sequence[Check]) -> str:
     return line
 
 
-class UsageError(ValueError):
-    """Bad input detected after argument parsing; reported as a one-line message, exit 2."""
-
-
-def base_parser(doc: str, prog: str) -> argparse.ArgumentParser:
-    """An ArgumentParser whose description is the module docstring, with --seed and --json."""
-    p = argparse.ArgumentParser(prog=prog, description=doc,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same output")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout instead of a table")
-    return p
+def base_parser(doc: str, prog: str, **options) -> argparse.ArgumentParser:
+    """:func:`infra.cli.base_parser`: --seed, --json, --quiet (and --out, --workers, --dask on request)."""
+    return cli.base_parser(doc, prog, **options)
 
 
 def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Namespace], dict]) -> int:
@@ -106,27 +110,28 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
     optionally, ``text`` (extra human-readable lines) and ``shown_checks`` (the checks to tabulate
     in the human-readable output, when not all of them). A ``ValueError`` raised by ``body`` (bad
     input found by the library's validation) becomes a one-line message and exit code 2.
+    A run with no binding check exits 1: a verdict that cannot fail is no verdict.
     """
-    args = parser.parse_args(argv)
-    if getattr(args, "seed", 0) is not None and args.seed < 0:
-        parser.error(f"argument --seed: {args.seed} must be >= 0")
-    try:
-        result = body(args)
-    except ValueError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    checks = result["checks"]
-    passed = all_passed(checks)
-    if args.json:
-        payload = {k: v for k, v in result.items() if k not in ("checks", "text")}
-        payload["checks"] = [c.to_dict() for c in checks]
-        payload["passed"] = passed
-        print(json.dumps(finite_json(json.loads(json.dumps(payload, default=jsonable))), allow_nan=False))
-    else:
-        print("configuration: " + ", ".join(f"{k}={v}" for k, v in result["config"].items()))
-        if result.get("text"):
-            print(result["text"])
-        print(format_table(result.get("shown_checks", checks)))
-        print("\n" + verdict_line(checks))
-    return EXIT_PASS if passed else EXIT_FAIL
+    def payload(result: dict) -> dict:
+        checks = result["checks"]
+        out = {k: v for k, v in result.items() if k not in ("checks", "text", "shown_checks")}
+        return out | {"checks": [c.to_dict() for c in checks], "passed": all_passed(checks)}
 
+    def render(result: dict) -> str:
+        lines = ["configuration: " + ", ".join(f"{k}={v}" for k, v in result["config"].items())]
+        if result.get("text"):
+            lines.append(result["text"])
+        lines += [format_table(result.get("shown_checks", result["checks"])), "", verdict_line(result["checks"])]
+        return "\n".join(lines)
+
+    def code(result: dict) -> int:
+        binding = [c for c in result["checks"] if c.binding]
+        return EXIT_PASS if binding and all_passed(binding) else EXIT_FAIL
+
+    holder = {}
+
+    def wrapped(args):
+        holder["result"] = body(args)
+        return payload(holder["result"])
+
+    return cli.run_main(parser, argv, wrapped, lambda _: render(holder["result"]), lambda _: code(holder["result"]))

@@ -1,4 +1,4 @@
-"""Tests of the sweep machinery (verify.sweeps) and its command line (verify.sweep)."""
+"""Tests of the sweep machinery (infra.engine) and its command line (verify.sweep)."""
 import dataclasses
 import json
 import math
@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verify import sweep as cli
-from verify import sweeps
-from verify.store import config_hash
-from verify.sweeps import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points,
+from infra import engine as sweeps
+from infra.store import config_hash
+from infra.engine import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points,
                            run_sweep, summary_rows, write_summary_csv)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -268,7 +268,7 @@ def test_unreachable_dask_scheduler_is_a_value_error_naming_the_address(address)
 RESUME_SCRIPT = """
 import sys, time, uuid
 from pathlib import Path
-from verify.sweeps import run_sweep
+from infra.engine import run_sweep
 
 def slow_point(point):
     Path(point["calls"], f"{point['x']}.{uuid.uuid4().hex}").touch()
@@ -318,7 +318,7 @@ def test_sweep_killed_halfway_resumes_without_recomputing_finished_points(tmp_pa
 ORPHAN_SCRIPT = """
 import os, sys, time
 from pathlib import Path
-from verify.sweeps import make_executor, run_sweep
+from infra.engine import make_executor, run_sweep
 
 def stuck_point(point):
     Path(point["pids"], str(os.getpid())).touch()
@@ -508,7 +508,7 @@ def test_atomic_writes_get_the_usual_file_permissions(tmp_path):
     """mkstemp creates 0600 files; stored results must be readable like any other file (0666 & ~umask)."""
     import os
 
-    from verify.store import atomic_write_json
+    from infra.store import atomic_write_json
 
     mask = os.umask(0)
     os.umask(mask)

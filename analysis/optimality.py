@@ -27,7 +27,7 @@ from optimal.trilateration import probits_from_log_outputs, recover_mu_from_prob
 from theory.ceilings import r2_ceiling
 from theory.designs import Design
 from theory.world import check_sigma
-from verify.probes import r2_score
+from analysis.decoders import r2_score
 
 METHODS = ("probit", "linear")
 

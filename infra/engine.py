@@ -26,7 +26,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
-from verify.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, csv_bytes, jsonable
+from infra.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, csv_bytes, jsonable
 
 #: Status of a point computed in this run, loaded from the cache, or raised an exception.
 DONE, CACHED, FAILED = "done", "cached", "failed"
