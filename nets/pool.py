@@ -81,12 +81,14 @@ def groups(config: TrainConfig, group_size: int | None = None) -> list[range]:
     return out
 
 
-def train_group(config_dict: dict, start: int, stop: int, cache_dir: str) -> list[str]:
+def train_group(config_dict: dict, start: int, stop: int, cache_dir: str) -> list[Checkpoint]:
     """Train networks start..stop-1 of the configuration (a task for the executor; picklable arguments).
 
     Networks already finished in the cache are skipped. The others resume from their files: the
     maximal contiguous runs with the same number of batches done train stacked, their files merged
-    into one stacked checkpoint first. Returns the per-network file paths, in order.
+    into one stacked checkpoint first. Returns the finished one-network checkpoints, in order, so
+    that the caller can store them where the worker's files are not visible (a remote cluster
+    without a shared file system).
     """
     config = TrainConfig.from_dict(config_dict)
     paths = [network_path(cache_dir, config, k) for k in range(start, stop)]
@@ -99,7 +101,7 @@ def train_group(config_dict: dict, start: int, stop: int, cache_dir: str) -> lis
         if done[k] < config.batches:
             _train_run(config, start + k, start + j, done[k], paths[k:j], Path(cache_dir))
         k = j
-    return [str(p) for p in paths]
+    return [load_checkpoint(p) for p in paths]
 
 
 def _train_run(config: TrainConfig, start: int, stop: int, done: int, paths: list, cache_dir: Path) -> None:
@@ -152,14 +154,16 @@ def train_networks(config: TrainConfig, cache_dir, executor: cf.Executor | None 
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
     executor = InProcessExecutor() if executor is None else executor
-    todo = [g for g in groups(config, group_size)
-            if any(_batches_done(network_path(cache_dir, config, k), network_config(config, k)) < config.batches
-                   for k in g)]
-    futures = [executor.submit(train_group, config.to_dict(), g.start, g.stop, str(cache_dir)) for g in todo]
+    unfinished = set(unfinished_networks(config, cache_dir))
+    todo = [g for g in groups(config, group_size) if unfinished.intersection(g)]
+    futures = {executor.submit(train_group, config.to_dict(), g.start, g.stop, str(cache_dir)): g for g in todo}
     bar = _bar(config, len(todo)) if progress and todo else None
     try:
         for future in cf.as_completed(futures):
-            future.result()
+            for k, ckpt in zip(futures[future], future.result()):
+                path = network_path(cache_dir, config, k)
+                if _batches_done(path, network_config(config, k)) != config.batches:  # not on a shared disk
+                    save_checkpoint(path, ckpt)
             if bar is not None:
                 bar.update(1)
     finally:
@@ -168,6 +172,13 @@ def train_networks(config: TrainConfig, cache_dir, executor: cf.Executor | None 
         if bar is not None:
             bar.close()
     return load_networks(config, cache_dir)
+
+
+def unfinished_networks(config: TrainConfig, cache_dir) -> list[int]:
+    """Indices k of the networks of ``config`` not yet trained to ``config.batches`` in ``cache_dir``
+    (e.g. to skip starting a cluster when there is nothing to train)."""
+    return [k for k in range(config.K)
+            if _batches_done(network_path(cache_dir, config, k), network_config(config, k)) < config.batches]
 
 
 def load_networks(config: TrainConfig, cache_dir) -> Ensemble:

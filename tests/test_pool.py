@@ -3,10 +3,11 @@ nets.train.train whatever the grouping, the executor or where a network was trai
 import numpy as np
 import pytest
 
-from infra.engine import make_executor
+from infra.engine import InProcessExecutor, make_executor
 from nets.checkpoint import load_checkpoint
 from nets.config import TrainConfig
-from nets.pool import groups, load_networks, network_config, network_path, networks_summary, train_networks
+from nets.pool import (groups, load_networks, network_config, network_path, networks_summary, train_networks,
+                       unfinished_networks)
 from nets.train import train
 
 SMALL = dict(hidden=8, batch_size=4, n_stim=5, batches=20, checkpoint_every=10, seed=3)
@@ -104,3 +105,23 @@ def test_dask_local_cluster_gives_the_networks_of_the_local_run(equal_ntask, tmp
     config, reference = equal_ntask
     with make_executor(workers=2, dask_address="local") as ex:
         assert_same_networks(reference, train_networks(config, tmp_path, ex, progress=False, group_size=1))
+
+
+class OwnDiskExecutor(InProcessExecutor):
+    """Runs each task with its cache folder replaced by the worker's own disk, as a remote worker
+    without a shared file system would."""
+
+    def __init__(self, disk):
+        super().__init__()
+        self.disk = str(disk)
+
+    def submit(self, fn, /, *args, **kwargs):
+        return super().submit(fn, *args[:-1], self.disk, **kwargs)
+
+
+def test_checkpoints_returned_by_a_worker_are_stored_when_its_files_are_not_visible(equal_ntask, tmp_path):
+    config, reference = equal_ntask
+    worker_disk, client_disk = tmp_path / "worker", tmp_path / "client"
+    ens = train_networks(config, client_disk, OwnDiskExecutor(worker_disk), progress=False, group_size=2)
+    assert_same_networks(reference, ens)
+    assert unfinished_networks(config, worker_disk) == [] and unfinished_networks(config, client_disk) == []
