@@ -101,7 +101,7 @@ def _signs(fold):
 
 
 @pytest.mark.parametrize("rho, fold", [(0.9, Fold("orthant", 1, 2)), (0.9, Fold("orthant", 3, 2)),
-                                       (-0.5, Fold("orthant", 0, 2))], ids=str)
+                                       (-0.5, Fold("orthant", 0, 2))], ids=["0.9-Q4", "0.9-Q1", "-0.5-Q3"])
 def test_protocol_mse_matches_a_monte_carlo_twin_of_the_protocol(rho, fold):
     # Train a least-squares decoder with intercept on mu = x* + noise from the restricted prior,
     # score it on held-out draws; the large-sample MSE must lie within K_SE standard errors (the

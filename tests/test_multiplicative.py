@@ -115,7 +115,8 @@ def test_label_probability_matches_its_monte_carlo_twin():
 
 def test_monte_carlo_twin_is_reproducible_from_its_seed():
     mu, thr = np.array([[0.1, 0.1]]), reference_thresholds(4)
-    np.testing.assert_array_equal(label_probability_mc(mu, 0.1, thr, 9, 100)[0], label_probability_mc(mu, 0.1, thr, 9, 100)[0])
+    np.testing.assert_array_equal(label_probability_mc(mu, 0.1, thr, 9, 100)[0],
+                                  label_probability_mc(mu, 0.1, thr, 9, 100)[0])
 
 
 @pytest.mark.parametrize("call, match", [

@@ -42,7 +42,8 @@ def test_sample_factor_correlation_matches_six_over_pi_arcsin_half_rho(rho):
 def test_factor_correlation_equals_twelve_times_the_copula_cross_moment_integrated_by_mpmath(rho):
     # E[Phi(z1) Phi(z2)] = int phi(z1) Phi(z1) E[Phi(z2) | z1] dz1, E[Phi(z2) | z1] = Phi(rho z1 / sqrt(2 - rho^2)).
     s = mpmath.sqrt(2 - mpmath.mpf(rho) ** 2)
-    cross = mpmath.quad(lambda z: mpmath.npdf(z) * mpmath.ncdf(z) * mpmath.ncdf(rho * z / s), [-mpmath.inf, 0, mpmath.inf])
+    cross = mpmath.quad(lambda z: mpmath.npdf(z) * mpmath.ncdf(z) * mpmath.ncdf(rho * z / s),
+                        [-mpmath.inf, 0, mpmath.inf])
     np.testing.assert_allclose(factor_correlation(rho), float(12 * cross - 3), rtol=0, atol=1e-15)
 
 
@@ -80,7 +81,8 @@ def test_restricted_copula_draws_follow_the_prior_within_the_region():
 @pytest.mark.parametrize("prior", [UniformPrior(3), CopulaPrior(0.5)], ids=repr)
 def test_same_seed_gives_identical_draws_and_different_seeds_differ(prior):
     fold = ood_folds(prior.D)[1]
-    np.testing.assert_array_equal(sample_region(prior, 7, 100, fold, "train"), sample_region(prior, 7, 100, fold, "train"))
+    np.testing.assert_array_equal(sample_region(prior, 7, 100, fold, "train"),
+                                  sample_region(prior, 7, 100, fold, "train"))
     assert not np.array_equal(prior.sample(7, 100), prior.sample(8, 100))
 
 

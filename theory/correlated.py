@@ -17,7 +17,7 @@ quadrant; Phi(z) - 1/2 is odd, so x*_j = a_j u(a_j z_j). Writing Q+ for the posi
 
 with u(z) = Phi(z) - 1/2. m1 is a trivariate normal orthant probability (E[Phi(z1) 1{Q+}] =
 P(W < z1, z1 > 0, z2 > 0), W ~ N(0, 1) independent, and the orthant identity 1/8 + sum arcsin / (4 pi));
-m2 and m12 are 4-variate orthant probabilities, which have no elementary closed form, so their
+m2 and m12 are 4-variate orthant probabilities, which have no elementary closed form in general, so their
 departures from rho = 0 are integrated by composite Gauss-Legendre quadrature in z (1-D and 2-D,
 truncated at |z| = 9 where phi < 1e-17). At rho = 0 the corrections vanish identically and the
 moments are the uniform ones (1/4, 1/16, 1/48, 1/64): the ceiling reduces to
