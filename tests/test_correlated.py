@@ -107,7 +107,7 @@ def test_protocol_mse_matches_a_monte_carlo_twin_of_the_protocol(rho, fold):
     # score it on held-out draws; the large-sample MSE must lie within K_SE standard errors (the
     # test errors are i.i.d. given the fit; the fit's own O(D / n) excess is ~1e-5 relative).
     rng = np.random.default_rng(11)
-    s2, n = 0.2**2 / 20, 200_000
+    s2, n = 0.2**2 / 20, 100_000
     prior = CopulaPrior(rho)
     x = sample_region(prior, rng, n, fold, "train")
     xq = sample_region(prior, rng, n, fold, "test")

@@ -46,12 +46,13 @@ def test_labels_follow_the_reference_rule_trial_by_trial():
     assert want.any(axis=0).all()  # every task is on somewhere: the comparison is not vacuous
 
 
-#: Adaptive 2-D integration takes ~2 s a case: one case (near the origin, where the hyperbolas bend
-#: hardest within the posterior window) runs by default, the rest with -m slow.
-DBLQUAD_CASES = [((0.04, 0.1), 0)] + [pytest.param(mu, block, marks=pytest.mark.slow)
-                                      for mu, block in [((0.1, 0.2), 0), ((-0.3, 0.05), 1), ((0.02, -0.01), 3)]]
+#: Adaptive 2-D integration takes ~2 s a case, so these run with -m slow; the default run checks
+#: the same probabilities against an mpmath 1-D integral (independent of the split at (r, r)),
+#: the thr = 0 closed form and the Monte-Carlo twin.
+DBLQUAD_CASES = [((0.04, 0.1), 0), ((0.1, 0.2), 0), ((-0.3, 0.05), 1), ((0.02, -0.01), 3)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mu, block", DBLQUAD_CASES)
 def test_label_probability_matches_adaptive_two_dimensional_integration(mu, block):
     # The region u = a x1 > 0, v = b x2 > thr / u, integrated over the +-10 s window of the
@@ -68,12 +69,17 @@ def test_label_probability_matches_adaptive_two_dimensional_integration(mu, bloc
         np.testing.assert_allclose(p[block * len(thr) + k], want, rtol=0, atol=QUAD_ATOL)
 
 
+@pytest.mark.parametrize("mu, block, th", [((0.15, 0.12), 0, 0.02), ((0.04, 0.1), 0, 0.005),
+                                           ((-0.2, 0.1), 1, 0.03), ((0.1, -0.3), 3, 0.05)])
 @mpmath.workdps(30)
-def test_label_probability_matches_an_mpmath_one_dimensional_integral():
-    mu, s, th = (0.15, 0.12), 0.05, 0.02
-    f = lambda u: mpmath.npdf(u, mu[0], s) * mpmath.ncdf((mu[1] - th / u) / s)  # P(v > thr / u | u)
-    want = mpmath.quad(f, [0, mu[0] - 3 * s, mu[0], mu[0] + 3 * s, 1])
-    np.testing.assert_allclose(label_probability(np.array([mu]), s, [th])[0, 0], float(want), rtol=0, atol=1e-15)
+def test_label_probability_matches_an_mpmath_one_dimensional_integral(mu, block, th):
+    s = 0.2 / np.sqrt(20)
+    a, b = BLOCK_SIGNS[block]
+    m1, m2 = a * mu[0], b * mu[1]
+    f = lambda u: mpmath.npdf(u, m1, s) * mpmath.ncdf((m2 - th / u) / s)  # u = a x1 > 0, P(b x2 > thr / u | u)
+    want = mpmath.quad(f, [0] + [m1 + k * s for k in (-3, 0, 3) if m1 + k * s > 0] + [mpmath.inf])
+    got = label_probability(np.array([mu]), s, [th])[0, block]
+    np.testing.assert_allclose(got, float(want), rtol=0, atol=1e-15)
 
 
 @given(m1=st.floats(-0.6, 0.6), m2=st.floats(-0.6, 0.6), s=st.floats(0.01, 0.5))
