@@ -12,12 +12,19 @@ stacking networks with equal ntask changes none of their arithmetic (nets.train)
 does not depend on the grouping, the executor, or where a network was trained. Each group is one
 task :func:`train_group` on the executor (:func:`infra.engine.make_executor`: in-process, local
 processes or Dask); it trains ``checkpoint_every`` batches at a time through ``nets.train.train``
-and after every segment splits the group's checkpoint into the per-network files.
+and after every segment splits the group's checkpoint into the per-network files. Tasks also
+return their finished checkpoints, which the caller stores when the worker's disk is not its own.
+
+Entry points: :func:`train_networks` (config, cache_dir, executor, progress) -> Ensemble on an
+executor you own, and :func:`trained_networks` (config, cache_dir, progress, workers,
+dask_address) -> (Ensemble, summary), which makes the executor itself.
 """
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +35,7 @@ from nets.config import TrainConfig
 from nets.ensemble import Ensemble, ensemble_with_params
 from nets.rnn import stack_params
 from nets.train import train
-from infra.engine import InProcessExecutor
+from infra.engine import InProcessExecutor, make_executor
 from theory.world import check_positive_int
 
 #: Sub-folder of a run-length folder where a group's stacked checkpoint lives while it trains.
@@ -202,6 +209,32 @@ def networks_summary(config: TrainConfig, cache_dir) -> dict:
     losses = [load_checkpoint(p).losses[-FINAL_LOSS_WINDOW:, 0] for p in paths]
     return {"checkpoints": [str(p) for p in paths],
             "final_loss": [float(L.mean()) if len(L) else float("nan") for L in losses]}
+
+
+def trained_networks(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None,
+                     dask_address: str | None = None) -> tuple[Ensemble, dict]:
+    """Train what is missing on a new executor, then return (Ensemble, summary).
+
+    ``workers`` local processes (default: the CPU count, capped at the networks left), or Dask
+    workers with ``dask_address="local"``; with a remote ``dask_address`` leave ``workers`` None.
+    Groups hold ceil(networks left / workers) networks (one network per task on a remote cluster).
+    No executor is started when every network is cached. The summary has ``checkpoints`` and
+    ``final_loss`` (:func:`networks_summary`), ``seconds`` (this call) and
+    ``network_batches_per_second`` (nan when nothing was trained).
+    """
+    start = time.perf_counter()
+    todo = unfinished_networks(config, cache_dir)
+    if todo:
+        remote = dask_address not in (None, "local")
+        n = None if remote else min((os.cpu_count() or 1) if workers is None else workers, len(todo))
+        size = 1 if remote else -(-len(todo) // max(n, 1))
+        with make_executor(n if not remote else workers, dask_address) as executor:
+            ens = train_networks(config, cache_dir, executor, progress, group_size=size)
+    else:
+        ens = load_networks(config, cache_dir)
+    seconds = time.perf_counter() - start
+    rate = len(todo) * config.batches / seconds if todo else float("nan")
+    return ens, {**networks_summary(config, cache_dir), "seconds": seconds, "network_batches_per_second": rate}
 
 
 def _bar(config: TrainConfig, n_groups: int):

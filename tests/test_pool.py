@@ -6,8 +6,8 @@ import pytest
 from infra.engine import InProcessExecutor, make_executor
 from nets.checkpoint import load_checkpoint
 from nets.config import TrainConfig
-from nets.pool import (groups, load_networks, network_config, network_path, networks_summary, train_networks,
-                       unfinished_networks)
+from nets.pool import (groups, load_networks, network_config, network_path, networks_summary, trained_networks,
+                       train_networks, unfinished_networks)
 from nets.train import train
 
 SMALL = dict(hidden=8, batch_size=4, n_stim=5, batches=20, checkpoint_every=10, seed=3)
@@ -125,3 +125,13 @@ def test_checkpoints_returned_by_a_worker_are_stored_when_its_files_are_not_visi
     ens = train_networks(config, client_disk, OwnDiskExecutor(worker_disk), progress=False, group_size=2)
     assert_same_networks(reference, ens)
     assert unfinished_networks(config, worker_disk) == [] and unfinished_networks(config, client_disk) == []
+
+
+def test_trained_networks_trains_once_then_loads_and_reports_a_summary(equal_ntask, tmp_path):
+    config, reference = equal_ntask
+    ens, summary = trained_networks(config, tmp_path, progress=False, workers=1)
+    assert_same_networks(reference, ens)
+    assert np.isfinite(summary["network_batches_per_second"]) and len(summary["checkpoints"]) == 3
+    again, summary2 = trained_networks(config, tmp_path, progress=False, workers=1)
+    assert_same_networks(reference, again)
+    assert np.isnan(summary2["network_batches_per_second"]) and summary2["final_loss"] == summary["final_loss"]
