@@ -2,6 +2,7 @@
 decoder (reductions, invariance, whole-cube closed form) and a Monte-Carlo twin of the N < D protocol."""
 import numpy as np
 import pytest
+import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import special_ortho_group
@@ -12,6 +13,7 @@ from theory.dimensionality import (design_ceiling, dimensionality_rows, expected
                                    halfspace_ceiling, identifiable_ceiling, projection_test_mse,
                                    r2_projection_whole_cube, r2_protocol_projection, row_basis)
 from theory.folds import Fold, ood_folds
+from theory.symbolic import protocol_r2_exact
 from theory.world import LATENT_VARIANCE
 
 #: Closed forms against small linear solves in float64: relative error a few hundred ulps at most
@@ -26,6 +28,17 @@ noise = st.floats(1e-6, 1.0)
 def test_halfspace_closed_form_equals_the_matrix_protocol_on_every_fold(D, s2):
     for fold in ood_folds(D, "halfspace"):
         np.testing.assert_allclose(halfspace_ceiling(D, s2), r2_protocol(np.full(D, s2), fold), rtol=RTOL)
+
+
+@pytest.mark.parametrize("D", [2, 3])
+def test_halfspace_closed_form_equals_the_exact_symbolic_protocol(D):
+    # The closed form written in sympy, against the rational function theory.symbolic integrates.
+    s2, exact = protocol_r2_exact(Fold("halfspace", 0, D), "fullrange")
+    held, other = sp.Rational(1, 48), sp.Rational(1, 12)
+    a, b = held / (held + s2), other / (other + s2)
+    closed = 1 - 12 * ((1 - a) ** 2 * (held + sp.Rational(1, 4)) + a**2 * s2 + (D - 1) * s2 * b) / D
+    assert sp.simplify(closed - exact) == 0
+    np.testing.assert_allclose(halfspace_ceiling(D, 0.002), float(closed.subs(s2, sp.Rational(1, 500))), rtol=RTOL)
 
 
 @given(s2=noise)
