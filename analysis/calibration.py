@@ -68,9 +68,9 @@ class Calibration:
 
     Attributes
     ----------
-    z_centre : ndarray (B,), mean z of each bin (pooled over networks)
+    z_centre : ndarray (K, B), each network's mean z in each bin (bins shared by all networks)
     logit_mean : ndarray (K, B), mean network logit per bin
-    optimal_mean : ndarray (B,), mean optimal logit l*(z) per bin
+    optimal_mean : ndarray (K, B), mean optimal logit l*(z) per bin
     slope : ndarray (K,), the calibrated line l = a z of each network
     exact, calibrated : ndarray (K,), r^2(mu_hat, mu) with z_hat = Phi^-1(s(l)) or l / a
     optimal : float, exact agreement of the optimal agent's own logits (1 up to rounding)
@@ -112,11 +112,9 @@ def calibrate(logits, mu, design: Design, sigma, t, n_bins: int = N_BINS) -> Cal
     which = np.clip(np.searchsorted(edges, z, side="right") - 1, 0, n_bins - 1)      # (K, n, N)
     onehot = which[..., None] == np.arange(n_bins)                                   # (K, n, N, B)
     count = onehot.sum(axis=(1, 2))                                                  # (K, B)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        logit_mean = np.einsum("knib,kni->kb", onehot, logits) / count
-    pooled = onehot.sum(axis=(0, 1, 2))
-    z_centre = np.einsum("knib,kni->b", onehot, z) / pooled
-    optimal_mean = np.einsum("knib,kni->b", onehot, optimal_logits(z)) / pooled
+    with np.errstate(invalid="ignore", divide="ignore"):      # an empty bin of one network: NaN
+        logit_mean, z_centre, optimal_mean = (np.einsum("knib,kni->kb", onehot, v) / count
+                                              for v in (logits, z, optimal_logits(z)))
     slope = logit_slope(logits, z)
     if np.any(slope <= 0):
         raise ValueError(f"logit slopes {slope.tolist()} must be > 0 to invert (a network answers backwards)")

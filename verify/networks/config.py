@@ -36,6 +36,7 @@ class NetworkCheckConfig:
     reference_defect: bool = False      # every decoder on the reference's defective folds
     encode_fixation: bool = False       # f(0) at fixation / decision steps (evaluation inputs)
     n_boot: int = 2000                  # bootstrap replicates of every interval
+    adam_steps: int | None = None       # reference_adam steps (None: the reference's count per N)
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -49,6 +50,9 @@ class NetworkCheckConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}={v!r} must be an integer >= 1")
+        if self.adam_steps is not None and (isinstance(self.adam_steps, bool) or not isinstance(self.adam_steps, int)
+                                            or self.adam_steps < 1):
+            raise ValueError(f"adam_steps={self.adam_steps!r} must be None or an integer >= 1")
         if self.eval_trials < 400:
             raise ValueError(f"eval_trials={self.eval_trials} must be >= 400 (each held-out quadrant needs trials)")
         for name, values in (("sigma", (self.sigma,)), ("sigmas", self.sigmas)):

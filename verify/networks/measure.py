@@ -86,7 +86,7 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     """
     idx = list(setting.networks)
     hidden, x = states.hidden[idx], states.x_star[idx]
-    kw = dict(normalisation=config.normalisation, ntask=info["ntask"][idx])
+    kw = dict(normalisation=config.normalisation, ntask=info["ntask"][idx], steps=config.adam_steps)
     protocol = "reference_defect" if config.reference_defect else "honest"
     splits = fold_splits(x, reference_defect=config.reference_defect)
     streams = iter(np.random.SeedSequence(np.random.default_rng(rng).integers(2**63)).spawn(32))

@@ -6,6 +6,8 @@ when the whole interval agrees with the claim, FAIL when the whole interval cont
 """
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.bootstrap import LEVEL, bootstrap_difference, decide
 from analysis.decoders import HEADLINE
 from verify.verdict import Check
@@ -82,3 +84,44 @@ def row_passed(row) -> bool | None:
     p, d = decide(ci["ci_low"], ci["ci_high"], row["r2_protocol"], "below")
     return bool(p or not d)
 
+
+
+def _table(records, decoder: str, readout: str, protocol: str) -> dict:
+    """{N: (K, F) r^2} of one decoder from the tidy records of the reference networks."""
+    cells: dict = {}
+    for r in records:
+        if r["experiment"] == "reference" and r["decoder"] == decoder and r["readout"] == readout \
+                and r["protocol"] == protocol:
+            cells.setdefault(r["ntask"], {}).setdefault(r["network"], []).append(r["r2"])
+    return {n: np.array(list(nets.values())) for n, nets in sorted(cells.items())}
+
+
+def claims_by_decoder(rows, records, rng, n_boot: int, reference_defect: bool = False) -> list[dict]:
+    """Which paper claims each decoder reproduces on the reference networks (sensitivity table).
+
+    Per decoder (and the reference emulation, reference_adam on the defective folds): the median
+    at the largest N with its gap to the protocol ceiling (the published claim: <= 0.03), and
+    whether OOD r^2 rises from the smallest to the largest N (bootstrap interval of the difference).
+    """
+    if not rows or rows[0]["experiment"] != "reference":
+        return []
+    protocol = "reference_defect" if reference_defect else "honest"
+    variants = [(name, name, protocol) for name in rows[-1]["decoders"]]
+    variants.append(("reference_adam + reference defect", "reference_adam", "reference_defect"))
+    out = []
+    for label, decoder, prot in variants:
+        table = _table(records, decoder, "decision", prot)
+        if len(table) < 1:
+            continue
+        ns = list(table)
+        top = np.median(table[ns[-1]])
+        entry = {"decoder": label, "ntask": ns[-1], "median_at_top": float(top),
+                 "gap_to_protocol": float(rows[-1]["r2_protocol"] - top),
+                 "within_published_gap": bool(rows[-1]["r2_protocol"] - top <= PUBLISHED_GAP)}
+        if len(ns) > 1:
+            diff, lo, hi = bootstrap_difference(table[ns[0]], table[ns[-1]], rng, n_boot)
+            passed, decided = decide(lo, hi, 0.0, "above")
+            entry |= {"rise": diff, "rise_ci_low": lo, "rise_ci_high": hi,
+                      "rises_with_ntask": "yes" if passed else "no" if decided else "undecided"}
+        out.append(entry)
+    return out
