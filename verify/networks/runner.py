@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from analysis.decoders import HEADLINE
 from theory.angles import factor_angles
@@ -54,6 +55,13 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
 
 
 def run(config, out=None, progress: bool = True, cache=None, workers: int | None = None) -> dict:
+    """Run the configured experiments (see :func:`_run`); BLAS is held to one thread while measuring:
+    the probes multiply many small matrices, where threads only oversubscribe the cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(config, out, progress, cache, workers)
+
+
+def _run(config, out, progress: bool, cache, workers: int | None) -> dict:
     """Run the configured experiments.
 
     Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``).
