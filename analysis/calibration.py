@@ -72,7 +72,7 @@ class Calibration:
     logit_mean : ndarray (K, B), mean network logit per bin
     optimal_mean : ndarray (K, B), mean optimal logit l*(z) per bin
     slope : ndarray (K,), the calibrated line l = a z of each network
-    exact, calibrated : ndarray (K,), r^2(mu_hat, mu) with z_hat = Phi^-1(s(l)) or l / a
+    exact, calibrated : ndarray (K,), r^2(mu_hat, mu) with z_hat = Phi^-1(s(l)) or l / a (NaN when a <= 0)
     optimal : float, exact agreement of the optimal agent's own logits (1 up to rounding)
     """
 
@@ -116,9 +116,9 @@ def calibrate(logits, mu, design: Design, sigma, t, n_bins: int = N_BINS) -> Cal
         logit_mean, z_centre, optimal_mean = (np.einsum("knib,kni->kb", onehot, v) / count
                                               for v in (logits, z, optimal_logits(z)))
     slope = logit_slope(logits, z)
-    if np.any(slope <= 0):
-        raise ValueError(f"logit slopes {slope.tolist()} must be > 0 to invert (a network answers backwards)")
     exact = r2_score(mu, recover_mu_from_probits(probits_from_logits(logits), design, sigma, t))
-    calibrated = r2_score(mu, recover_mu_from_probits(logits / slope[:, None, None], design, sigma, t))
+    # a network whose logits fall with z (slope <= 0, e.g. untrained) has no calibrated inverse: NaN
+    safe = np.where(slope > 0, slope, 1.0)[:, None, None]
+    calibrated = np.where(slope > 0, r2_score(mu, recover_mu_from_probits(logits / safe, design, sigma, t)), np.nan)
     own = recover_mu_from_probits(probits_from_logits(optimal_logits(z)), design, sigma, t)
     return Calibration(z_centre, logit_mean, optimal_mean, slope, exact, calibrated, float(np.min(r2_score(mu, own))))

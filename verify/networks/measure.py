@@ -45,7 +45,8 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
         optimal.append(cal.optimal)
         curves.append({"networks": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
                        "optimal_mean": cal.optimal_mean, "slope": cal.slope})
-    agreement = {"exact": float(np.median(exact)), "calibrated": float(np.median(calibrated)),
+    agreement = {"exact": float(np.median(exact)),
+                 "calibrated": float(np.nanmedian(calibrated)) if np.any(np.isfinite(calibrated)) else None,
                  "optimal": float(min(optimal)), "logit_slope": float(np.median(slope))}
     return agreement, {"curves": curves, "exact": exact, "calibrated": calibrated}
 
