@@ -52,8 +52,10 @@ class Check:
         d = asdict(self)
         d["passed"] = bool(self.passed)
         d["binding"] = bool(self.binding)
-        d["decided"] = bool(self.decided)
-        d["verdict"] = self.verdict
+        # decided checks keep the historical record shape; an undecided one says so explicitly
+        del d["decided"]
+        if not self.decided:
+            d["decided"], d["verdict"] = False, self.verdict
         return d
 
     @classmethod

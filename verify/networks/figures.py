@@ -23,12 +23,7 @@ _COLOURS = {"ridge_cv": "tab:blue", "lstsq": "tab:red", "whole_cube": "tab:green
 _AXIS_LABELS = {"ntask": "number of tasks N", "t": "evidence samples t (= timing + 1)", "sigma": "noise sd sigma"}
 
 
-def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
-    """OOD r^2 of every decoder vs ``axis`` with bootstrap bands, per-network points and ceilings."""
-    rows = sorted(rows, key=lambda r: r[axis])
-    figs = {f[axis]: f for f in figures}
-    x = np.array([r[axis] for r in rows], dtype=float)
-    fig, (ax,) = new_figure(width=6.4, height=4.4)
+def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
     for name in DECODERS:
         med = [r["decoders"][name]["median"] for r in rows]
         lo = [r["decoders"][name]["ci_low"] for r in rows]
@@ -37,11 +32,12 @@ def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
         ax.plot(x, med, "o-", color=_COLOURS[name], lw=lw, ms=4,
                 label=f"{name}{' (headline)' if name == HEADLINE else ''}: median, 95% CI")
         ax.fill_between(x, lo, hi, color=_COLOURS[name], alpha=0.15, lw=0)
-    for xi in x:
-        pts = np.asarray(figs[xi]["headline_per_network"])
-        jitter = xi * (1 + 0.03 * np.linspace(-1, 1, len(pts))) if axis == "ntask" else xi + 0.0 * pts
-        ax.scatter(jitter, pts, s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, zorder=3)
-    ax.scatter([], [], s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, label=f"{HEADLINE}: each network")
+    if points:
+        for xi in x:
+            pts = np.asarray(figs[xi]["headline_per_network"])
+            jitter = xi * (1 + 0.03 * np.linspace(-1, 1, len(pts))) if axis == "ntask" else np.full(len(pts), xi)
+            ax.scatter(jitter, pts, s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, zorder=3)
+        ax.scatter([], [], s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, label=f"{HEADLINE}: each network")
     ax.plot(x, [r["ood_optimal"]["median"] for r in rows], "kx", ms=6, label="optimal agent (mu, same trials)")
     ax.plot(x, [r["r2_ceiling"] for r in rows], "-", color="0.4", lw=1.2, label=r"ceiling $1 - 12\sigma^2/t$")
     ax.plot(x, [r["r2_protocol"] for r in rows], ":", color="k", lw=1.5, label="protocol ceiling (OOD)")
@@ -52,11 +48,26 @@ def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
         ax.minorticks_off()
         ax.set_xticks(x, [f"{v:g}" for v in x])
     ax.set_xlabel(_AXIS_LABELS[axis])
+
+
+def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
+    """OOD r^2 of every decoder vs ``axis`` with bootstrap bands, per-network points and ceilings;
+    the right panel zooms in on the ceilings (they differ by ~1e-3 at sigma 0.2, t 20)."""
+    rows = sorted(rows, key=lambda r: r[axis])
+    figs = {f[axis]: f for f in figures}
+    x = np.array([r[axis] for r in rows], dtype=float)
+    fig, (ax, zoom) = new_figure(ncols=2, width=5.2, height=4.4)
+    _draw_r2(ax, rows, figs, axis, x, points=True)
+    _draw_r2(zoom, rows, figs, axis, x, points=True)
+    ceilings = [r[k] for r in rows for k in ("r2_ceiling", "r2_protocol", "r2_id_ceiling")]
+    spread = max(ceilings) - min(ceilings)
+    zoom.set_ylim(min(ceilings) - max(4 * spread, 0.01), max(ceilings) + max(spread, 0.002))
+    zoom.set_title("zoom on the ceilings", fontsize=9)
     ax.set_ylabel("r$^2$ of decoded x* (held-out region)")
     r0 = rows[0]
     fixed = {"ntask": f"sigma = {r0['sigma']:g}, t = {r0['t']}", "t": f"sigma = {r0['sigma']:g}, N = {r0['ntask']}",
              "sigma": f"t = {r0['t']}, N = {r0['ntask']}"}[axis]
-    ax.set_title(f"OOD r$^2$ vs {axis} ({fixed}; {budget})", fontsize=9)
+    ax.set_title(f"OOD r$^2$ vs {axis} ({fixed}; {budget})", fontsize=8)
     ax.legend(fontsize=6.5, loc="lower right")
     save_figure(fig, path)
 

@@ -97,7 +97,8 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
         row["decoders"][name] = _interval(fits[name].r2, next(streams), config.n_boot)
         records += _records(name, fits[name].r2, idx, info, splits.names, "decision", protocol, states.t)
     head = fits[HEADLINE] if HEADLINE in fits else ridge_cv(hidden, x, splits, **kw)
-    stim = ridge_cv(states.hidden_stim[idx], x, splits, **kw)
+    # on the free timeline the last stimulus step is the last step: nothing new to decode
+    stim = ridge_cv(states.hidden_stim[idx], x, splits, **kw) if info["timeline"] == "fixed" else head
     row["ood_last_stimulus"] = _interval(stim.r2, next(streams), config.n_boot)
     records += _records(HEADLINE, stim.r2, idx, info, splits.names, "last_stimulus", protocol, states.t)
     opt = lstsq(states.mu[idx], x, splits, **kw)
