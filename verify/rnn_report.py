@@ -90,7 +90,7 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
                                          correlations=tun["correlations"], ntask=tun["ntask"]))
             figures.plot_tuning(tun, out / "tuning.png")
             files.append(out / "tuning.png")
-        if "dynamics" in g["extras"]:
+        if g["extras"].get("dynamics", {}).get("networks"):
             dyn = g["extras"]["dynamics"]
             arrays = {f"net{d['network']}_{k}": np.asarray(d[k]) for d in dyn["networks"]
                       for k in ("trajectory_pca", "multipliers")}

@@ -20,6 +20,9 @@ UNIT_TOL = 0.05
 
 def dynamics(ens, config) -> dict:
     top = max(config.ntask)
+    if not pipeline.recurrent(ens):
+        return {"ntask": top, "unit_tol": UNIT_TOL, "networks": [], "grid": grid_latents(8, ens.config.D),
+                "skipped": f"arch={config.arch} has no one-step map: no fixed points"}
     idx = np.flatnonzero(np.array(ens.config.ntask) == top)
     x = grid_latents(8, ens.config.D)
     states = pipeline.run_states(ens, x, 0, sigma=0.0, encode_fixation=config.encode_fixation,
@@ -42,7 +45,10 @@ def dynamics(ens, config) -> dict:
 
 
 def verdicts_dynamics(config, rows, values, rng, extras):
-    return [verdicts.attractor_signature(extras["dynamics"], 2)], []
+    dyn = extras["dynamics"]
+    if "skipped" in dyn:
+        return [], [f"attractor_signature: {dyn['skipped']}"]
+    return [verdicts.attractor_signature(dyn, 2)], []
 
 
 DYNAMICS = Experiment("dynamics", "PCA trajectories and fixed points", None, ntask.networks,

@@ -113,6 +113,11 @@ def run_states(ens, x_star, rng, sigma=None, n_stim: int | None = None, encode_f
                   cat["logits"], cat["mu"], ens.config.n_stim if n_stim is None else n_stim, cat.get("traj"))
 
 
+def recurrent(ens) -> bool:
+    """Whether the architecture has a one-step map (fixed-point analysis); RNNs always do."""
+    return bool(getattr(getattr(ens, "arch", None), "recurrent", True))
+
+
 def step_functions(ens, k: int):
     """(F, J): the noiseless one-step map h -> F(h) of network k under fixation input and its
     Jacobian dF/dh, in float64; F maps (M, H) -> (M, H), J maps (M, H) -> (M, H, H)."""
