@@ -365,6 +365,16 @@ def reference_steps(ntask) -> np.ndarray:
     return np.array([REFERENCE_ADAM_STEPS[int(keys[max(i, 0)])] for i in idx])
 
 
+def batch_mse_grad(h, W, b, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss mean_{i,j} (h_i W + b - x_i)_j^2 of a batch and its gradients, stacked over leading axes.
+
+    h : (..., B, H); W : (..., H, D); b : (..., D); x : (..., B, D) -> loss (...), dW (..., H, D), db (..., D)
+    """
+    err = np.einsum("...bh,...hd->...bd", h, W) + b[..., None, :] - x
+    scale = 2.0 / (err.shape[-2] * err.shape[-1])
+    return (err**2).mean(axis=(-2, -1)), scale * np.einsum("...bh,...bd->...hd", h, err), scale * err.sum(axis=-2)
+
+
 def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullrange", rng=None, ntask=24,
                    steps=None, fits: int = REFERENCE_ADAM["fits"], **_) -> DecoderFit:
     """The reference's decoder: nn.Linear(H, D) trained by Adam on mini-batches of 16, 5 fits.
@@ -402,8 +412,7 @@ def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullran
         slot = (step * B + pos) % n_train[None, :, :, None]                   # (1, K, F, B)
         idx = np.take_along_axis(order, np.broadcast_to(slot, (fits, K, F, B)), axis=-1)
         h, x = hidden[kk, idx], x_star[kk, idx]                               # (fits, K, F, B, H|D)
-        err = np.einsum("...bh,...hd->...bd", h, W) + b[..., None, :] - x
-        grads = (2.0 / (B * D) * np.einsum("...bh,...bd->...hd", h, err), 2.0 / (B * D) * err.sum(axis=-2))
+        grads = batch_mse_grad(h, W, b, x)[1:]
         live = (step < steps)[None, :, None]                                  # networks still training
         for p, g, mo, ve in zip((W, b), grads, m, v):
             mo[...] = a["beta1"] * mo + (1 - a["beta1"]) * g
