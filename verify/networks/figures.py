@@ -63,6 +63,7 @@ def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
     spread = max(ceilings) - min(ceilings)
     zoom.set_ylim(min(ceilings) - max(4 * spread, 0.01), max(ceilings) + max(spread, 0.002))
     zoom.set_title("zoom on the ceilings", fontsize=9)
+    zoom.set_ylabel("r$^2$ (zoom)")
     ax.set_ylabel("r$^2$ of decoded x* (held-out region)")
     r0 = rows[0]
     fixed = {"ntask": f"sigma = {r0['sigma']:g}, t = {r0['t']}", "t": f"sigma = {r0['sigma']:g}, N = {r0['ntask']}",
