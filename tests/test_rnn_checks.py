@@ -177,3 +177,19 @@ def test_variant_networks_are_trained_with_their_own_configuration(tmp_path):
     (path,) = (tmp_path / "networks" / "b60").glob("train-*.npz")
     ens = load_ensemble(path)
     assert ens.config.activation == "tanh" and ens.config.leaky is False
+
+
+def test_free_rt_and_sigma_experiments_report_their_axes_and_theory_lines(tmp_path):
+    config = NetworkCheckConfig(**TINY, sigmas=(0.2, 0.4), experiments=tuple(REGISTRY))
+    result = run(config, tmp_path, progress=False)
+    free = result["results"]["free_rt"]["rows"]
+    assert [r["t"] for r in free] == list(range(2, 21))
+    assert all(r["r2_ceiling"] == pytest.approx(1 - 12 * 0.04 / r["t"]) for r in free)
+    assert all(r["mu_agreement"]["exact"] is None for r in free)         # tanh accumulators: no probabilities
+    sig = result["results"]["sigma"]["rows"]
+    assert [r["sigma"] for r in sig] == [0.2, 0.4]
+    assert sig[0]["r2_protocol"] > sig[1]["r2_protocol"]
+    names = {c.name for c in result["checks"]}
+    assert {"ood_below_ceiling_time", "ood_rises_with_time", "ood_below_ceiling_sigma", "ood_falls_with_sigma"} <= names
+    files = {p.name for p in (tmp_path / config.key).iterdir()} if (tmp_path / config.key).exists() else set()
+    assert files == set()                                               # run() writes no report files itself
