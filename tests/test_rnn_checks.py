@@ -193,3 +193,42 @@ def test_free_rt_and_sigma_experiments_report_their_axes_and_theory_lines(tmp_pa
     assert {"ood_below_ceiling_time", "ood_rises_with_time", "ood_below_ceiling_sigma", "ood_falls_with_sigma"} <= names
     files = {p.name for p in (tmp_path / config.key).iterdir()} if (tmp_path / config.key).exists() else set()
     assert files == set()                                               # run() writes no report files itself
+
+
+def test_published_gap_is_judged_on_the_reference_emulation_only_with_the_published_budget():
+    from verify.networks.verdicts import PUBLISHED_BATCHES, published_gap
+
+    row = {**_row(24, 0.90, 0.92), "reference_emulation": {"median": 0.955}}
+    checks, skipped = published_gap(row, PUBLISHED_BATCHES)
+    (c,) = checks
+    assert not c.binding and c.passed and c.measured == pytest.approx(0.975 - 0.955)
+    assert published_gap({**row, "reference_emulation": {"median": 0.90}}, PUBLISHED_BATCHES)[0][0].passed is False
+    assert skipped == []
+    below_budget, why = published_gap(row, PUBLISHED_BATCHES - 1)
+    assert below_budget == [] and "needs N = 24" in why[0]
+
+
+def test_claims_by_decoder_reads_each_decoders_records():
+    from verify.networks.verdicts import claims_by_decoder
+
+    rng = np.random.default_rng(1)
+    records = []
+    for n, base in ((2, {"ridge_cv": 0.7, "lstsq": 0.6}), (24, {"ridge_cv": 0.96, "lstsq": 0.6})):
+        for net in range(4):
+            for f in range(4):
+                for dec, v in base.items():
+                    records.append({"experiment": "reference", "ntask": n, "network": net + 4 * (n == 24),
+                                    "decoder": dec, "readout": "decision", "protocol": "honest",
+                                    "r2": v + 0.002 * rng.normal()})
+    rows = [{"experiment": "reference", "ntask": 2, "r2_protocol": 0.975, "decoders": {"ridge_cv": {}, "lstsq": {}}},
+            {"experiment": "reference", "ntask": 24, "r2_protocol": 0.975, "decoders": {"ridge_cv": {}, "lstsq": {}}}]
+    table = {c["decoder"]: c for c in claims_by_decoder(rows, records, 0, 500)}
+    assert table["ridge_cv"]["within_published_gap"] and table["ridge_cv"]["rises_with_ntask"] == "yes"
+    assert not table["lstsq"]["within_published_gap"] and table["lstsq"]["rises_with_ntask"] == "undecided"
+    assert "reference_adam + reference defect" not in table                  # no such records here
+
+
+def test_rows_flatten_into_dotted_csv_columns():
+    from verify.rnn_report import flatten
+
+    assert flatten({"a": 1, "d": {"x": {"m": 2}, "y": 3}}) == {"a": 1, "d.x.m": 2, "d.y": 3}
