@@ -305,10 +305,12 @@ class DecoderFit:
     ----------
     r2 : ndarray (K, F), held-out r^2 of each network's decoder on each fold
     ridge : ndarray (K, F), the penalty used (0 for least squares; NaN for Adam)
+    r2_fits : ndarray (K, F, fits) or None, every fit's r^2 (repeated fits only)
     """
 
     r2: np.ndarray
     ridge: np.ndarray
+    r2_fits: np.ndarray | None = None
 
 
 def _checked(hidden, x_star, splits: Splits) -> tuple[np.ndarray, np.ndarray]:
@@ -384,7 +386,7 @@ def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullran
     3e-3, betas 0.9 / 0.999, eps 1e-8). Batches walk a random permutation of the fold's
     training trials (cycled when steps x 16 exceeds them), so every batch is fresh until the
     pool is used up. All fits x networks x folds run at once. r^2 per network and fold is the
-    median over the fits.
+    median over the fits (``r2_fits`` keeps every fit: the reference pools them in its percentiles).
 
     Parameters
     ----------
@@ -424,7 +426,7 @@ def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullran
     for f in range(F):
         pred = hidden[None] @ W[:, :, f] + b[:, :, f, None, :]                # (fits, K, n, D)
         r2[:, :, f] = r2_score(x_star, pred, normalisation, weights=splits.test[f])
-    return DecoderFit(np.median(r2, axis=0), np.full((K, F), np.nan))
+    return DecoderFit(np.median(r2, axis=0), np.full((K, F), np.nan), np.moveaxis(r2, 0, -1))
 
 
 #: The named decoders, headline first.

@@ -111,7 +111,8 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
             emu = reference_adam(hidden, x, fold_splits(x, reference_defect=True), rng=next(streams), **kw)
             records += _records("reference_adam", emu.r2, idx, info, splits.names, "decision", "reference_defect",
                                 states.t)
-        row["reference_emulation"] = _interval(emu.r2, next(streams), config.n_boot)
+        # like the reference's figure: percentiles over networks x folds x fits pooled (n_folds = folds x fits)
+        row["reference_emulation"] = _interval(emu.r2_fits.reshape(len(idx), -1), next(streams), config.n_boot)
     figure = {"headline_per_network": np.median(head.r2, axis=-1), "calibration": None}
     if info["timeline"] == "fixed":
         row["mu_agreement"], figure["calibration"] = _calibration(states, info, idx)
