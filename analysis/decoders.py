@@ -1,11 +1,21 @@
-"""Linear probes of hidden states: decoders, OOD and ID r^2 over folds, decoder angles (SPEC 6).
+"""Linear probes of hidden states: named decoders, OOD and ID r^2 over folds, angles (paper section 4).
 
 A linear decoder with intercept maps a hidden state h (shape (H,)) to an estimate of x*:
     x_hat = W^T h + b,        W : (H, D), b : (D,),
 fit by (optionally ridge-penalised, optionally weighted) least squares. Out-of-distribution
 (OOD) r^2: fit on a fold's training region, test on its held-out region (quadrants for D = 2,
-orthants or half-spaces above; see :mod:`theory.folds`). In-distribution (ID) r^2: fit on
-trials from the whole cube, test on each fold's held-out region.
+orthants or half-spaces above; see :mod:`theory.folds`).
+
+Four named decoders (:data:`DECODERS`), each a function of (hidden states, x*, folds) that works
+on any agent's states (a network's or the optimal agent's mu):
+- ``ridge_cv`` (the headline): ridge penalty chosen per network and fold by inner
+  cross-validation over the other folds' regions inside the training region;
+- ``lstsq``: least squares on the training region (extrapolates poorly when it leans on weak,
+  purely non-linear hidden directions);
+- ``whole_cube``: least squares on trials of the whole cube, tested on each held-out region
+  (the direct test of Theorem 3.1: is there one linear read-out of x* everywhere?);
+- ``reference_adam``: the reference code's decoder, a linear layer trained by Adam (lr 3e-3)
+  on mini-batches of 16 for a fixed number of steps per N, 5 fits per fold.
 
 Two normalisations, never mixed silently:
 - ``fullrange`` (the reference): r^2 = 1 - MSE / (1/12), MSE pooled over coordinates;
@@ -21,18 +31,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.folds import QUADRANT_TO_ORTHANT, Fold, ood_folds, orthant_signs
-from theory.world import LATENT_VARIANCE, as_generator, check_positive_int
+from theory.folds import QUADRANT_TO_ORTHANT, Fold, ood_folds, orthant_index
+from theory.world import LATENT_VARIANCE, as_generator
 
 NORMALISATIONS = ("fullrange", "heldout")
 
 #: Relative ridge penalties tried by ``ridge="auto"`` (see :func:`auto_ridge`): 0 and 1e-6..1.
 RIDGE_GRID = (0.0,) + tuple(np.logspace(-6, 0, 13))
 
-#: The reference code's fold defect (SPEC section 6): its held-out quadrants 2 and 4 were
-#: sampled from quadrants 1 and 3. Labelled held-out orthant -> orthant actually sampled.
-REFERENCE_DEFECT_SOURCE = {QUADRANT_TO_ORTHANT[2]: QUADRANT_TO_ORTHANT[1],
-                           QUADRANT_TO_ORTHANT[4]: QUADRANT_TO_ORTHANT[3]}
+#: The reference code's fold defect: a held-out quadrant q is drawn as U(0, 1)^2 times a corner
+#: picked at random from the 1-D array corners[q - 1]; for Q2 = (-1/2, 1/2) and Q4 = (1/2, -1/2)
+#: that array is two scalars, so the "held-out" trials are Q1 or Q3 with probability 1/2 each
+#: (both inside the training region). Labelled held-out orthant -> orthants actually sampled.
+REFERENCE_DEFECT_SOURCE = {QUADRANT_TO_ORTHANT[q]: (QUADRANT_TO_ORTHANT[1], QUADRANT_TO_ORTHANT[3]) for q in (2, 4)}
+
+#: The reference decoder's Adam steps (mini-batches of 16) per number of tasks N; another N
+#: takes the count of the largest listed N below it (3000 below N = 2).
+REFERENCE_ADAM_STEPS = {2: 3000, 3: 3000, 6: 2000, 12: 1000, 24: 1000}
+REFERENCE_ADAM = dict(lr=3e-3, batch=16, fits=5, beta1=0.9, beta2=0.999, eps=1e-8)
 
 
 @dataclass(frozen=True)
@@ -200,8 +216,8 @@ def r2_score(x_true, x_pred, normalisation: str = "fullrange", weights=None) -> 
     return 1.0 - mse.sum(axis=-1) / var.sum(axis=-1)
 
 
-def _defect_source(fold: Fold) -> int | None:
-    """Orthant the reference actually sampled for this fold's test set, or None if correct."""
+def _defect_source(fold: Fold) -> tuple | None:
+    """Orthants the reference actually sampled for this fold's test set, or None if correct."""
     if fold.scheme != "orthant" or fold.D != 2:
         raise ValueError(f"reference_defect applies to D=2 quadrant folds only; got fold {fold.name}")
     return REFERENCE_DEFECT_SOURCE.get(fold.index)
@@ -211,10 +227,10 @@ def fold_masks(x_star, folds, reference_defect: bool = False) -> tuple[np.ndarra
     """Train and test trial masks of each fold, for one set of trials over the whole cube.
 
     With ``reference_defect`` (D = 2 quadrants only), folds Q2 and Q4 are tested on trials
-    from Q1 and Q3 as in the reference code. So that those test trials are still fresh draws
-    (as the reference's were), trials are split by index parity into two independent halves:
-    a defective fold trains on the even half outside its labelled quadrant and tests on the
-    odd half inside the source quadrant. Correct folds use all trials.
+    from Q1 U Q3 (each with probability 1/2, as in the reference code). So that those test
+    trials are fresh draws (as the reference's were), trials are split by index parity: a
+    defective fold trains on the even half outside its labelled quadrant and tests on the odd
+    half inside Q1 U Q3. Correct folds use all trials.
 
     Parameters
     ----------
@@ -240,142 +256,191 @@ def fold_masks(x_star, folds, reference_defect: bool = False) -> tuple[np.ndarra
             test.append(held_out)
         else:
             train.append(~held_out & even)
-            test.append(Fold("orthant", source, 2).in_test(x_star) & ~even)
+            test.append(np.isin(orthant_index(x_star), source) & ~even)
     return np.stack(train), np.stack(test)
 
 
 @dataclass(frozen=True)
-class CrossValidation:
-    """OOD and ID r^2 of linear decoders over networks x folds.
+class Splits:
+    """The folds of one set of trials per network, as masks.
 
     Attributes
     ----------
-    ood : ndarray (K, F), decoder fit on the fold's training region, tested on its held-out one
-    id : ndarray (K, F), decoder fit on the even-indexed trials of the whole cube, tested on
-        the odd-indexed trials of the fold's held-out region (fresh trials, as for OOD)
-    angles : ndarray (K, P), degrees between decoder weight vectors (all trials), pairs i < j
-    fold_names : tuple of str
-    normalisation : str
-    reference_defect : bool
-    ridge : ndarray (K, F), the ridge penalty each fold's OOD decoder used
+    train, test : bool ndarray (F, K, n), each fold's training and test trials
+    held_out : bool ndarray (F, K, n), each fold's true held-out region (for inner CV)
+    names : tuple of F fold names
     """
 
-    ood: np.ndarray
-    id: np.ndarray
-    angles: np.ndarray
-    fold_names: tuple
-    normalisation: str
-    reference_defect: bool
-    ridge: np.ndarray | None = None
+    train: np.ndarray
+    test: np.ndarray
+    held_out: np.ndarray
+    names: tuple
+
+    @property
+    def odd(self) -> np.ndarray:
+        """Odd-indexed trials, shape (n,): the fresh half that whole-cube decoders are tested on."""
+        return np.arange(self.train.shape[-1]) % 2 == 1
 
 
-def quadrant_cv(hidden, x_star, folds=None, normalisation: str = "fullrange", ridge=0.0,
-                reference_defect: bool = False) -> CrossValidation:
-    """Quadrant (orthant / half-space) cross-validation of linear decoders, all networks at once.
+def fold_splits(x_star, folds=None, reference_defect: bool = False) -> Splits:
+    """:class:`Splits` of x* (shape (K, n, D)); folds default to ``theory.folds.ood_folds(D)``."""
+    x_star = np.asarray(x_star, dtype=float)
+    if x_star.ndim != 3:
+        raise ValueError(f"x_star must have shape (K, n, D); got shape {x_star.shape}")
+    folds = ood_folds(x_star.shape[-1]) if folds is None else list(folds)
+    train, test = fold_masks(x_star, folds, reference_defect)
+    odd = np.arange(x_star.shape[1]) % 2 == 1
+    for k, fold in enumerate(folds):
+        if np.any((test[k] & odd).sum(axis=-1) == 0) or np.any(train[k].sum(axis=-1) == 0):
+            raise ValueError(f"fold {fold.name} has no held-out or no training trials; draw more trials")
+    held = np.stack([f.in_test(x_star) for f in folds])
+    return Splits(train, test, held, tuple(f.name for f in folds))
 
-    One set of trials over the whole cube is split by each fold's masks (:func:`fold_masks`).
 
-    Parameters
+@dataclass(frozen=True)
+class DecoderFit:
+    """r^2 of one named decoder over networks x folds.
+
+    Attributes
     ----------
-    hidden : ndarray, shape (K, n, H), hidden states at the decision step of K networks
-    x_star : ndarray, shape (n, D) (same trials for every network) or (K, n, D)
-    folds : list of Fold, default ``theory.folds.ood_folds(D)``
-    normalisation : ``"fullrange"`` (reference) or ``"heldout"``
-    ridge : float >= 0 (see :func:`fit_linear_decoder`), or ``"auto"``: per network and fold,
-        chosen by inner cross-validation over the other folds' regions inside the training
-        region (:func:`auto_ridge`); the ID and angle decoders then use the median choice
-    reference_defect : reproduce the reference's fold defect (off by default)
-
-    Returns
-    -------
-    CrossValidation
+    r2 : ndarray (K, F), held-out r^2 of each network's decoder on each fold
+    ridge : ndarray (K, F), the penalty used (0 for least squares; NaN for Adam)
+    r2_fits : ndarray (K, F, fits) or None, every fit's r^2 (repeated fits only)
     """
+
+    r2: np.ndarray
+    ridge: np.ndarray
+    r2_fits: np.ndarray | None = None
+
+
+def _checked(hidden, x_star, splits: Splits) -> tuple[np.ndarray, np.ndarray]:
     hidden = np.asarray(hidden, dtype=float)
     x_star = np.asarray(x_star, dtype=float)
-    if hidden.ndim != 3:
-        raise ValueError(f"hidden must have shape (K, n, H); got shape {hidden.shape}")
-    if x_star.ndim not in (2, 3) or x_star.shape[-2] != hidden.shape[1]:
-        raise ValueError(f"x_star must have shape (n={hidden.shape[1]}, D) or (K, n, D); got {x_star.shape}")
-    if normalisation not in NORMALISATIONS:
-        raise ValueError(f"normalisation={normalisation!r} must be one of {NORMALISATIONS}")
-    folds = ood_folds(x_star.shape[-1]) if folds is None else list(folds)
-    if not (isinstance(ridge, str) and ridge == "auto") and not (
-            isinstance(ridge, (int, float, np.floating)) and np.isfinite(ridge) and ridge >= 0):
-        raise ValueError(f"ridge={ridge!r} must be 'auto' or a finite number >= 0")
-    train, test = fold_masks(x_star, folds, reference_defect)
-    odd = np.arange(hidden.shape[1]) % 2 == 1
-    ood, chosen = [], []
-    for k in range(len(folds)):
-        if np.any(test[k].sum(axis=-1) == 0) or np.any((test[k] & odd).sum(axis=-1) == 0):
-            raise ValueError(f"fold {folds[k].name} has no held-out trials; draw more trials")
-        r = ridge
-        if ridge == "auto":
-            inner = [test[j] for j in range(len(folds)) if j != k and np.all((train[k] & test[j]).any(axis=-1))]
-            r = auto_ridge(hidden, x_star, train[k], inner, normalisation)
-        chosen.append(np.broadcast_to(r, hidden.shape[:1]))
-        dec = fit_linear_decoder(hidden, x_star, r, weights=train[k])
-        ood.append(r2_score(x_star, dec.predict(hidden), normalisation, weights=test[k]))
-    chosen = np.stack(chosen, axis=-1)
-    shared = np.median(chosen, axis=-1)
-    id_pred = fit_linear_decoder(hidden, x_star, shared, weights=~odd).predict(hidden)
-    id_r2 = [r2_score(x_star, id_pred, normalisation, weights=test[k] & odd) for k in range(len(folds))]
-    full = fit_linear_decoder(hidden, x_star, shared)
-    return CrossValidation(ood=np.stack(ood, axis=-1), id=np.stack(id_r2, axis=-1),
-                           angles=pairwise_angles(full.W), fold_names=tuple(f.name for f in folds),
-                           normalisation=normalisation, reference_defect=reference_defect, ridge=chosen)
+    if hidden.ndim != 3 or x_star.shape != hidden.shape[:2] + x_star.shape[-1:]:
+        raise ValueError(f"hidden (K, n, H) and x_star (K, n, D) must share K and n; got {hidden.shape}, "
+                         f"{x_star.shape}")
+    if splits.train.shape[1:] != hidden.shape[:2]:
+        raise ValueError(f"splits are for (K, n) = {splits.train.shape[1:]}; hidden has {hidden.shape[:2]}")
+    return hidden, x_star
 
 
-def sample_fold_latents(rng, folds, n_train: int, n_test: int, reference_defect: bool = False
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw x* per fold the reference way: n_train from the training region, n_test held out.
+def lstsq(hidden, x_star, splits: Splits, normalisation: str = "fullrange", **_) -> DecoderFit:
+    """Least squares on each fold's training region, tested on its test trials."""
+    hidden, x_star = _checked(hidden, x_star, splits)
+    r2 = [r2_score(x_star, fit_linear_decoder(hidden, x_star, 0.0, weights=tr).predict(hidden), normalisation,
+                   weights=te) for tr, te in zip(splits.train, splits.test)]
+    return DecoderFit(np.stack(r2, axis=-1), np.zeros((hidden.shape[0], len(splits.names))))
 
-    With ``reference_defect``, the test trials of folds Q2 and Q4 are drawn from Q1 and Q3.
 
-    Returns
-    -------
-    x_train : ndarray, shape (F, n_train, D)
-    x_test : ndarray, shape (F, n_test, D)
+def ridge_cv(hidden, x_star, splits: Splits, normalisation: str = "fullrange", **_) -> DecoderFit:
+    """Ridge decoders, the penalty per network and fold chosen inside the training region only.
+
+    Inner cross-validation (:func:`auto_ridge`) over the other folds' held-out regions
+    intersected with this fold's training region; the fold's own test trials are never seen.
     """
-    rng = as_generator(rng)
-    n_train = check_positive_int("n_train", n_train)
-    n_test = check_positive_int("n_test", n_test)
-    x_train, x_test = [], []
-    for fold in folds:
-        source = _defect_source(fold) if reference_defect else None
-        tested = fold if source is None else Fold("orthant", source, 2)
-        x_train.append(fold.sample(rng, n_train, "train"))
-        x_test.append(tested.sample(rng, n_test, "test"))
-    return np.stack(x_train), np.stack(x_test)
+    hidden, x_star = _checked(hidden, x_star, splits)
+    r2, chosen = [], []
+    for k, (tr, te) in enumerate(zip(splits.train, splits.test)):
+        inner = [splits.held_out[j] & tr for j in range(len(splits.names))
+                 if j != k and np.all((splits.held_out[j] & tr).any(axis=-1))]
+        r = auto_ridge(hidden, x_star, tr, inner, normalisation)
+        chosen.append(r)
+        r2.append(r2_score(x_star, fit_linear_decoder(hidden, x_star, r, weights=tr).predict(hidden), normalisation,
+                           weights=te))
+    return DecoderFit(np.stack(r2, axis=-1), np.stack(chosen, axis=-1))
 
 
-def sample_orthants(rng, n: int, orthants, D: int) -> np.ndarray:
-    """x* uniform over the union of the given orthants (sign-bit numbering), shape (n, D)."""
-    rng = as_generator(rng)
-    n = check_positive_int("n", n)
-    D = check_positive_int("D", D)
-    orthants = np.asarray(orthants, dtype=int).ravel()
-    if orthants.size == 0 or np.any(orthants < 0) or np.any(orthants >= 2**D):
-        raise ValueError(f"orthants={orthants.tolist()} must be a non-empty list of ints in [0, {2**D})")
-    chosen = orthants[rng.integers(0, orthants.size, size=n)]
-    return rng.uniform(0.0, 0.5, size=(n, D)) * orthant_signs(chosen, D)
+def whole_cube(hidden, x_star, splits: Splits, normalisation: str = "fullrange", **_) -> DecoderFit:
+    """Least squares on the even-indexed trials of the whole cube, tested on the odd-indexed
+    test trials of each fold (fresh trials): in-distribution r^2 per region."""
+    hidden, x_star = _checked(hidden, x_star, splits)
+    pred = fit_linear_decoder(hidden, x_star, 0.0, weights=~splits.odd).predict(hidden)
+    r2 = [r2_score(x_star, pred, normalisation, weights=te & splits.odd) for te in splits.test]
+    return DecoderFit(np.stack(r2, axis=-1), np.zeros((hidden.shape[0], len(splits.names))))
 
 
-def heldout_r2(hidden_train, x_train, hidden_test, x_test, normalisation: str = "fullrange",
-               ridge: float = 0.0) -> np.ndarray:
-    """r^2 of decoders fit on separately drawn training trials and tested on held-out trials.
+def reference_steps(ntask) -> np.ndarray:
+    """Adam steps of the reference decoder for each N (see :data:`REFERENCE_ADAM_STEPS`)."""
+    ntask = np.atleast_1d(np.asarray(ntask))
+    keys = np.array(sorted(REFERENCE_ADAM_STEPS))
+    idx = np.searchsorted(keys, ntask, side="right") - 1
+    return np.array([REFERENCE_ADAM_STEPS[int(keys[max(i, 0)])] for i in idx])
+
+
+def batch_mse_grad(h, W, b, x) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Loss mean_{i,j} (h_i W + b - x_i)_j^2 of a batch and its gradients, stacked over leading axes.
+
+    h : (..., B, H); W : (..., H, D); b : (..., D); x : (..., B, D) -> loss (...), dW (..., H, D), db (..., D)
+    """
+    err = np.einsum("...bh,...hd->...bd", h, W) + b[..., None, :] - x
+    scale = 2.0 / (err.shape[-2] * err.shape[-1])
+    return (err**2).mean(axis=(-2, -1)), scale * np.einsum("...bh,...bd->...hd", h, err), scale * err.sum(axis=-2)
+
+
+def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullrange", rng=None, ntask=24,
+                   steps=None, fits: int = REFERENCE_ADAM["fits"], **_) -> DecoderFit:
+    """The reference's decoder: nn.Linear(H, D) trained by Adam on mini-batches of 16, 5 fits.
+
+    Each fit starts from PyTorch's default initialisation (weights and bias U(-1/sqrt H, 1/sqrt H))
+    and minimises the batch MSE mean_{i,j} (x_hat_ij - x_ij)^2 for ``steps`` Adam steps (lr
+    3e-3, betas 0.9 / 0.999, eps 1e-8). Batches walk a random permutation of the fold's
+    training trials (cycled when steps x 16 exceeds them), so every batch is fresh until the
+    pool is used up. All fits x networks x folds run at once. r^2 per network and fold is the
+    median over the fits (``r2_fits`` keeps every fit: the reference pools them in its percentiles).
 
     Parameters
     ----------
-    hidden_train : ndarray, shape (..., n_train, H); hidden_test : (..., n_test, H)
-    x_train : ndarray (..., n_train, D); x_test : (..., n_test, D), broadcastable against the
-        hidden states' leading axes (e.g. (F, n, D) with hidden (K, F, n, H))
-
-    Returns
-    -------
-    r2 : ndarray, shape (...), e.g. (K, F)
+    ntask : int or ndarray (K,), N of each network (sets the step count); ``steps`` overrides
     """
-    dec = fit_linear_decoder(hidden_train, x_train, ridge)
-    return r2_score(x_test, dec.predict(hidden_test), normalisation)
+    hidden, x_star = _checked(hidden, x_star, splits)
+    rng = as_generator(rng)
+    K, n, H = hidden.shape
+    F, D = len(splits.names), x_star.shape[-1]
+    steps = np.broadcast_to(reference_steps(ntask) if steps is None else np.asarray(steps), (K,))
+    a = REFERENCE_ADAM
+    B, total = a["batch"], int(steps.max())
+    train = np.swapaxes(splits.train, 0, 1)                                  # (K, F, n)
+    n_train = train.sum(axis=-1)                                              # (K, F)
+    keys = np.where(train, rng.random((fits, K, F, n)), 2.0)
+    order = np.argsort(keys, axis=-1)                                         # train trials first
+    bound = 1.0 / np.sqrt(H)
+    W = rng.uniform(-bound, bound, (fits, K, F, H, D))
+    b = rng.uniform(-bound, bound, (fits, K, F, D))
+    m = [np.zeros_like(W), np.zeros_like(b)]
+    v = [np.zeros_like(W), np.zeros_like(b)]
+    kk = np.arange(K)[None, :, None, None]
+    pos = np.arange(B)
+    for step in range(total):
+        slot = (step * B + pos) % n_train[None, :, :, None]                   # (1, K, F, B)
+        idx = np.take_along_axis(order, np.broadcast_to(slot, (fits, K, F, B)), axis=-1)
+        h, x = hidden[kk, idx], x_star[kk, idx]                               # (fits, K, F, B, H|D)
+        grads = batch_mse_grad(h, W, b, x)[1:]
+        live = (step < steps)[None, :, None]                                  # networks still training
+        for p, g, mo, ve in zip((W, b), grads, m, v):
+            mo[...] = a["beta1"] * mo + (1 - a["beta1"]) * g
+            ve[...] = a["beta2"] * ve + (1 - a["beta2"]) * g**2
+            upd = a["lr"] * (mo / (1 - a["beta1"] ** (step + 1))) / (np.sqrt(ve / (1 - a["beta2"] ** (step + 1)))
+                                                                      + a["eps"])
+            p -= np.where(live[(...,) + (None,) * (p.ndim - 3)], upd, 0.0)
+    r2 = np.empty((fits, K, F))
+    for f in range(F):
+        pred = hidden[None] @ W[:, :, f] + b[:, :, f, None, :]                # (fits, K, n, D)
+        r2[:, :, f] = r2_score(x_star, pred, normalisation, weights=splits.test[f])
+    return DecoderFit(np.median(r2, axis=0), np.full((K, F), np.nan), np.moveaxis(r2, 0, -1))
+
+
+#: The named decoders, headline first.
+DECODERS = {"ridge_cv": ridge_cv, "lstsq": lstsq, "whole_cube": whole_cube, "reference_adam": reference_adam}
+HEADLINE = "ridge_cv"
+
+
+def encoding_axes(hidden, x_star) -> np.ndarray:
+    """Encoding axes: the least-squares regression h ~ A x* + c, columns of A^T (K, H, D).
+
+    Their angles (:func:`pairwise_angles`) say how the representation lays out the factors,
+    independent of which decoder reads it out.
+    """
+    return np.swapaxes(fit_linear_decoder(x_star, hidden).W, -1, -2)
 
 
 def pairwise_angles(V) -> np.ndarray:

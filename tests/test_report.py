@@ -4,10 +4,16 @@ The report's parts are shrunk here (two Theorem 3.1 points, one small curves run
 budget) so that the plumbing is tested in seconds; the parts themselves have their own tests.
 """
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from verify import report
+from verify.networks.config import NetworkCheckConfig
 
 
 @pytest.fixture
@@ -22,7 +28,8 @@ def small_report(monkeypatch):
     ))
     # One N: a 40-batch network cannot show the rise with N, only the ceiling check applies.
     monkeypatch.setitem(report.BUDGETS, "quick", dict(ntask=(6,), networks=2, batches=40, hidden=8,
-                                                      eval_trials=800, encoder="identity", experiments=("3a",)))
+                                                      eval_trials=800, encoder="identity", experiments=("3a",),
+                                                      adam_steps=20, n_boot=200))
 
 
 def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_path, capsys):
@@ -32,7 +39,10 @@ def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_p
     md = (tmp_path / "report.md").read_text()
     for title in ("Theorem 3.1", "Closed-form predictions", "Trained networks"):
         assert f"## {title}" in md
-    assert "rnn/r2_vs_ntask.png" in md and (tmp_path / "rnn" / "r2_vs_ntask.png").exists()
+    key = NetworkCheckConfig(**report.BUDGETS["quick"]).key
+    assert f"rnn/{key}/r2_vs_ntask.png" in md and (tmp_path / "rnn" / key / "r2_vs_ntask.png").exists()
+    for decoder in ("ridge_cv", "lstsq", "whole_cube", "reference_adam + reference defect"):
+        assert f"| {decoder} |" in md                          # which claims each decoder reproduces
     assert (tmp_path / "curves" / "gaussian" / "r2_vs_t.png").exists()
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["passed"] is True and len(results["sections"]) == 3
@@ -67,3 +77,18 @@ def test_bad_report_options_exit_2(capsys):
             code = exc.code
         assert code == 2
     assert "error" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_report_with_its_real_budget_exits_0_within_3_minutes(tmp_path):
+    """The documented smoke test, as a user runs it: no monkeypatching, a fresh output folder."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "verify", "--quick", "--quiet", "--out", str(tmp_path)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert seconds < 180, f"python -m verify --quick took {seconds:.0f} s"
+    results = json.loads((tmp_path / "results.json").read_text())
+    networks = results["results"]["networks"]
+    assert {"ridge_cv", "lstsq", "whole_cube", "reference_adam"} == set(networks["rows"][0]["decoders"])

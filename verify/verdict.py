@@ -25,6 +25,10 @@ class Check:
     ``binding=False`` marks an empirical claim of the paper that the theory does not imply
     (e.g. hidden-space decoder angles, attractor dynamics): it is measured and reported as
     reproduced or not, but does not decide the exit code.
+
+    ``decided=False`` marks a claim the measurement's interval cannot decide at this budget
+    (e.g. a bootstrap interval over networks that contains the threshold): its verdict is
+    "undecided", it is shown in every table and JSON record, and it never fails the run.
     """
 
     name: str
@@ -34,9 +38,12 @@ class Check:
     tolerance: str
     passed: bool
     binding: bool = True
+    decided: bool = True
 
     @property
     def verdict(self) -> str:
+        if not self.decided:
+            return "undecided"
         if self.binding:
             return "PASS" if self.passed else "FAIL"
         return "reproduced" if self.passed else "not reproduced"
@@ -45,6 +52,10 @@ class Check:
         d = asdict(self)
         d["passed"] = bool(self.passed)
         d["binding"] = bool(self.binding)
+        # decided checks keep the historical record shape; an undecided one says so explicitly
+        del d["decided"]
+        if not self.decided:
+            d["decided"], d["verdict"] = False, self.verdict
         return d
 
     @classmethod
@@ -54,10 +65,10 @@ class Check:
         ``passed`` and ``binding`` must be JSON booleans: a record with ``"passed": "no"`` is refused.
         """
         names = [f.name for f in fields(cls)]
-        missing = [n for n in names if n not in d and n != "binding"]
+        missing = [n for n in names if n not in d and n not in ("binding", "decided")]
         if missing:
             raise ValueError(f"check record is missing {missing}")
-        for flag in ("passed", "binding"):
+        for flag in ("passed", "binding", "decided"):
             if flag in d and not isinstance(d[flag], bool):
                 raise ValueError(f"check record field {flag}={d[flag]!r} must be true or false")
         return cls(**{n: d[n] for n in names if n in d})
@@ -83,18 +94,22 @@ def format_table(checks: Sequence[Check]) -> str:
 
 
 def all_passed(checks: Sequence[Check]) -> bool:
-    """True when every binding check passed (paper claims outside the theory do not count)."""
-    return all(c.passed for c in checks if c.binding)
+    """True when every decided binding check passed (paper claims outside the theory and claims
+    undecided at this budget do not count)."""
+    return all(c.passed for c in checks if c.binding and c.decided)
 
 
 def verdict_line(checks: Sequence[Check]) -> str:
     """'PASS: 3/3 checks agree with theory' (+ how many paper claims were reproduced)."""
-    binding = [c for c in checks if c.binding]
-    extra = [c for c in checks if not c.binding]
+    binding = [c for c in checks if c.binding and c.decided]
+    extra = [c for c in checks if not c.binding and c.decided]
+    undecided = [c for c in checks if not c.decided]
     line = (f"{'PASS' if all_passed(checks) else 'FAIL'}: {sum(c.passed for c in binding)}/{len(binding)} "
             "checks agree with theory")
     if extra:
         line += f"; {sum(c.passed for c in extra)}/{len(extra)} further paper claims reproduced"
+    if undecided:
+        line += f"; {len(undecided)} undecided at this budget"
     return line
 
 

@@ -1,0 +1,57 @@
+"""verify.networks.pipeline: the one contact with nets (states, read-out steps, fixation encoding)."""
+import numpy as np
+
+from nets.config import ensemble_config
+from nets.ensemble import build_ensemble, ensemble_inputs
+from theory.encoders import encode
+from verify.networks import pipeline
+
+
+def _ens(encoder="mlp"):
+    ens, _ = build_ensemble(ensemble_config(ntask=[2, 6], networks=1, hidden=8, encoder=encoder, batches=1))
+    return ens
+
+
+def test_states_at_both_readout_steps_are_the_last_two_steps_of_the_trajectory():
+    ens = _ens()
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (50, 2))
+    s = pipeline.run_states(ens, x, 1, keep_trajectories=True)
+    np.testing.assert_array_equal(s.hidden, s.trajectories[:, :, -1])
+    np.testing.assert_array_equal(s.hidden_stim, s.trajectories[:, :, -2])
+    assert s.t == ens.config.n_stim and s.mu.shape == (2, 50, 2)
+
+
+def test_states_are_reproducible_and_chunking_does_not_change_them(monkeypatch):
+    ens = _ens()
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (70, 2))
+    a = pipeline.run_states(ens, x, 3)
+    monkeypatch.setattr(pipeline, "CHUNK", 70)
+    b = pipeline.run_states(ens, x, 3)
+    np.testing.assert_array_equal(pipeline.run_states(ens, x, 3).hidden, b.hidden)
+    assert a.hidden.shape == b.hidden.shape
+
+
+def test_encode_fixation_puts_f_of_zero_at_fixation_and_decision_steps_only():
+    ens = _ens()
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (5, 2))
+    u, _ = ensemble_inputs(ens, x, 2)
+    v = pipeline._encode_fixation(ens, u)
+    np.testing.assert_array_equal(v[:, :, 1:-1], u[:, :, 1:-1])               # stimulus steps untouched
+    np.testing.assert_array_equal(v[..., 0], u[..., 0])                        # the fixation channel too
+    for k, enc in enumerate(ens.encoders):
+        f0 = encode(enc, np.zeros((1, 2)))[0].astype(u.dtype)
+        np.testing.assert_array_equal(v[k, :, 0, 1:], np.broadcast_to(f0, v[k, :, 0, 1:].shape))
+        np.testing.assert_array_equal(v[k, :, -1, 1:], np.broadcast_to(f0, v[k, :, -1, 1:].shape))
+        assert np.any(f0 != 0)                                                 # an MLP encoder: f(0) != 0
+    assert np.all(u[:, :, 0, 1:] == 0)                                         # the default convention
+
+
+def test_step_map_under_fixation_input_is_the_networks_own_step():
+    """F(h) from step_functions equals the forward pass of a trial whose input is fixation only."""
+    ens = _ens("identity")
+    F, J = pipeline.step_functions(ens, 0)
+    h = np.random.default_rng(4).uniform(0, 1, (3, 8))
+    # finite differences of F against J (float64, central, step 1e-6: error ~1e-9 away from ReLU kinks)
+    e = 1e-6 * np.eye(8)
+    num = np.stack([(F(h + e[j]) - F(h - e[j])) / 2e-6 for j in range(8)], axis=-1)
+    np.testing.assert_allclose(J(h), num, atol=1e-6)

@@ -1,0 +1,79 @@
+"""The configuration of one run of the network checks, validated before any training."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from analysis.decoders import NORMALISATIONS
+from infra.store import config_hash
+from theory.encoders import ENCODERS
+from verify.networks.pipeline import ACTIVATIONS, ARCHS
+
+#: Latent dimension of every published experiment (quadrant folds, the even design).
+D = 2
+#: Trials per network for the probes: 3/4 of them (~16,000) train each quadrant fold's decoder,
+#: enough for a stable inner-CV ridge choice.
+EVAL_TRIALS = 21_336
+
+
+@dataclass(frozen=True)
+class NetworkCheckConfig:
+    """One run of the network checks (see :mod:`verify.rnn` for the meaning of each option)."""
+
+    ntask: tuple = (2, 3, 6, 12, 24)
+    networks: int = 5                   # per N (and per sigma for 5c)
+    batches: int = 5000                 # training batches; the paper used 100000
+    sigma: float = 0.2                  # noise sd per step
+    sigmas: tuple = (0.1, 0.2, 0.3, 0.4, 0.6)   # experiment 5c
+    arch: str = "rnn"
+    encoder: str = "mlp"
+    hidden: int = 64
+    activation: str = "relu"            # relu (reference) | tanh
+    leaky: bool = True                  # False: r_t = r_{t-1} + alpha phi(a_t) (Fig. 3b)
+    eval_trials: int = EVAL_TRIALS      # probe trials per network over the whole cube
+    normalisation: str = "fullrange"
+    reference_defect: bool = False      # every decoder on the reference's defective folds
+    encode_fixation: bool = False       # f(0) at fixation / decision steps (evaluation inputs)
+    n_boot: int = 2000                  # bootstrap replicates of every interval
+    adam_steps: int | None = None       # reference_adam steps (None: the reference's count per N)
+    experiments: tuple = ("3a", "3c", "4", "dynamics")
+    seed: int = 0
+
+    def __post_init__(self):
+        from verify.networks.registry import REGISTRY
+
+        if not self.ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < D for n in self.ntask):
+            raise ValueError(f"ntask={list(self.ntask)!r} must be integers >= D={D} (Theorem 3.1 needs "
+                             f"rank C = D <= N)")
+        for name in ("networks", "batches", "hidden", "eval_trials", "n_boot"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}={v!r} must be an integer >= 1")
+        if self.adam_steps is not None and (isinstance(self.adam_steps, bool) or not isinstance(self.adam_steps, int)
+                                            or self.adam_steps < 1):
+            raise ValueError(f"adam_steps={self.adam_steps!r} must be None or an integer >= 1")
+        if self.eval_trials < 400:
+            raise ValueError(f"eval_trials={self.eval_trials} must be >= 400 (each held-out quadrant needs trials)")
+        for name, values in (("sigma", (self.sigma,)), ("sigmas", self.sigmas)):
+            if not values or any(not np.isfinite(s) or s <= 0 for s in values):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be finite and > 0")
+        for name, allowed in (("arch", ARCHS), ("activation", ACTIVATIONS), ("encoder", ENCODERS),
+                              ("normalisation", NORMALISATIONS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be one of {tuple(allowed)}")
+        unknown = set(self.experiments) - set(REGISTRY)
+        if unknown or not self.experiments:
+            raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")
+        if self.seed < 0:
+            raise ValueError(f"seed={self.seed} must be >= 0")
+        for name in self.experiments:       # every ensemble must be buildable before anything trains
+            REGISTRY[name].networks(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def key(self) -> str:
+        """Hash of the configuration: the subfolder of --out its tidy tables are written to."""
+        return config_hash(self.to_dict())

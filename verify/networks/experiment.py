@@ -1,0 +1,88 @@
+"""What a published experiment declares: its axis, its networks, its theory line, its verdicts.
+
+An :class:`Experiment` is data: the shared runner (:mod:`verify.networks.runner`) trains or loads
+its networks, measures each of its settings with the named decoders, attaches the theory line to
+each row, and asks the experiment for its verdicts. Experiments that share an ensemble (3a, 3c, 4
+and dynamics all use the reference networks) share one training and one measurement.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from theory.ceilings import r2_ceiling_gaussian, r2_in_distribution, r2_protocol
+from theory.folds import ood_folds
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of an experiment: an axis value, the networks measured, how they are run.
+
+    Attributes
+    ----------
+    value : the axis value (N, t or sigma); networks : indices into the ensemble
+    n_stim : stimulus steps of the evaluation trials (None: the training value)
+    sigma : evidence noise sd of the trials (the networks' training sigma)
+    """
+
+    value: object
+    networks: tuple
+    n_stim: int | None
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A published experiment.
+
+    Attributes
+    ----------
+    name, title : registry key and what it shows
+    axis : row key of the experiment's axis ("ntask", "t", "sigma"), or None (no decoder rows)
+    networks : config -> TrainConfig of its ensemble (via :func:`verify.networks.pipeline.train_config`)
+    settings : (config, info) -> list of Setting (info: :func:`verify.networks.pipeline.network_info`)
+    verdicts : (config, rows, values, rng, extras) -> (checks, skipped); values: each row's (K, F)
+        headline r^2; extras: {experiment name: its extra result} of the same ensemble
+    extra : (ens, config) -> dict, measurements beyond the decoders (tuning, dynamics), or None
+    group : name of the ensemble it runs on (experiments with the same group share networks)
+    """
+
+    name: str
+    title: str
+    axis: str | None
+    networks: Callable
+    settings: Callable | None = None
+    verdicts: Callable = field(default=lambda config, rows, values, rng, extras: ([], []))
+    extra: Callable | None = None
+    group: str = "reference"
+
+
+def training_kwargs(config) -> dict:
+    """The network options every ensemble of a run shares."""
+    return dict(batches=config.batches, hidden=config.hidden, encoder=config.encoder, seed=config.seed,
+                activation=config.activation, leaky=config.leaky)
+
+
+def fold_mean(ceiling, sigma: float, t: float, D: int, normalisation: str) -> float:
+    """Mean over the OOD folds of a fold-wise ceiling (r2_protocol or r2_in_distribution)."""
+    v = np.full(D, sigma**2 / t)
+    return float(np.mean([ceiling(v, f, normalisation) for f in ood_folds(D)]))
+
+
+def theory_line(sigma: float, t: float, D: int, normalisation: str) -> dict:
+    """The ceilings of a row: 1 - 12 sigma^2 / t, the protocol (OOD) and the ID ceilings."""
+    return {"r2_ceiling": float(r2_ceiling_gaussian(sigma, t)),
+            "r2_protocol": fold_mean(r2_protocol, sigma, t, D, normalisation),
+            "r2_id_ceiling": fold_mean(r2_in_distribution, sigma, t, D, normalisation)}
+
+
+def by_value(values, info_key: str, info: dict, n_stim=None, sigma=None) -> list:
+    """Settings grouping the networks whose ``info[info_key]`` equals each value."""
+    out = []
+    for v in values:
+        idx = tuple(int(k) for k in np.flatnonzero(info[info_key] == v))
+        s = float(info["sigma"][idx[0]]) if sigma is None else sigma
+        out.append(Setting(v, idx, n_stim, s))
+    return out

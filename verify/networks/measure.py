@@ -1,0 +1,124 @@
+"""Measure one experiment setting from frozen states: decoders, intervals, calibration, angles.
+
+Input: the :class:`verify.networks.pipeline.States` of an ensemble, the per-network facts
+(:func:`verify.networks.pipeline.network_info`) and a :class:`verify.networks.experiment.Setting`.
+Output: the measured part of the setting's row (every median with its bootstrap interval over
+networks x folds), the tidy per-network records, and the calibration curves for the figures.
+Arrays only: nothing here touches :mod:`nets`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.bootstrap import interval
+from analysis.calibration import calibrate
+from analysis.decoders import (DECODERS, HEADLINE, encoding_axes, fit_linear_decoder, fold_splits, lstsq,
+                               pairwise_angles, reference_adam, ridge_cv)
+
+READOUTS = ("decision", "last_stimulus")
+
+
+def _interval(values, rng, n_boot) -> dict:
+    return interval(values, rng, n_boot).to_dict()
+
+
+def _design_groups(info, idx) -> list:
+    """Positions (into idx) of networks sharing a design and sigma: calibrated together."""
+    groups: dict = {}
+    for pos, k in enumerate(idx):
+        d = info["designs"][k]
+        groups.setdefault((d.C.tobytes(), d.b.tobytes(), float(info["sigma"][k])), []).append(pos)
+    return list(groups.values())
+
+
+def _calibration(states, info, idx) -> tuple[dict, dict]:
+    """mu agreement (exact, calibrated, optimal) medians over networks, and the curves."""
+    K = len(idx)
+    exact, calibrated, slope = np.full(K, np.nan), np.full(K, np.nan), np.full(K, np.nan)
+    optimal, curves = [], []
+    for pos in _design_groups(info, idx):
+        ks = [idx[p] for p in pos]
+        N = int(info["ntask"][ks[0]])
+        cal = calibrate(states.logits[ks, :, :N], states.mu[ks], info["designs"][ks[0]], float(info["sigma"][ks[0]]),
+                        states.t)
+        exact[pos], calibrated[pos], slope[pos] = cal.exact, cal.calibrated, cal.slope
+        optimal.append(cal.optimal)
+        curves.append({"networks": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
+                       "optimal_mean": cal.optimal_mean, "slope": cal.slope})
+    agreement = {"exact": float(np.median(exact)),
+                 "calibrated": float(np.nanmedian(calibrated)) if np.any(np.isfinite(calibrated)) else None,
+                 "optimal": float(min(optimal)), "logit_slope": float(np.median(slope))}
+    return agreement, {"curves": curves, "exact": exact, "calibrated": calibrated}
+
+
+def _angles(hidden, x, ridges, rng, n_boot) -> dict:
+    """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals."""
+    enc = pairwise_angles(encoding_axes(hidden, x))                       # (K, P)
+    ridge = pairwise_angles(fit_linear_decoder(hidden, x, np.median(ridges, axis=-1)).W)
+    ls = pairwise_angles(fit_linear_decoder(hidden, x, 0.0).W)
+    r = np.random.default_rng(rng).spawn(3)
+    return {"encoding": _interval(enc, r[0], n_boot), "ridge_cv": _interval(ridge, r[1], n_boot),
+            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}
+
+
+def _records(name, fit_r2, idx, info, names, readout, protocol, t) -> list:
+    return [{"network": int(k), "ntask": int(info["ntask"][k]), "sigma": float(info["sigma"][k]), "t": int(t),
+             "fold": names[f], "decoder": name, "readout": readout, "protocol": protocol, "r2": float(fit_r2[p, f])}
+            for p, k in enumerate(idx) for f in range(len(names))]
+
+
+def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)) -> tuple[dict, list, dict]:
+    """The measured part of one row, its tidy records and its figure data.
+
+    Parameters
+    ----------
+    states : pipeline.States of the whole ensemble (the setting's networks are picked by index)
+    info : pipeline.network_info of the ensemble
+    setting : experiment.Setting
+    config : NetworkCheckConfig (normalisation, reference_defect, n_boot)
+    rng : seed or Generator; decoders : names from analysis.decoders.DECODERS (headline first)
+
+    Returns
+    -------
+    row : dict with headline_decoder, decoders {name: interval}, ood_last_stimulus, ood_optimal,
+        reference_emulation, mu_agreement, angles, networks
+    records : list of tidy dicts (network, ntask, sigma, t, fold, decoder, readout, protocol, r2)
+    figure : dict with calibration curves and per-network headline medians
+    """
+    idx = list(setting.networks)
+    hidden, x = states.hidden[idx], states.x_star[idx]
+    kw = dict(normalisation=config.normalisation, ntask=info["ntask"][idx], steps=config.adam_steps)
+    protocol = "reference_defect" if config.reference_defect else "honest"
+    splits = fold_splits(x, reference_defect=config.reference_defect)
+    streams = iter(np.random.SeedSequence(np.random.default_rng(rng).integers(2**63)).spawn(32))
+    row, records, fits = {"headline_decoder": HEADLINE, "decoders": {}}, [], {}
+    for name in decoders:
+        fits[name] = DECODERS[name](hidden, x, splits, rng=next(streams), **kw)
+        row["decoders"][name] = _interval(fits[name].r2, next(streams), config.n_boot)
+        records += _records(name, fits[name].r2, idx, info, splits.names, "decision", protocol, states.t)
+    head = fits[HEADLINE] if HEADLINE in fits else ridge_cv(hidden, x, splits, **kw)
+    # on the free timeline the last stimulus step is the last step: nothing new to decode
+    stim = ridge_cv(states.hidden_stim[idx], x, splits, **kw) if info["timeline"] == "fixed" else head
+    row["ood_last_stimulus"] = _interval(stim.r2, next(streams), config.n_boot)
+    records += _records(HEADLINE, stim.r2, idx, info, splits.names, "last_stimulus", protocol, states.t)
+    opt = lstsq(states.mu[idx], x, splits, **kw)
+    row["ood_optimal"] = _interval(opt.r2, next(streams), config.n_boot)
+    records += _records("lstsq", opt.r2, idx, info, splits.names, "optimal_agent_mu", protocol, states.t)
+    if x.shape[-1] == 2:
+        if config.reference_defect and "reference_adam" in fits:
+            emu = fits["reference_adam"]
+        else:
+            emu = reference_adam(hidden, x, fold_splits(x, reference_defect=True), rng=next(streams), **kw)
+            records += _records("reference_adam", emu.r2, idx, info, splits.names, "decision", "reference_defect",
+                                states.t)
+        # like the reference's figure: percentiles over networks x folds x fits pooled (n_folds = folds x fits)
+        row["reference_emulation"] = _interval(emu.r2_fits.reshape(len(idx), -1), next(streams), config.n_boot)
+    figure = {"headline_per_network": np.median(head.r2, axis=-1), "calibration": None}
+    if info["timeline"] == "fixed":
+        row["mu_agreement"], figure["calibration"] = _calibration(states, info, idx)
+    else:
+        row["mu_agreement"] = {"exact": None, "calibrated": None, "optimal": None, "logit_slope": None}
+    row["angles"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
+    row["networks"] = len(idx)
+    row["values"] = {"headline": head.r2}
+    return row, records, figure

@@ -1,0 +1,98 @@
+"""The shared pipeline of the network checks: train-or-load -> measure -> rows -> verdicts.
+
+Experiments that run on the same ensemble (the same ``group``) share one training, one set of
+probe trials and one measurement per setting. Files and figures are written by
+:func:`verify.rnn_report.write_outputs`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from analysis.decoders import HEADLINE
+from theory.angles import factor_angles
+from verify.networks import pipeline
+from verify.networks.experiment import theory_line
+from verify.networks.measure import measure_setting
+from verify.networks.registry import REGISTRY
+from verify.networks.verdicts import row_passed
+from verify.verdict import all_passed
+
+#: Ensembles in the order they are trained.
+GROUPS = ("reference", "free_rt", "sigma")
+
+
+def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
+    """Rows, the (K, F) headline values of each row, tidy records and figure data of one ensemble."""
+    info = pipeline.network_info(ens)
+    settings = experiment.settings(config, info)
+    x = np.random.default_rng(rng.integers(2**63)).uniform(-0.5, 0.5, (ens.K, config.eval_trials, info["D"]))
+    states_by_stim, rows, values, records, figures = {}, [], [], [], []
+    for setting in settings:
+        if setting.n_stim not in states_by_stim:
+            states_by_stim[setting.n_stim] = pipeline.run_states(ens, x, rng.integers(2**63), n_stim=setting.n_stim,
+                                                                 encode_fixation=config.encode_fixation)
+        states = states_by_stim[setting.n_stim]
+        measured, recs, fig = measure_setting(states, info, setting, config, rng.integers(2**63))
+        k0 = setting.networks[0]
+        row = {"experiment": experiment.group, "arch": config.arch, "ntask": int(info["ntask"][k0]),
+               experiment.axis: setting.value, "sigma": setting.sigma, "t": int(states.t)}
+        row |= theory_line(setting.sigma, states.t, info["D"], config.normalisation)
+        head = measured["decoders"][HEADLINE]
+        values.append(measured.pop("values")["headline"])
+        row |= {"ood_r2_median": head["median"], "ood_r2_q25": head["q25"], "ood_r2_q75": head["q75"],
+                "ood_r2_ci_low": head["ci_low"], "ood_r2_ci_high": head["ci_high"],
+                "id_r2_median": measured["decoders"]["whole_cube"]["median"]} | measured
+        row["output_angle"] = float(factor_angles(info["designs"][k0].C)[0, 1])
+        row["passed"] = row_passed(row)
+        rows.append(row)
+        base = {"experiment": experiment.group, "arch": config.arch, experiment.axis: setting.value}
+        records += [base | r for r in recs]
+        figures.append(fig | {experiment.axis: setting.value})
+    return rows, values, records, figures
+
+
+def run(config, out=None, progress: bool = True, cache=None, workers: int | None = None) -> dict:
+    """Run the configured experiments (see :func:`_run`); BLAS is held to one thread while measuring:
+    the probes multiply many small matrices, where threads only oversubscribe the cores."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(config, out, progress, cache, workers)
+
+
+def _run(config, out, progress: bool, cache, workers: int | None) -> dict:
+    """Run the configured experiments.
+
+    Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``).
+
+    Returns
+    -------
+    dict with ``config``, ``rows`` (every setting of every experiment), ``per_network`` (tidy
+    records), ``results`` (per ensemble: rows, training, extras, figure data), ``checks``,
+    ``skipped`` and ``passed``
+    """
+    out = Path("runs/rnn") if out is None else Path(out)
+    cache = out / "networks" if cache is None else Path(cache)
+    streams = dict(zip(GROUPS, np.random.SeedSequence(config.seed).spawn(len(GROUPS))))
+    chosen = [REGISTRY[name] for name in config.experiments]
+    results, checks, skipped, rows, records = {}, [], [], [], []
+    for group in GROUPS:
+        exps = [e for e in chosen if e.group == group]
+        if not exps:
+            continue
+        rng = np.random.default_rng(streams[group])
+        ens, training = pipeline.train_or_load(exps[0].networks(config), cache, progress, workers)
+        measured = next((e for e in exps if e.settings is not None), None)
+        g_rows, values, g_records, figures = _rows(ens, config, measured, rng) if measured else ([], [], [], [])
+        extras = {e.name: e.extra(ens, config) for e in exps if e.extra is not None}
+        for e in exps:
+            c, s = e.verdicts(config, g_rows, values, rng, extras)
+            checks += c
+            skipped += s
+        results[group] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
+                          "axis": measured.axis if measured else None}
+        rows += g_rows
+        records += g_records
+    return {"config": config.to_dict(), "rows": rows, "per_network": records, "results": results, "checks": checks,
+            "skipped": skipped, "passed": all_passed(checks)}
