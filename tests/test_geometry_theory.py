@@ -10,7 +10,7 @@ from analysis.geometry import (ccgp, dci, parallelism_mean_pairs, parallelism_re
                                participation_ratio, shattering_dimensionality)
 from theory.designs import even_design
 from theory.geometry import (balanced_dichotomies, ccgp_optimal, dci_linear, importance_scores,
-                             linear_decodability, parallelism_linear, participation_ratio_affine,
+                             linear_decodability, parallelism_linear, participation_ratio_affine, participation_ratio_sample,
                              regressor_cosine_linear, shattering_optimal)
 
 K_SE = 3.0      # Monte-Carlo tolerance: this many standard errors computed over independent replicates
@@ -109,6 +109,16 @@ def test_participation_ratio_of_an_affine_code_matches_monte_carlo_for_anisotrop
     z, x = probit_states(rng, 20, 4000, 2, sigma, 5, A)
     ok, info = within_k_se(participation_ratio(z), participation_ratio_affine(A, sigma, 5))
     assert ok, info
+
+
+@pytest.mark.parametrize("D", [2, 3])
+def test_monte_carlo_sample_participation_ratio_matches_its_first_order_bias(D):
+    rng = np.random.default_rng(16)
+    n = 1000
+    z, x = probit_states(rng, 100, n, D, SIGMA, T, np.eye(D))
+    ok, info = within_k_se(participation_ratio(z), participation_ratio_sample(D, SIGMA, T, n))
+    assert ok, info
+    assert not within_k_se(participation_ratio(z), float(D))[0]   # the bias is resolved at this n
 
 
 @given(N=st.integers(2, 48))

@@ -27,7 +27,8 @@ Derived here (s^2 = sigma^2 / t, k = sqrt(t) / sigma):
 - Finite samples: the held-out half is an extrapolation, so the CCGP of n_train training trials is lower
   by k (phi(0) - phi(k/2)) E[u^2], u the boundary's error there (:func:`ccgp_optimal`).
 - Participation ratio: Cov z = A Cov(mu) A^T, Cov(mu) = diag(1/12 + sigma_d^2 / t); PR = (tr)^2 / tr(^2).
-  It equals D for any isometric A (all even designs, every N), so it saturates at D.
+  It equals D for any isometric A (all even designs, every N), so it saturates at D. The sample PR of n
+  trials is lower by (D-1)(kappa + D - 1)/n (:func:`participation_ratio_sample`).
 - DCI (ridge importances on z-scored units, ridge -> 0): the min-norm weights are rho pinv(A~)^T with
   A~ the row-normalised A times 1/sqrt(1/12 + s^2), rho = 1/(1 + 12 s^2); informativeness (held-out r^2)
   = rho. Disentanglement and completeness depend on the basis A: the 45-degree units of the N = 2 even
@@ -195,6 +196,19 @@ def participation_ratio_affine(A, sigma, t) -> float:
     k = _k(np.broadcast_to(sigma, (A.shape[1],)), t)
     cov = (A * (1 / 12 + 1 / k ** 2)) @ A.T
     return float(np.trace(cov) ** 2 / np.sum(cov * cov))
+
+
+def participation_ratio_sample(D: int, sigma, t, n) -> float:
+    """First-order expected PR of the sample covariance of n trials of an isometric code: D - (D-1)(kappa + D - 1)/n.
+
+    With S = v (I + E), PR = D + (tr E)^2 / D - tr E^2 + O(n^-3/2); E[(tr E)^2] = D (kappa - 1)/n and
+    E[tr E^2] = D (kappa - 1)/n + D (D - 1)/n for independent coordinates of kurtosis
+    kappa = E[mu_d^4] / v^2 = (1/80 + s^2/2 + 3 s^4) / (1/12 + s^2)^2 (uniform x*: 9/5 at s = 0).
+    """
+    D = check_positive_int("D", D)
+    s2 = 1 / float(_k(sigma, t)) ** 2
+    kappa = (1 / 80 + s2 / 2 + 3 * s2 ** 2) / (1 / 12 + s2) ** 2
+    return D - (D - 1) * (kappa + D - 1) / _check_count("n", n)
 
 
 def dci_linear(A, sigma, t) -> dict:
