@@ -98,11 +98,11 @@ def fit_classifier(states, train, Y, ridge=RIDGE) -> tuple[np.ndarray, np.ndarra
         raise ValueError("every training set needs at least 2 trials")
     m = np.einsum("bgn,bnp->bgp", W, states) / n_w[..., None]
     zc = states[:, None] - m[:, :, None]                                     # (B, G, n, p), centred first
-    S = np.einsum("bgn,bgnp,bgnq->bgpq", W, zc, zc, optimize=True) / n_w[..., None, None]
+    S = np.swapaxes(zc * W[..., None], -1, -2) @ zc / n_w[..., None, None]
     scale2 = np.trace(S, axis1=-2, axis2=-1) / states.shape[-1]
     scale2 = np.where(scale2 > 0, scale2, 1.0)
     y_mean = np.einsum("bgn,bgfn->bgf", W, Y) / n_w[..., None]
-    Sxy = np.einsum("bgn,bgfn,bgnp->bgfp", W, Y - y_mean[..., None], zc, optimize=True) / n_w[..., None, None]
+    Sxy = ((Y - y_mean[..., None]) * W[:, :, None]) @ zc / n_w[..., None, None]
     lhs = S + (ridge * scale2 + 1e-12 * scale2)[..., None, None] * np.eye(states.shape[-1])
     w = np.linalg.solve(lhs[:, :, None], Sxy[..., None])[..., 0]
     return w, y_mean - np.einsum("bgfp,bgp->bgf", w, m)
@@ -110,7 +110,7 @@ def fit_classifier(states, train, Y, ridge=RIDGE) -> tuple[np.ndarray, np.ndarra
 
 def accuracy(states, w, w0, test, Y) -> np.ndarray:
     """Accuracy of sign(z.w + w0) on each test mask (ties count 1/2); shapes as :func:`fit_classifier`."""
-    score = np.einsum("bnp,bgfp->bgfn", states, w) + w0[..., None]
+    score = np.swapaxes(states[:, None] @ np.swapaxes(w, -1, -2), -1, -2) + w0[..., None]
     right = np.where(score * Y > 0, 1.0, np.where(score == 0, 0.5, 0.0))
     T = np.asarray(test, dtype=float)[:, :, None, :]
     return (right * T).sum(-1) / T.sum(-1)

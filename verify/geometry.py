@@ -119,10 +119,11 @@ class GeometryConfig:
                              ) from None
 
 
-def network_states(training, trials: int, cache, progress: bool, rng) -> tuple[dict, dict]:
+def network_states(training, trials: int, cache, progress: bool, rng, workers: int | None = None
+                   ) -> tuple[dict, dict]:
     """Train or load the ensemble, run it frozen on U(cube) latents: {N: (hidden (K, n, H), x* (K, n, D))}."""
     from nets.frozen import decision_states, trained_ensemble
-    ens, summary = trained_ensemble(training, cache_dir=cache, progress=progress)
+    ens, summary = trained_ensemble(training, cache_dir=cache, progress=progress, workers=workers)
     states = decision_states(ens, rng.uniform(-0.5, 0.5, (trials, training.D)), rng)
     ntask = np.array(ens.config.ntask)
     return {int(N): (states.hidden[ntask == N], states.x_star[ntask == N]) for N in np.unique(ntask)}, summary
@@ -248,8 +249,9 @@ def _checks(comparisons: list, samples: int) -> list[Check]:
     return checks
 
 
-def run(config: GeometryConfig, out, progress: bool = False, cache=None) -> dict:
-    """All rows, geometric nulls and checks of one agent; networks cached in ``cache`` (default out/networks)."""
+def run(config: GeometryConfig, out, progress: bool = False, cache=None, workers: int | None = None) -> dict:
+    """All rows, geometric nulls and checks of one agent; networks cached in ``cache`` (default out/networks),
+    trained by ``workers`` processes (default: the CPU count; results do not depend on it)."""
     out = Path(out)
     training = config.training()
     streams = np.random.SeedSequence(config.seed).spawn(2)
@@ -259,7 +261,7 @@ def run(config: GeometryConfig, out, progress: bool = False, cache=None) -> dict
         groups = {N: optimal_states(config, N, rng_states) for N in config.ntask}
     else:
         nets, train_summary = network_states(training, config.trials, out / "networks" if cache is None else cache,
-                                             progress, rng_states)
+                                             progress, rng_states, workers)
         groups = {N: (*nets[N], None) for N in config.ntask}
     for N, (states, x, A) in groups.items():
         measured = measure(states, x, config, rng_nulls)
@@ -294,7 +296,8 @@ def plot_metrics_vs_ntask(rows: list[dict], sigma: float, t: int, path) -> Path:
     """One panel per measure vs N: the optimal agent's theory, each agent's values (95% CI), its null q95."""
     ntask = sorted({_ntask_of(r) for r in rows})
     theory = theory_curve(sigma, t, ntask)
-    fig = Figure(figsize=(13, 6), layout="constrained")
+    fig = Figure(figsize=(13, 6))
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.09, top=0.95, wspace=0.3, hspace=0.4)
     FigureCanvasAgg(fig)
     agents = list(dict.fromkeys(r["agent"].rsplit(" N=", 1)[0] for r in rows))
     for ax, (metric, dich) in zip(fig.subplots(2, 4).ravel(), PANELS):
@@ -338,12 +341,15 @@ def format_rows(rows: list[dict]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in table)
 
 
-def report_section(out, seed: int, progress: bool, budget: str = "default", cache=None
+def report_section(out, seed: int, progress: bool, budget="default", cache=None, workers: int | None = None
                    ) -> tuple[str, dict, list[Check]]:
     """The report's geometry part: the optimal agent and the trained RNNs at the budget's N, with nulls.
 
+    ``budget`` is a name of :data:`BUDGETS` (the network section's budgets) or a dict with ``ntask``,
+    ``networks``, ``batches`` and optionally any other :class:`GeometryConfig` field (``trials``, ...).
+
     Networks come from ``cache`` (default ``out / "rnn" / "networks"``, the network section's cache, so
-    nothing is trained twice). Files go to ``out / "geometry"``.
+    nothing is trained twice), trained by ``workers`` processes. Files go to ``out / "geometry"``.
 
     Returns
     -------
@@ -351,15 +357,15 @@ def report_section(out, seed: int, progress: bool, budget: str = "default", cach
     results : JSON-able dict (config, rows, geometric nulls, checks of both agents)
     checks : list of :class:`verify.verdict.Check`
     """
-    if budget not in BUDGETS:
-        raise ValueError(f"budget={budget!r} must be one of {tuple(BUDGETS)}")
+    if isinstance(budget, str) and budget not in BUDGETS:
+        raise ValueError(f"budget={budget!r} must be one of {tuple(BUDGETS)} or a dict")
+    b = BUDGETS[budget] if isinstance(budget, str) else dict(budget)
+    name = budget if isinstance(budget, str) else "custom"
     out = Path(out)
     folder = out / "geometry"
-    b = BUDGETS[budget]
     cache = out / "rnn" / "networks" if cache is None else Path(cache)
-    optimal = run(GeometryConfig(agent="optimal", ntask=b["ntask"], seed=seed), folder, progress)
-    rnn = run(GeometryConfig(agent="rnn", ntask=b["ntask"], networks=b["networks"], batches=b["batches"],
-                             seed=seed), folder, progress, cache=cache)
+    optimal = run(GeometryConfig(agent="optimal", seed=seed, **b), folder, progress)
+    rnn = run(GeometryConfig(agent="rnn", seed=seed, **b), folder, progress, cache=cache, workers=workers)
     rows = optimal["rows"] + rnn["rows"]
     checks = optimal["checks"] + rnn["checks"]
     figure = plot_metrics_vs_ntask(rows, optimal["config"]["sigma"], optimal["config"]["t"],
@@ -375,8 +381,10 @@ def report_section(out, seed: int, progress: bool, budget: str = "default", cach
         lines.append(f"| {r['agent']} | {r['metric']} | {r['dichotomy']} | {f(r['value'])} | "
                      f"[{f(r['ci_low'])}, {f(r['ci_high'])}] | {f(r['null_mean'])} / {f(r['null_q95'])} | "
                      f"{f(r['predicted'])} |")
-    text = (f"Budget `{budget}`: N in {list(b['ntask'])}; the optimal agent's probits (20 samples of 4000 trials) "
-            f"and {b['networks']} RNNs per N ({b['batches']} batches), sigma 0.2, t 20. CCGP, parallelism, "
+    c = optimal["config"]
+    text = (f"Budget `{name}`: N in {list(c['ntask'])}; the optimal agent's probits ({c['replicates']} samples of "
+            f"{c['trials']} trials) and {c['networks']} RNNs per N ({c['batches']} batches), sigma {c['sigma']}, "
+            f"t {c['t']}. CCGP, parallelism, "
             "shattering and the participation ratio depend only on mu's statistics, so the optimal agent's are "
             "the same at every N (they saturate for any linear code); only DCI sees the basis of the units.\n\n"
             + "\n".join(lines) + f"\n\n![metrics vs N]({figure.relative_to(out).as_posix()})\n"
@@ -386,7 +394,7 @@ def report_section(out, seed: int, progress: bool, budget: str = "default", cach
 
 def build_parser():
     d = GeometryConfig()
-    p = base_parser(__doc__, "python -m verify.geometry", out="runs/geometry")
+    p = base_parser(__doc__, "python -m verify.geometry", out="runs/geometry", workers=True)
     p.add_argument("--agent", choices=AGENTS, default=d.agent, help=f"whose states (default {d.agent})")
     p.add_argument("--ntask", type=int, nargs="+", default=list(d.ntask), help="task counts N (default 2 6 24)")
     p.add_argument("--D", type=int, default=d.D, choices=(2, 3), help=f"latent dimension (default {d.D})")
@@ -407,7 +415,7 @@ def _body(args) -> dict:
                             networks=args.networks, batches=args.batches, trials=args.trials,
                             replicates=args.replicates, shuffles=args.shuffles, ridge=args.ridge, seed=args.seed)
     config.training()   # an architecture this build lacks is a usage error, before any work
-    result = run(config, args.out, progress=show_progress(args))
+    result = run(config, args.out, progress=show_progress(args), workers=args.workers)
     files = write_outputs(result, args.out)
     return result | {"files": [str(f) for f in files],
                      "text": format_rows(result["rows"]) + f"\nfiles written to {args.out}\n"}
