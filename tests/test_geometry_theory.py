@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from analysis.geometry import (ccgp, dci, parallelism_mean_pairs, parallelism_regressor_cosine,
+from analysis.geometry import (RIDGE, ccgp, dci, parallelism_mean_pairs, parallelism_regressor_cosine,
                                participation_ratio, shattering_dimensionality)
 from theory.designs import even_design
 from theory.geometry import (balanced_dichotomies, ccgp_optimal, dci_linear, importance_scores,
@@ -131,19 +131,36 @@ def test_dci_of_axis_aligned_units_is_one_and_of_45_degree_units_is_zero():
     assert dci_linear(even_design(2).C, SIGMA, T)["disentanglement"] == pytest.approx(0.0, abs=1e-12)
 
 
-@pytest.mark.parametrize("N", [6, 24])
-def test_monte_carlo_dci_matches_the_linear_code_after_removing_the_one_over_n_bias(N):
+def _random_unit_rows(N, D, seed):
+    G = np.random.default_rng(seed).standard_normal((N, D))
+    return G / np.linalg.norm(G, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("C", [even_design(6).C, even_design(24).C, _random_unit_rows(3, 3, 5)],
+                         ids=["even N=6", "even N=24", "random N=D=3"])
+def test_monte_carlo_dci_matches_the_linear_code_after_removing_the_one_over_n_bias(C):
     """Plug-in D and C carry an O(1/n) bias; the Richardson value 2 v(n) - v(n/2) (independent samples)
-    removes it, with standard error sqrt(4 se_n^2 + se_{n/2}^2)."""
+    removes it, with standard error sqrt(4 se_n^2 + se_{n/2}^2). The ridge enters the prediction: it
+    matters for an ill-conditioned random design."""
     rng = np.random.default_rng(15)
-    A = np.sqrt(T) * even_design(N).C / SIGMA
-    full = dci(*probit_states(rng, 12, 8000, 2, SIGMA, T, A))
-    half = dci(*probit_states(rng, 12, 4000, 2, SIGMA, T, A))
-    predicted = dci_linear(A, SIGMA, T)
+    D = C.shape[1]
+    A = np.sqrt(T) * C / SIGMA
+    full = dci(*probit_states(rng, 12, 8000, D, SIGMA, T, A))
+    half = dci(*probit_states(rng, 12, 4000, D, SIGMA, T, A))
+    predicted = dci_linear(A, SIGMA, T, RIDGE)
     for key in ("disentanglement", "completeness", "informativeness"):
         value = 2 * full[key].mean() - half[key].mean()
         se = np.sqrt(4 * full[key].var(ddof=1) / 12 + half[key].var(ddof=1) / 12)
         assert abs(value - predicted[key]) <= K_SE * se, (key, value, predicted[key], se)
+
+
+def test_dci_of_a_linear_code_tends_to_the_minimum_norm_weights_as_the_ridge_vanishes():
+    A = _random_unit_rows(5, 3, 1)
+    exact = dci_linear(A, SIGMA, T)
+    np.testing.assert_allclose([dci_linear(A, SIGMA, T, 1e-8)[k] for k in ("disentanglement", "completeness",
+                                "informativeness")], [exact[k] for k in ("disentanglement", "completeness",
+                                "informativeness")], rtol=1e-5)   # O(ridge / smallest eigenvalue) + eps / ridge of the solve
+    np.testing.assert_allclose(exact["informativeness"], 1 / (1 + 12 * SIGMA ** 2 / T), rtol=1e-12)
 
 
 def test_importance_scores_of_a_permutation_matrix_are_perfect_and_of_a_constant_one_are_zero():

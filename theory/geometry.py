@@ -29,9 +29,9 @@ Derived here (s^2 = sigma^2 / t, k = sqrt(t) / sigma):
 - Participation ratio: Cov z = A Cov(mu) A^T, Cov(mu) = diag(1/12 + sigma_d^2 / t); PR = (tr)^2 / tr(^2).
   It equals D for any isometric A (all even designs, every N), so it saturates at D. The sample PR of n
   trials is lower by (D-1)(kappa + D - 1)/n (:func:`participation_ratio_sample`).
-- DCI (ridge importances on z-scored units, ridge -> 0): the min-norm weights are rho pinv(A~)^T with
-  A~ the row-normalised A times 1/sqrt(1/12 + s^2), rho = 1/(1 + 12 s^2); informativeness (held-out r^2)
-  = rho. Disentanglement and completeness depend on the basis A: the 45-degree units of the N = 2 even
+- DCI (ridge importances on z-scored units): the population ridge weights are
+  sqrt(rho) (A~ A~^T + ridge I)^-1 A~, A~ the row-normalised A, rho = 1/(1 + 12 s^2) (the min-norm
+  sqrt(rho) pinv(A~^T) as ridge -> 0); informativeness (held-out r^2) = rho at ridge 0. Disentanglement and completeness depend on the basis A: the 45-degree units of the N = 2 even
   design give D = 0, although CCGP, parallelism, shattering and PR are the same as for axis-aligned units.
   Only DCI tells a disentangled code from an entangled one; the others saturate for every linear code.
 """
@@ -211,24 +211,35 @@ def participation_ratio_sample(D: int, sigma, t, n) -> float:
     return D - (D - 1) * (kappa + D - 1) / _check_count("n", n)
 
 
-def dci_linear(A, sigma, t) -> dict:
-    """DCI of the code z = A mu + a with ridge importances on z-scored units, ridge -> 0 (isotropic sigma).
+def dci_linear(A, sigma, t, ridge: float = 0.0) -> dict:
+    """DCI of the code z = A mu + a with ridge importances on z-scored units (isotropic sigma).
+
+    The z-scored units have correlation matrix A~ A~^T (A~: A with unit rows) and correlation
+    A~_jd sqrt(rho) with the z-scored x_d, rho = 1/(1 + 12 s^2); so the population ridge weights are
+    W = sqrt(rho) (A~ A~^T + ridge I)^-1 A~ (the minimum-norm rho-scaled pinv(A~^T) as ridge -> 0),
+    R = |W| and the informativeness (r^2 of x_d) is 2 w_d.c_d - w_d^T (A~ A~^T) w_d, c_d = sqrt(rho) A~ e_d
+    (= rho at ridge 0).
 
     Returns
     -------
     dict with ``disentanglement``, ``completeness``, ``informativeness`` (floats) and ``importance``
-    (ndarray (p, D), R_jd = |w_jd|)
+    (ndarray (p, D))
     """
     A = np.asarray(A, dtype=float)
     norms = np.linalg.norm(A, axis=1)
     if A.ndim != 2 or np.any(norms == 0) or np.linalg.matrix_rank(A) < A.shape[1]:
         raise ValueError(f"A must be a (p, D) matrix of rank D without zero rows; got shape {A.shape}")
-    k = float(_k(sigma, t))
-    v = 1 / 12 + 1 / k ** 2
-    rho = (1 / 12) / v
-    R = np.abs(rho * np.linalg.pinv(A / norms[:, None] / np.sqrt(v)).T)
-    d, c = importance_scores(R)
-    return {"disentanglement": float(d), "completeness": float(c), "informativeness": rho, "importance": R}
+    if not (np.isfinite(ridge) and ridge >= 0):
+        raise ValueError(f"ridge={ridge!r} must be finite and >= 0")
+    rho = 1 / (1 + 12 / float(_k(sigma, t)) ** 2)
+    At = A / norms[:, None]
+    corr = At @ At.T
+    c = np.sqrt(rho) * At
+    W = np.linalg.pinv(At.T) * np.sqrt(rho) if ridge == 0 else np.linalg.solve(corr + ridge * np.eye(len(A)), c)
+    informativeness = float(np.mean(2 * np.sum(W * c, 0) - np.sum(W * (corr @ W), 0)))
+    d, comp = importance_scores(np.abs(W))
+    return {"disentanglement": float(d), "completeness": float(comp), "informativeness": informativeness,
+            "importance": np.abs(W)}
 
 
 def importance_scores(R) -> tuple[float, float]:

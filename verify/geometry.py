@@ -28,7 +28,7 @@ Example:  python -m verify.geometry --agent optimal --ntask 2 6 24 --json
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +167,7 @@ def predictions(config: GeometryConfig, A) -> dict:
     out[("shattering_dimensionality", "all")] = shattering_optimal(D, s, t)
     out[("participation_ratio", "all")] = (participation_ratio_sample(D, s, t, n) if isometric
                                            else participation_ratio_affine(A, s, t))
-    lin = dci_linear(A, s, t)
+    lin = dci_linear(A, s, t, config.ridge)
     out.update({("dci", k): lin[k] for k in DCI_PARTS})
     return out
 
@@ -237,9 +237,10 @@ def _checks(comparisons: list, samples: int) -> list[Check]:
     Student t with samples - 1 degrees of freedom: the SE is estimated from the replicates or networks)."""
     if not comparisons:
         return []
-    k = family_k(len(comparisons), ALPHA, dof=samples - 1) if samples > 1 else 0.0
     checks = []
     for name, claim, pred, value, se, bias, one_sided in comparisons:
+        # a one-sided bound spends the whole alpha / m on one tail
+        k = family_k(len(comparisons), 2 * ALPHA if one_sided else ALPHA, dof=samples - 1) if samples > 1 else 0.0
         se = float(np.nan_to_num(se))
         tol = k * se + bias
         what = f"{k:.3g} SE ({se:.2g})" + (f" + halving bias ({bias:.2g})" if bias else "")
