@@ -318,7 +318,7 @@ def plot_metrics_vs_ntask(rows: list[dict], sigma: float, t: int, path) -> Path:
         ax.set_xticks(ntask, [str(v) for v in ntask])
         ax.set_xlabel("N (tasks)")
         ax.set_title(f"{metric} {dich}".replace("_", " "), fontsize=9)
-    fig.axes[0].legend(fontsize=6)
+    fig.axes[0].legend(fontsize=6, loc="center right")
     return save_figure(fig, path)
 
 
