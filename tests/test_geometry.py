@@ -1,0 +1,205 @@
+"""Geometry measures on hand-built states with known answers, invariances, an independent oracle, bad input."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.stats import entropy, ortho_group
+
+from analysis.geometry import (ccgp, centroids, conditions, dci, fit_classifier, geometric_null,
+                               parallelism_bernardi, parallelism_mean_pairs, parallelism_regressor_cosine,
+                               participation_ratio, shattering_dimensionality, shuffle_null, unit_shuffle_null)
+from theory.geometry import orthant_signs
+
+#: Identities (cosines of identical vectors, accuracies of perfectly separated points) hold to a few
+#: hundred ulps after the centring, scaling and solve.
+EXACT = 1e-9
+K_SE = 3.0   # Monte-Carlo tolerance: this many computed standard errors
+
+
+def corner_code(rng, B, D, p, reps, jitter=0.0):
+    """A factorised linear code of the orthant centres: states A x + a, x = c/4 (+ U(-jitter, jitter)),
+    every condition ``reps`` times in random order."""
+    signs = orthant_signs(D)
+    x = rng.permutation(np.tile(signs / 4, (reps, 1)))
+    x = x + rng.uniform(-jitter, jitter, x.shape)
+    A = rng.standard_normal((B, p, D))
+    a = rng.standard_normal((B, 1, p))
+    return np.einsum("bpd,nd->bnp", A, x) + a, x
+
+
+def lookup_code(rng, B, D, p, n, within=0.05):
+    """A random lookup code: each orthant at an independent Gaussian point, plus small scatter."""
+    x = rng.uniform(-0.5, 0.5, (n, D))
+    g = rng.standard_normal((B, 2 ** D, p))
+    return g[:, conditions(x)] + within * rng.standard_normal((B, n, p)), x
+
+
+def noisy_linear(rng, B, n, D, p, noise=0.05):
+    x = rng.uniform(-0.5, 0.5, (B, n, D))
+    A = rng.standard_normal((B, p, D))
+    return np.einsum("bpd,bnd->bnp", A, x + noise * rng.standard_normal(x.shape)), x
+
+
+@pytest.mark.parametrize("D", [2, 3])
+def test_factorised_linear_code_has_ccgp_one_and_every_parallelism_one(D):
+    """Parallelism on the condition centres themselves; CCGP on conditions with scatter along every x_e
+    (with the centres alone the training half never varies along x_e, so a classifier cannot learn to
+    ignore it, and a non-orthogonal A tilts its extrapolation: that is the limit of CCGP on few points)."""
+    rng = np.random.default_rng(0)
+    z, x = corner_code(rng, B=3, D=D, p=6, reps=5)
+    zj, xj = corner_code(rng, B=3, D=D, p=6, reps=50, jitter=0.1)
+    for d in range(D):
+        np.testing.assert_allclose(ccgp(zj, xj, d), 1.0, atol=EXACT)
+        np.testing.assert_allclose(parallelism_bernardi(z, x, d), 1.0, atol=EXACT)
+        np.testing.assert_allclose(parallelism_mean_pairs(z, x, d), 1.0, atol=EXACT)
+        np.testing.assert_allclose(parallelism_regressor_cosine(z, x, d), 1.0, atol=EXACT)
+
+
+def test_random_lookup_code_is_at_chance_for_ccgp_and_parallelism():
+    rng = np.random.default_rng(1)
+    z, x = lookup_code(rng, B=40, D=3, p=12, n=1600)
+    for value, chance in ((ccgp(z, x, 0), 0.5), (parallelism_mean_pairs(z, x, 0), 0.0)):
+        se = value.std(ddof=1) / np.sqrt(value.size)
+        assert abs(value.mean() - chance) <= K_SE * se, (value.mean(), se)
+    assert ccgp(z, x, 0).mean() < 0.9   # and far below a factorised code's 1
+
+
+def test_shattering_of_a_linear_code_decodes_the_coordinates_but_not_xor():
+    rng = np.random.default_rng(2)
+    z, x = corner_code(rng, B=1, D=2, p=4, reps=1000)
+    z = z + 0.01 * rng.standard_normal(z.shape)
+    n_test = z.shape[1] // 2
+    xor_accuracy = 3 * shattering_dimensionality(z, x)[0] - 2   # x1, x2 are decoded perfectly
+    assert abs(xor_accuracy - 0.5) <= K_SE * np.sqrt(0.25 / n_test)
+
+
+def test_shuffled_states_lose_the_geometry_of_a_factorised_code():
+    rng = np.random.default_rng(3)
+    z, x = noisy_linear(rng, B=4, n=2000, D=2, p=5)
+    null = shuffle_null(lambda s, xx: ccgp(s, xx, 0), z, x, rng, n_draws=10)
+    assert null.shape == (10, 4)
+    assert abs(null.mean() - 0.5) <= K_SE * np.sqrt(0.25 / (1000 * null.size))   # independent tests, 1000 each
+    assert ccgp(z, x, 0).min() > 0.9
+
+
+def test_geometric_null_keeps_the_within_condition_scatter_and_the_centroid_spread():
+    rng = np.random.default_rng(4)
+    z, x = noisy_linear(rng, B=2, n=4000, D=2, p=5)
+    captured = []
+    geometric_null(lambda s, xx: captured.append(s) or np.zeros(len(s)), z, x, rng, n_draws=1)
+    resid = z - np.take_along_axis(centroids(z, x), conditions(x)[..., None], 1)
+    new = captured[0]
+    new_resid = new - np.take_along_axis(centroids(new, x), conditions(x)[..., None], 1)
+    np.testing.assert_allclose(new_resid, resid, atol=1e-10)
+
+
+def test_participation_ratio_matches_the_eigenvalues_and_the_unit_shuffle_null_is_near_p():
+    rng = np.random.default_rng(5)
+    z, x = noisy_linear(rng, B=3, n=3000, D=2, p=8)
+    lam = np.linalg.eigvalsh(np.stack([np.cov(s.T) for s in z]))
+    np.testing.assert_allclose(participation_ratio(z), lam.sum(1) ** 2 / (lam ** 2).sum(1), rtol=1e-10)
+    null = unit_shuffle_null(participation_ratio, z, rng, n_draws=3)
+    var = z.var(1)
+    np.testing.assert_allclose(null.mean(0), var.sum(1) ** 2 / (var ** 2).sum(1), rtol=0.05)
+
+
+def naive_dci(R):
+    """Eastwood & Williams' definitions, one unit and one latent at a time (scipy entropies)."""
+    p, D = R.shape
+    Dj = np.array([1 - entropy(R[j], base=D) for j in range(p)])
+    rho = R.sum(1) / R.sum()
+    Cd = np.array([1 - entropy(R[:, d], base=p) for d in range(D)])
+    return float(rho @ Dj), float(Cd.mean())
+
+
+def test_dci_matches_the_definition_computed_unit_by_unit():
+    rng = np.random.default_rng(6)
+    z, x = noisy_linear(rng, B=1, n=2000, D=2, p=4, noise=0.0)
+    train = np.arange(2000) % 2 == 0
+    zt = (z[0, train] - z[0, train].mean(0)) / z[0, train].std(0)
+    xt = (x[0, train] - x[0, train].mean(0)) / x[0, train].std(0)
+    R = np.abs(np.linalg.solve(zt.T @ zt / len(zt) + (1e-3 + 1e-12) * np.eye(4), zt.T @ xt / len(zt)))
+    out = dci(z, x)
+    np.testing.assert_allclose([out["disentanglement"][0], out["completeness"][0]], naive_dci(R), rtol=1e-9)
+    np.testing.assert_allclose(out["informativeness"], 1.0, atol=1e-3)   # noiseless: r^2 ~ 1 up to the ridge
+
+
+def test_dci_tells_an_axis_aligned_code_from_a_rotated_one_that_ccgp_cannot():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-0.5, 0.5, (1, 4000, 2))
+    mu = x + 0.03 * rng.standard_normal(x.shape)
+    c, s = np.cos(np.pi / 4), np.sin(np.pi / 4)
+    rotated = mu @ np.array([[c, -s], [s, c]]).T
+    assert dci(mu, x)["disentanglement"][0] > 0.95
+    assert dci(rotated, x)["disentanglement"][0] < 0.05
+    np.testing.assert_allclose(ccgp(rotated, x, 0), ccgp(mu, x, 0), atol=2 / 2000)
+
+
+def test_least_squares_classifier_matches_scikit_learn_ridge_classifier():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(8)
+    z, x = noisy_linear(rng, B=1, n=500, D=2, p=6, noise=0.2)
+    y = np.where(x[0, :, 0] > 0, 1.0, -1.0)
+    train = x[0, :, 1] > 0
+    ridge = 0.05
+    w, w0 = fit_classifier(z, train[None, None], y[None, None, None], ridge)
+    zt = z[0, train]
+    scale2 = np.trace(np.cov(zt.T, bias=True)) / zt.shape[1]
+    ref = sklearn.RidgeClassifier(alpha=train.sum() * (ridge + 1e-12) * scale2).fit(zt, y[train])
+    np.testing.assert_allclose(w[0, 0, 0], np.ravel(ref.coef_), rtol=1e-8)
+    np.testing.assert_allclose(w0[0, 0, 0], np.ravel(ref.intercept_)[0], rtol=1e-8, atol=1e-12)
+
+
+@given(seed=st.integers(0, 2 ** 32 - 1), scale=st.floats(1e-3, 1e3), shift=st.floats(-1e2, 1e2))
+def test_classifier_measures_and_pr_are_invariant_to_rotations_translations_and_scalings(seed, scale, shift):
+    rng = np.random.default_rng(seed)
+    z, x = noisy_linear(rng, B=2, n=400, D=2, p=4, noise=0.1)
+    Q = ortho_group.rvs(4, random_state=seed % (2 ** 32 - 1))
+    moved = scale * z @ Q.T + shift
+    # an accuracy can move by one trial when a test point lies within rounding of the boundary
+    one_trial = 1 / 100
+    np.testing.assert_allclose(ccgp(moved, x, 1), ccgp(z, x, 1), atol=one_trial)
+    np.testing.assert_allclose(shattering_dimensionality(moved, x), shattering_dimensionality(z, x), atol=one_trial)
+    for f in (parallelism_bernardi, parallelism_mean_pairs, parallelism_regressor_cosine):
+        np.testing.assert_allclose(f(moved, x, 0), f(z, x, 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(participation_ratio(moved), participation_ratio(z), rtol=1e-6)
+
+
+@given(seed=st.integers(0, 2 ** 32 - 1))
+def test_dci_is_invariant_to_per_unit_scalings_translations_and_permutations(seed):
+    rng = np.random.default_rng(seed)
+    z, x = noisy_linear(rng, B=1, n=400, D=2, p=4, noise=0.1)
+    perm = rng.permutation(4)
+    moved = z[..., perm] * rng.uniform(0.01, 100, 4) + rng.uniform(-10, 10, 4)
+    a, b = dci(z, x), dci(moved, x)
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], rtol=1e-6, atol=1e-9)
+
+
+def test_nulls_are_reproducible_from_the_seed():
+    rng = np.random.default_rng(9)
+    z, x = noisy_linear(rng, B=2, n=400, D=2, p=3)
+    f = lambda s, xx: ccgp(s, xx, 0)  # noqa: E731
+    np.testing.assert_array_equal(shuffle_null(f, z, x, 5, 3), shuffle_null(f, z, x, 5, 3))
+    np.testing.assert_array_equal(geometric_null(f, z, x, 5, 3), geometric_null(f, z, x, 5, 3))
+    assert not np.array_equal(shuffle_null(f, z, x, 5, 3), shuffle_null(f, z, x, 6, 3))
+
+
+_Z = np.zeros((2, 40, 3))
+_X = np.random.default_rng(0).uniform(-0.5, 0.5, (40, 2))
+
+
+@pytest.mark.parametrize("call, word", [
+    (lambda: ccgp(_Z[0], _X), "states"),
+    (lambda: ccgp(_Z, _X[:10]), "x_star"),
+    (lambda: ccgp(_Z, _X, 2), "dim"),
+    (lambda: ccgp(_Z, _X[:, :1], 0), "D=1"),
+    (lambda: ccgp(_Z, _X, 0, ridge=-1.0), "ridge"),
+    (lambda: ccgp(np.full_like(_Z, np.nan), _X), "finite"),
+    (lambda: parallelism_bernardi(_Z, np.random.default_rng(0).uniform(-1, 1, (40, 4))), "D=4"),
+    (lambda: participation_ratio(_Z[:, :1]), "states"),
+    (lambda: shuffle_null(participation_ratio, _Z, _X, 0, 0), "n_draws"),
+])
+def test_geometry_measures_reject_bad_input_naming_it(call, word):
+    with pytest.raises(ValueError, match=word):
+        call()
