@@ -35,7 +35,7 @@ from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
-from nets.rnn import backward_tm, forward_tm
+from nets.stacking import stack_noise
 from nets.trials import build_inputs, build_targets
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int, sample_evidence, sample_latents
@@ -97,15 +97,18 @@ def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
     return (w_out * w_step[None, :, None, None]).astype(config.dtype)
 
 
-def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder):
+def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder, arch=None):
     """One batch for each network in ``nets``: (u, y, noise) in the (K, T, B, .) layout.
 
     ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
     :func:`theory.encoders.stack_encoders` of their encoders in the training dtype, so they run
     as one stacked product. Network k's stream gives, in order, the latents and the evidence
-    noise (the same draws as :func:`nets.trials.make_trials`), then the recurrent noise if
-    rec_noise > 0. Targets are padded to max(ntask) outputs of the whole ensemble.
+    noise (the same draws as :func:`nets.trials.make_trials`), then the architecture's training
+    noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's recurrent noise if
+    rec_noise > 0, the transformer's dropout masks). Targets are padded to max(ntask) outputs of
+    the whole ensemble. ``arch`` defaults to ``config.architecture``.
     """
+    arch = config.architecture if arch is None else arch
     dtype = np.dtype(config.dtype)
     y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
     Xs, noises = [], []
@@ -115,20 +118,17 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
         y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
                                                      dtype).swapaxes(0, 1)
         Xs.append(X)
-        if config.rec_noise > 0:
-            xi = rngs[j].standard_normal((config.n_steps, config.batch_size, config.hidden))
-            noises.append((config.rec_noise * xi).astype(dtype))
+        noises.append(arch.sample_noise(rngs[j], config.n_steps, config.batch_size, dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
-    noise = np.stack(noises) if noises else None
-    return np.ascontiguousarray(u.swapaxes(1, 2)), y, noise
+    return np.ascontiguousarray(u.swapaxes(1, 2)), y, stack_noise(noises)
 
 
-def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights):
-    """Forward, loss, backward through time, Adam: returns (params, adam, losses (K,))."""
-    kw = {"activation": config.activation, "alpha": config.alpha, "leaky": config.leaky}
-    r, a, z = forward_tm(params, u, noise=noise, **kw)
+def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights, arch=None):
+    """Forward, loss, backward, Adam: returns (params, adam, losses (K,))."""
+    arch = config.architecture if arch is None else arch
+    _, z, cache = arch.forward(params, u, noise)
     L, dz = loss_and_grad(z, y, weights, config.loss, config.bound)
-    grads = backward_tm(params, u, r, a, dz, **kw)
+    grads = arch.backward(params, cache, dz)
     params, adam = adam_step(params, grads, adam, config.lr, config.beta1, config.beta2, config.adam_eps)
     return params, adam, L
 
@@ -148,13 +148,14 @@ def run_group(config: TrainConfig, nets: range, params: dict, adam: AdamState, r
         g.bit_generator.state = state
     encoder = stack_encoders(encoders, np.dtype(config.dtype))
     weights = loss_weights(config, nets)
+    arch = config.architecture
     losses = np.empty((n_batches, len(nets)))
     # Small stacked matmuls: a multithreaded BLAS only adds synchronisation (measured 4-8x slower
     # on 2 cores), so each process trains on one BLAS thread; workers > 1 use the other cores.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in range(n_batches):
-            u, y, noise = draw_batch(config, nets, designs, rngs, encoder)
-            params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights)
+            u, y, noise = draw_batch(config, nets, designs, rngs, encoder, arch)
+            params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights, arch)
     return params, adam, [g.bit_generator.state for g in rngs], losses
 
 

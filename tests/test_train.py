@@ -24,10 +24,10 @@ def _params_of(result, k):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_ensemble_equals_separate_runs_bit_for_bit_when_task_counts_agree(dtype):
-    config = TrainConfig(ntask=(3, 3, 3), sigma=(0.2, 0.4, 0.1), batches=15, dtype=dtype, seed=11, **SMALL)
+    config = ensemble_config(ntask=(3, 3, 3), sigma=(0.2, 0.4, 0.1), batches=15, dtype=dtype, seed=11, **SMALL)
     together = train(config, progress=False)
     for k in range(3):
-        alone = train(TrainConfig(ntask=(3,), sigma=(config.sigma[k],), batches=15, dtype=dtype, seed=11,
+        alone = train(ensemble_config(ntask=(3,), sigma=(config.sigma[k],), batches=15, dtype=dtype, seed=11,
                                   first_network=k, **SMALL), progress=False)
         for name, p in _params_of(alone, 0).items():
             np.testing.assert_array_equal(p, _params_of(together, k)[name], err_msg=name)
@@ -39,10 +39,10 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
     is the order of a sum over outputs that includes exact zeros, a rounding-level change
     (~1e-16 per batch in float64). Tolerance 1e-10: 6 orders above that after 20 batches, and
     7 orders below one Adam step (lr = 1e-3), the size any real coupling between networks would have."""
-    config = TrainConfig(ntask=(2, 6), batches=20, dtype="float64", seed=4, **SMALL)
+    config = ensemble_config(ntask=(2, 6), batches=20, dtype="float64", seed=4, **SMALL)
     together = train(config, progress=False)
     for k in range(2):
-        alone = train(TrainConfig(ntask=(config.ntask[k],), batches=20, dtype="float64", seed=4,
+        alone = train(ensemble_config(ntask=(config.ntask[k],), batches=20, dtype="float64", seed=4,
                                   first_network=k, **SMALL), progress=False)
         for name, p in _params_of(alone, 0).items():
             np.testing.assert_allclose(p, _params_of(together, k)[name], rtol=0, atol=1e-10, err_msg=name)
@@ -51,7 +51,7 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
 
 @pytest.mark.parametrize("workers, group_size", [(2, None), (1, 1), (2, 2)])
 def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers, group_size):
-    config = TrainConfig(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
+    config = ensemble_config(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
     one = train(config, progress=False)
     other = train(config, progress=False, workers=workers, group_size=group_size)
     for name, p in one.ensemble.params.items():
@@ -60,7 +60,7 @@ def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers
 
 
 def test_same_seed_same_networks_and_different_seeds_differ():
-    a, b, c = (train(TrainConfig(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
+    a, b, c = (train(ensemble_config(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.ensemble.params["W_rec"], b.ensemble.params["W_rec"])
     np.testing.assert_array_equal(a.losses, b.losses)
     assert not np.array_equal(a.ensemble.params["W_rec"], c.ensemble.params["W_rec"])
@@ -69,7 +69,7 @@ def test_same_seed_same_networks_and_different_seeds_differ():
 def test_float32_and_float64_runs_start_together_and_stay_close():
     """Same seed: the float32 run is the float64 run rounded. After 5 batches at lr 1e-3 the weights
     differ by float32 rounding amplified through Adam's normalised steps: bounded by 5 steps x lr."""
-    r32, r64 = (train(TrainConfig(batches=5, dtype=d, seed=3, **SMALL), progress=False)
+    r32, r64 = (train(ensemble_config(batches=5, dtype=d, seed=3, **SMALL), progress=False)
                 for d in ("float32", "float64"))
     assert r32.ensemble.params["W_rec"].dtype == np.float32
     np.testing.assert_allclose(r32.ensemble.params["W_rec"], r64.ensemble.params["W_rec"], atol=5 * 1e-3)
@@ -96,7 +96,7 @@ def test_training_reduces_the_loss_toward_the_optimal_agent_floor():
     the floor and never below it. The flat-prior agent's floor exceeds the exact uniform-prior Bayes floor
     by ~2e-5 (measured), inside the 4-SE + 1e-4 margin."""
     floor, se_floor = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
-    result = train(TrainConfig(batches=400, hidden=32, seed=0), progress=False)
+    result = train(ensemble_config(batches=400, hidden=32, seed=0), progress=False)
     first, last = result.losses[:20, 0], result.losses[-100:, 0]
     se_last = last.std(ddof=1) / np.sqrt(len(last))
     assert last.mean() > floor - 4 * np.hypot(se_last, se_floor) - 1e-4
@@ -113,14 +113,14 @@ def test_reference_network_reaches_within_a_tenth_of_the_initial_gap_to_the_floo
 
 def test_free_reaction_time_networks_learn_the_accumulators():
     """MSE of a network that outputs 0 is E[A^2]; training must cut it (here by more than a third)."""
-    config = TrainConfig(timeline="free", loss="mse_tanh5", encoder="identity", batches=300, hidden=32, seed=2)
+    config = ensemble_config(timeline="free", loss="mse_tanh5", encoder="identity", batches=300, hidden=32, seed=2)
     result = train(config, progress=False)
     assert np.all(np.isfinite(result.losses))
     assert result.losses[-50:].mean() < 0.67 * result.losses[:10].mean()
 
 
 def test_decision_only_loss_trains_only_on_the_last_step():
-    result = train(TrainConfig(loss_steps="decision", batches=200, hidden=16, encoder="identity", seed=1),
+    result = train(ensemble_config(loss_steps="decision", batches=200, hidden=16, encoder="identity", seed=1),
                    progress=False)
     assert result.losses[-50:].mean() < result.losses[:10].mean()
 
@@ -171,7 +171,7 @@ def test_module_runs_as_a_script():
 ])
 def test_bad_configuration_is_rejected_with_a_message_naming_it(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        TrainConfig(**kwargs)
+        ensemble_config(**kwargs)
 
 
 def test_unknown_configuration_keys_are_rejected():
