@@ -24,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from nets.lstm import LSTM, LSTMConfig
 from nets.rnn import RNN, RNNConfig
 
 
@@ -79,7 +80,7 @@ class Recurrent(Architecture, Protocol):
 
 
 #: Architecture name -> (its configuration class, its class).
-REGISTRY = {"rnn": (RNNConfig, RNN)}
+REGISTRY = {"rnn": (RNNConfig, RNN), "lstm": (LSTMConfig, LSTM)}
 ARCHS = tuple(REGISTRY)
 
 
