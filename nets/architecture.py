@@ -26,6 +26,7 @@ import numpy as np
 
 from nets.lstm import LSTM, LSTMConfig
 from nets.rnn import RNN, RNNConfig
+from nets.transformer import Transformer, TransformerConfig
 
 
 @runtime_checkable
@@ -80,7 +81,7 @@ class Recurrent(Architecture, Protocol):
 
 
 #: Architecture name -> (its configuration class, its class).
-REGISTRY = {"rnn": (RNNConfig, RNN), "lstm": (LSTMConfig, LSTM)}
+REGISTRY = {"rnn": (RNNConfig, RNN), "lstm": (LSTMConfig, LSTM), "transformer": (TransformerConfig, Transformer)}
 ARCHS = tuple(REGISTRY)
 
 

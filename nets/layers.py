@@ -1,0 +1,104 @@
+"""Transformer layers as pure functions with hand-written backward passes (after karpathy/llm.c, train_gpt2.c).
+
+Each ``*_forward`` returns its output and a cache; the matching ``*_backward`` takes the cache and
+dL/d(output) and returns dL/d(inputs) (and parameter gradients). Arrays carry any leading axes
+(K networks, rows); the feature axis is last.
+
+- LayerNorm: xhat = (x - mean(x)) / sqrt(var(x) + eps), y = g * xhat + b (biased variance, as PyTorch);
+  backward dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = g dy.
+- GELU, tanh form (GPT-2's ``gelu_new``): y = x/2 (1 + tanh(s (x + 0.044715 x^3))), s = sqrt(2/pi).
+- Causal multi-head self-attention on q, k, v of shape (K, B, n_head, T, d_head):
+  P = softmax(q k^T / sqrt(d_head) with entries s > t set to -inf), optional dropout of P by a
+  mask, y = P v; backward dS = P * (dP - sum_s dP P), whose masked entries are 0 because P is.
+- Dropout: y = x * m with m = keep / (1 - p), the same mask forward and backward.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+GELU_S = float(np.sqrt(2.0 / np.pi))   # python floats keep float32 arrays float32
+GELU_C = 0.044715
+
+
+def layernorm_forward(x: np.ndarray, g: np.ndarray, b: np.ndarray, eps: float = 1e-5):
+    """LayerNorm over the last axis: x (..., C), g and b broadcastable to (..., C); returns (y, (xhat, rstd))."""
+    mean = x.mean(axis=-1, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    xhat = xc * rstd
+    return xhat * g + b, (xhat, rstd)
+
+
+def layernorm_backward(dy: np.ndarray, cache, g: np.ndarray, reduce_axes: tuple):
+    """(dx, dg, db) of :func:`layernorm_forward`; dg, db summed over ``reduce_axes`` (the row axes)."""
+    xhat, rstd = cache
+    dg = (dy * xhat).sum(axis=reduce_axes)
+    db = dy.sum(axis=reduce_axes)
+    dxhat = dy * g
+    dx = dxhat - dxhat.mean(axis=-1, keepdims=True)
+    dx -= xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
+    dx *= rstd
+    return dx, dg, db
+
+
+def gelu_forward(x: np.ndarray):
+    """GELU, tanh approximation; returns (y, th) with th = tanh(s (x + 0.044715 x^3)) for the backward."""
+    th = np.tanh(GELU_S * (x + GELU_C * x * x * x))
+    return 0.5 * x * (1 + th), th
+
+
+def gelu_backward(dy: np.ndarray, x: np.ndarray, th: np.ndarray) -> np.ndarray:
+    """dx = dy [(1 + th)/2 + x/2 (1 - th^2) s (1 + 3 * 0.044715 x^2)]."""
+    x2 = x * x
+    return dy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_S * (1 + 3 * GELU_C * x2))
+
+
+def causal_mask(T: int, dtype) -> np.ndarray:
+    """Additive mask, shape (T, T): 0 where s <= t (the past and present), -inf where s > t."""
+    return np.triu(np.full((T, T), -np.inf, dtype=dtype), k=1)
+
+
+def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, drop: np.ndarray | None = None):
+    """Causal softmax attention per head.
+
+    Parameters
+    ----------
+    q, k, v : ndarray, shape (..., T, d_head)
+    drop : ndarray, shape (..., T, T), dropout multipliers on the attention weights, or None
+
+    Returns
+    -------
+    y : ndarray (..., T, d_head), and the cache (q, k, v, P, drop) for :func:`attention_backward`
+    """
+    T, d = q.shape[-2], q.shape[-1]
+    S = q @ k.swapaxes(-1, -2)
+    S *= 1.0 / float(np.sqrt(d))
+    S += causal_mask(T, S.dtype)
+    S -= S.max(axis=-1, keepdims=True)            # the diagonal is never masked: the max is finite
+    P = np.exp(S, out=S)
+    P /= P.sum(axis=-1, keepdims=True)
+    Pd = P if drop is None else P * drop
+    return Pd @ v, (q, k, v, P, drop)
+
+
+def attention_backward(dy: np.ndarray, cache):
+    """(dq, dk, dv) of :func:`attention_forward` given dL/dy."""
+    q, k, v, P, drop = cache
+    d = q.shape[-1]
+    Pd = P if drop is None else P * drop
+    dv = Pd.swapaxes(-1, -2) @ dy
+    dP = dy @ v.swapaxes(-1, -2)
+    if drop is not None:
+        dP *= drop
+    dS = dP
+    dS -= (dP * P).sum(axis=-1, keepdims=True)
+    dS *= P                                       # softmax backward; 0 at the masked entries
+    dS *= 1.0 / float(np.sqrt(d))
+    return dS @ k, dS.swapaxes(-1, -2) @ q, dv
+
+
+def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
+    """Multipliers keep / (1 - p), keep = [U >= p] with U ~ U[0, 1) drawn in float32 (for any ``dtype``)."""
+    keep = rng.random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
