@@ -171,8 +171,14 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
     train_fields = {f.name for f in fields(TrainConfig)}
     stray = sorted(set(kwargs) - train_fields)
     if stray:
-        raise ValueError(f"unknown keyword arguments {stray} for arch={arch!r}; its own are {sorted(net_fields)}, "
-                         f"the training ones {sorted(train_fields - {'ntask', 'sigma', 'arch', 'net'})}")
+        owners = {a: sorted(set(stray) & {f.name for f in fields(arch_config_class(a))}) for a in ARCHS}
+        foreign = {a: v for a, v in owners.items() if v}
+        if foreign:
+            a, names = next(iter(foreign.items()))
+            raise ValueError(f"{names} {'is a setting' if len(names) == 1 else 'are settings'} of arch={a!r}, "
+                             f"not of arch={arch!r} (whose settings are {sorted(net_fields)})")
+        raise ValueError(f"unknown keyword arguments {stray}; arch={arch!r} takes {sorted(net_fields)} "
+                         f"and the training fields {sorted(train_fields - {'ntask', 'sigma', 'arch', 'net'})}")
     if net_kw:
         if kwargs.get("net") is not None:
             raise ValueError(f"give either net= or its fields {sorted(net_kw)}, not both")

@@ -44,14 +44,30 @@ def layernorm_backward(dy: np.ndarray, cache, g: np.ndarray, reduce_axes: tuple)
 
 def gelu_forward(x: np.ndarray):
     """GELU, tanh approximation; returns (y, th) with th = tanh(s (x + 0.044715 x^3)) for the backward."""
-    th = np.tanh(GELU_S * (x + GELU_C * x * x * x))
-    return 0.5 * x * (1 + th), th
+    th = x * x                                    # in place from here: one temporary, not six
+    th *= GELU_C
+    th += 1
+    th *= x
+    th *= GELU_S
+    np.tanh(th, out=th)                           # th = tanh(s x (1 + 0.044715 x^2))
+    y = th + 1
+    y *= x
+    y *= 0.5
+    return y, th
 
 
 def gelu_backward(dy: np.ndarray, x: np.ndarray, th: np.ndarray) -> np.ndarray:
     """dx = dy [(1 + th)/2 + x/2 (1 - th^2) s (1 + 3 * 0.044715 x^2)]."""
-    x2 = x * x
-    return dy * (0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_S * (1 + 3 * GELU_C * x2))
+    d = x * x
+    d *= 3 * GELU_C
+    d += 1
+    d *= x
+    d *= 0.5 * GELU_S                             # x/2 s (1 + 3 c x^2)
+    d *= 1 - th * th
+    d += 0.5
+    d += 0.5 * th
+    d *= dy
+    return d
 
 
 def causal_mask(T: int, dtype) -> np.ndarray:
@@ -72,8 +88,7 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, drop: np.ndar
     y : ndarray (..., T, d_head), and the cache (q, k, v, P, drop) for :func:`attention_backward`
     """
     T, d = q.shape[-2], q.shape[-1]
-    S = q @ k.swapaxes(-1, -2)
-    S *= 1.0 / float(np.sqrt(d))
+    S = (q * (1.0 / float(np.sqrt(d)))) @ k.swapaxes(-1, -2)   # scaling q is cheaper than scaling S
     S += causal_mask(T, S.dtype)
     S -= S.max(axis=-1, keepdims=True)            # the diagonal is never masked: the max is finite
     P = np.exp(S, out=S)
@@ -94,11 +109,26 @@ def attention_backward(dy: np.ndarray, cache):
     dS = dP
     dS -= (dP * P).sum(axis=-1, keepdims=True)
     dS *= P                                       # softmax backward; 0 at the masked entries
-    dS *= 1.0 / float(np.sqrt(d))
-    return dS @ k, dS.swapaxes(-1, -2) @ q, dv
+    scale = 1.0 / float(np.sqrt(d))
+    dq = dS @ k
+    dq *= scale
+    dk = dS.swapaxes(-1, -2) @ q
+    dk *= scale
+    return dq, dk, dv
+
+
+#: Dropout draws 16-bit uniform integers V (2.5x faster than float uniforms); dropped where
+#: V < round(p 2^16), so the drop probability is p to within 2^-17 (0.1 -> 0.100006).
+DROPOUT_BITS = 16
 
 
 def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
-    """Multipliers keep / (1 - p), keep = [U >= p] with U ~ U[0, 1) drawn in float32 (for any ``dtype``)."""
-    keep = rng.random(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
+    """Multipliers keep / (1 - p'), keep = [V >= round(p 2^16)], V uniform 16-bit, p' the exact drop rate.
+
+    The same draws for any ``dtype`` (so float32 and float64 runs drop the same entries).
+    """
+    n = int(np.prod(shape))
+    threshold = round(p * 2**DROPOUT_BITS)
+    V = np.frombuffer(rng.bytes(2 * n), dtype="<u2").reshape(shape)
+    keep = V >= threshold
+    return keep.astype(dtype) * np.asarray(2**DROPOUT_BITS / (2**DROPOUT_BITS - threshold), dtype=dtype)

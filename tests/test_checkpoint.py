@@ -95,7 +95,7 @@ def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
     import time
 
     argv = ["--batches", "1500", "--hidden", "8", "--checkpoint-every", "100", "--seed", "3"]
-    proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--no-progress"],
+    proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     config = ensemble_config(batches=1500, hidden=8, checkpoint_every=100, seed=3)
     path = checkpoint_path(tmp_path, config)

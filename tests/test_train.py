@@ -127,32 +127,53 @@ def test_decision_only_loss_trains_only_on_the_last_step():
 
 def test_command_line_prints_the_summary_as_json(capsys):
     code = main(["--ntask", "2", "3", "--networks", "2", "--batches", "3", "--hidden", "8",
-                 "--no-progress", "--json", "--seed", "5"])
+                 "--quiet", "--json", "--seed", "5"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint"}
+    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint", "exit_code"}
     assert out["config"]["ntask"] == [2, 2, 3, 3] and len(out["final_loss"]) == 4
     assert out["checkpoint"] is None and out["config"]["seed"] == 5
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--encoder", "cubic"], "encoder='cubic'"),
     (["--ntask", "0"], "ntask"),
     (["--sigma", "-1"], "sigma"),
-    (["--dtype", "float16"], "dtype='float16'"),
     (["--resume"], "--resume needs --out"),
     (["--design", "even", "--D", "3"], "D=3"),
     (["--workers", "0"], "workers=0"),
+    (["--group-size", "0"], "--group-size=0"),
+    (["--arch", "lstm", "--activation", "tanh"], "--activation does not apply to --arch lstm"),
+    (["--arch", "transformer", "--n-head", "5"], "d_model=64 must be a multiple of n_head=5"),
+    (["--arch", "transformer", "--dropout", "1.0"], "dropout=1.0"),
+    (["--hidden", "0"], "hidden=0"),
 ])
 def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
-    assert main(argv + ["--batches", "1", "--no-progress"]) == 2
+    assert main(argv + ["--batches", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task"])
+def test_command_line_offers_choices_for_every_enumerated_option(option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([option, "no-such-choice"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_command_line_reports_loaded_networks_with_a_null_rate_and_the_stored_final_loss(tmp_path, capsys):
+    argv = ["--batches", "4", "--hidden", "4", "--quiet", "--json", "--out", str(tmp_path), "--resume"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    again = json.loads(text)
+    assert "NaN" not in text and again["network_batches_per_second"] is None
+    assert again["final_loss"] == first["final_loss"] and again["checkpoint"] == first["checkpoint"]
+
+
 def test_module_runs_as_a_script():
     proc = subprocess.run([sys.executable, "-m", "nets.train", "--batches", "2", "--hidden", "4",
-                           "--no-progress", "--json"], capture_output=True, text=True, timeout=120)
+                           "--quiet", "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["config"]["batches"] == 2
 
