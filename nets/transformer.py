@@ -106,7 +106,11 @@ def _drop(x: np.ndarray, noise: dict | None, site: str) -> np.ndarray:
 
 
 def forward_tm(params: dict, u: np.ndarray, config: TransformerConfig, noise: dict | None = None):
-    """Forward pass in the (K, T, B, .) layout; returns (hf, z, cache), hf the read-out input (K, T, B, C)."""
+    """Forward pass in the (K, T, B, .) layout; returns (hf, z, cache), hf the read-out input (K, T, B, C).
+
+    ``cache`` is a dict of the forward's intermediate rows (K, T B, .) and the layer caches
+    (``ln1``, ``ln2``, ``lnf``: (xhat, rstd); ``att``: see :func:`nets.layers.attention_forward`).
+    """
     K, n_in, C = params["W_p"].shape
     T, B = u.shape[1], u.shape[2]
     nh, hd, R = config.n_head, C // config.n_head, T * B
@@ -126,14 +130,18 @@ def forward_tm(params: dict, u: np.ndarray, config: TransformerConfig, noise: di
     x2 = x1 + _drop(_linear(act, params["W_mp"], params["b_mp"]), noise, "res2")
     hf, lnf = layernorm_forward(x2, params["lnf_g"][:, None], params["lnf_b"][:, None], eps)
     z = _linear(hf, params["W_out"], params["b_out"])
-    cache = (u2, a1, ln1, att, y2, a2, ln2, pre, act, th, hf, lnf, noise, (T, B))
+    cache = dict(u2=u2, a1=a1, ln1=ln1, att=att, y2=y2, a2=a2, ln2=ln2, pre=pre, act=act, th=th, hf=hf,
+                 lnf=lnf, noise=noise, T=T, B=B)
     N = z.shape[-1]
     return hf.reshape(K, T, B, C), z.reshape(K, T, B, N), cache
 
 
 def backward_tm(params: dict, cache, dz: np.ndarray, config: TransformerConfig) -> dict:
     """Gradients of a loss L given dL/dz (K, T, B, N): the forward's lines in reverse."""
-    u2, a1, ln1, att, y2, a2, ln2, pre, act, th, hf, lnf, noise, (T, B) = cache
+    c = cache
+    u2, a1, ln1, att, y2, a2, ln2, pre, act, th, hf, lnf, noise, T, B = (
+        c["u2"], c["a1"], c["ln1"], c["att"], c["y2"], c["a2"], c["ln2"], c["pre"], c["act"], c["th"], c["hf"],
+        c["lnf"], c["noise"], c["T"], c["B"])
     K, R, C = hf.shape
     nh, hd = config.n_head, C // config.n_head
     g = {}
