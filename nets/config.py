@@ -1,4 +1,4 @@
-"""Training configuration of an ensemble of independent networks (the paper's section 5 defaults).
+"""Training configuration of an ensemble of independent networks (the reference defaults).
 
 One :class:`TrainConfig` describes K networks of one architecture (``arch``, with its own frozen
 configuration ``net``, see :mod:`nets.architecture`) trained together as stacked arrays. Network k
@@ -46,13 +46,13 @@ class TrainConfig:
     """
 
     ntask: tuple = (24,)
-    sigma: tuple = (0.2,)          # per-step noise sd, latent units (SPEC: 2 / sqrt(100 ms))
+    sigma: tuple = (0.2,)          # per-step noise sd, latent units (2 / sqrt(100 ms) per 100 ms step)
     D: int = 2
     design: str = "even"           # boundary design, theory.designs
     design_offsets: bool = False   # random offsets b_i ~ U(-1/4, 1/4)
     encoder: str = "mlp"           # identity | mlp (ReLU) | quadratic; drawn per network
     timeline: str = "fixed"        # fixed: fixation + n_stim + decision; free: n_stim steps
-    loss: str = "bce_sigmoid"      # bce_sigmoid (reference) | mse_tanh5 (free RT, SPEC 7.1)
+    loss: str = "bce_sigmoid"      # bce_sigmoid (reference) | mse_tanh5 (free RT, docs/theory.md)
     loss_steps: str = "all"        # all steps, or the decision step only
     n_stim: int = 20               # stimulus steps of 100 ms
     bound: float = 5.0             # absorbing bound of the free-RT accumulator targets

@@ -1,4 +1,4 @@
-"""The reference RNN (SPEC section 5) for K stacked networks, with hand-written backprop through time.
+"""The reference RNN for K stacked networks, with hand-written backprop through time.
 
 Row-vector convention (each trial's state is a row; W acts on the right):
 

@@ -275,7 +275,8 @@ def build_parser():
     p.add_argument("--batches", type=int, default=100_000, help="training batches (default 100000)")
     p.add_argument("--batch-size", type=int, default=16, help="trials per batch (default 16)")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
-    p.add_argument("--encoder", choices=ENCODERS, default="mlp", help="input encoder f, drawn per network (default mlp)")
+    p.add_argument("--encoder", choices=ENCODERS, default="mlp",
+                   help="input encoder f, drawn per network (default mlp)")
     p.add_argument("--sigma", type=float, nargs="+", default=[0.2],
                    help="evidence noise sd per step (one, or one per task count; default 0.2)")
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")

@@ -46,7 +46,9 @@ def _unrolled(params, u):
         for j in range(B):
             h, c = np.zeros(H), np.zeros(H)
             for t in range(T):
-                gate = lambda n: u[k, t, j] @ Wih[:, n * H:(n + 1) * H] + h @ Whh[:, n * H:(n + 1) * H] + b[n * H:(n + 1) * H]
+                def gate(n):
+                    cols = slice(n * H, (n + 1) * H)
+                    return u[k, t, j] @ Wih[:, cols] + h @ Whh[:, cols] + b[cols]
                 i, f, g, o = _sigmoid(gate(0)), _sigmoid(gate(1)), np.tanh(gate(2)), _sigmoid(gate(3))
                 c = f * c + i * g
                 h = o * np.tanh(c)
