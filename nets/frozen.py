@@ -19,8 +19,38 @@ from nets.ensemble import Ensemble, ensemble_inputs, load_ensemble
 from nets.train import train
 from theory.world import as_generator
 
-#: Trials per forward chunk: K x CHUNK x T x H floats at a time (25 x 1024 x 22 x 64 x 4 B ~ 144 MB).
+#: At most this many trials per forward chunk (the RNN: 25 x 1024 x 22 x 64 x 4 B ~ 144 MB per state array).
 CHUNK = 1024
+#: Activation floats one network's forward pass may hold per chunk and step: 1024 trials x 300
+#: floats, so the RNN (2H + N floats per trial and step: r, a, z; 152 at the reference size, <= 300
+#: up to H = 138) runs CHUNK trials per chunk -- its evidence-noise draws keep their order -- while
+#: the transformer (attention weights, MLP rows: ~1700 floats) runs fewer. The chunk size depends
+#: only on the architecture (and the trial length, for attention), never on K, the dtype or the
+#: machine. Peak memory: K x chunk x T x floats, ~0.7 GB for 25 float32 transformers.
+CHUNK_FLOATS = CHUNK * 300
+
+
+def chunk_trials(ens: Ensemble, n_steps: int) -> int:
+    """Trials per forward chunk: CHUNK, or fewer when one trial's activations per step and network,
+    counted on a zero-input probe trial, exceed CHUNK_FLOATS / CHUNK."""
+    K = ens.K
+    u = np.zeros((K, n_steps, 1, ens.n_in), dtype=ens.config.dtype)
+    arrays = {id(a): a for a in _arrays(ens.arch.forward(ens.params, u)) if a.ndim >= 3 and a.shape[0] == K}
+    arrays.pop(id(u), None)                                  # the inputs are not activations
+    per_step = sum(a.size for a in arrays.values()) / (K * n_steps)
+    return int(np.clip(CHUNK_FLOATS // per_step, 1, CHUNK))
+
+
+def _arrays(obj):
+    """Every ndarray inside nested tuples, lists and dicts (views count as their own arrays)."""
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            yield from _arrays(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _arrays(o)
 
 
 def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None
@@ -87,8 +117,10 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     n = x_star.shape[-2]
     arch, dtype = ens.arch, np.dtype(ens.config.dtype)
     hidden, logits, mus, trajs = [], [], [], []
-    for lo in range(0, n, CHUNK):
-        chunk = x_star[..., lo:lo + CHUNK, :]
+    c = ens.config
+    step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))
+    for lo in range(0, n, step):
+        chunk = x_star[..., lo:lo + step, :]
         u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim)
         h, z, cache = arch.forward(ens.params, np.ascontiguousarray(u.swapaxes(1, 2), dtype=dtype))  # (K, T, B, .)
         hidden.append(h[:, -1].astype(float))
