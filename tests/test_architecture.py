@@ -165,3 +165,27 @@ def test_rnn_kwargs_exist_only_for_the_rnn():
     assert ens.rnn_kwargs() == {"activation": "relu", "alpha": 1.0, "leaky": True}
     with pytest.raises(ValueError, match="rnn_kwargs\\(\\) needs arch='rnn'"):
         build_ensemble(_config("lstm"))[0].rnn_kwargs()
+
+
+def test_frozen_runs_are_chunked_by_activation_size_independently_of_k():
+    from nets.frozen import CHUNK, chunk_trials
+
+    sizes = {a: {K: chunk_trials(build_ensemble(ensemble_config(ntask=[24], networks=K, arch=a))[0], 22)
+                 for K in (1, 3)} for a in ARCHS}
+    assert sizes["rnn"] == {1: CHUNK, 3: CHUNK}             # the RNN's noise draws keep their order
+    assert all(s[1] == s[3] for s in sizes.values())
+    assert sizes["transformer"][1] < sizes["lstm"][1] < CHUNK
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_noiseless_frozen_states_do_not_depend_on_the_chunk_size(arch, monkeypatch):
+    import nets.frozen as nf
+
+    ens, _ = build_ensemble(_config(arch, ntask=(2, 3), dtype="float64", seed=2))
+    x = np.random.default_rng(1).uniform(-0.5, 0.5, (7, 2))
+    whole = decision_states(ens, x, 0, sigma=0.0)
+    monkeypatch.setattr(nf, "CHUNK", 3)                     # 3 chunks: 3 + 3 + 1 trials
+    parts = decision_states(ens, x, 0, sigma=0.0)
+    # per-trial arithmetic is the same; only BLAS blocking over a different row count may differ
+    np.testing.assert_allclose(parts.hidden, whole.hidden, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(parts.logits, whole.logits, rtol=1e-12, atol=1e-14)
