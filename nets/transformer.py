@@ -202,3 +202,11 @@ class Transformer:
 
     def backward(self, params: dict, cache, dz: np.ndarray) -> dict:
         return backward_tm(params, cache, dz, self.config)
+
+    def attention_values(self, cache) -> np.ndarray:
+        """The attention value vectors v = LN_1(x0) W_v + b_v of a forward pass, heads concatenated
+        (head h in columns h d_head .. (h+1) d_head - 1), shape (K, T, B, C): the reference's
+        ``past_key_values[0][1]``, whose tuning it plots next to the final hidden state's."""
+        v = cache["att"][2]                                                     # (K, B, nh, T, hd)
+        K, B, nh, T, hd = v.shape
+        return v.transpose(0, 3, 1, 2, 4).reshape(K, T, B, nh * hd)

@@ -233,3 +233,15 @@ def test_transformer_initialisation_follows_gpt2():
 def test_bad_transformer_configuration_is_rejected_with_a_message_naming_it(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TransformerConfig(**kwargs)
+
+
+@given(**SMALL)
+def test_attention_values_are_the_value_projection_of_the_first_layernorm(seed, K, B, T, n_in, N, n_head, hd,
+                                                                          d_mlp):
+    _, arch, params, u, _ = _model(seed, K, B, T, n_in, N, n_head, hd, d_mlp)
+    _, _, cache = arch.forward(params, u, None)
+    C = arch.config.d_model
+    a1 = layers.layernorm_forward(np.einsum("ktbi,kic->ktbc", u, params["W_p"]) + params["b_p"][:, None, None],
+                                  params["ln1_g"][:, None, None], params["ln1_b"][:, None, None])[0]
+    v = np.einsum("ktbc,kcd->ktbd", a1, params["W_qkv"][:, :, 2 * C:]) + params["b_qkv"][:, None, None, 2 * C:]
+    np.testing.assert_allclose(arch.attention_values(cache), v, rtol=LOOP_RTOL, atol=LOOP_ATOL)
