@@ -8,7 +8,7 @@ Runs in a throwaway environment that has torch (never a dependency of the toolki
 
 ``rate`` times the reference training step (frozen MLP encoder 2 -> 100 -> 100 -> 40, the network,
 sigmoid read-out, BCE over all 22 steps, Adam) for one network at the reference size and prints
-{"arch", "threads", "batches_per_second"} as JSON. ``agree`` loads numpy parameters, inputs and
+{"arch", "threads", "batches_per_second", "batches_per_cpu_second"} as JSON. ``agree`` loads numpy parameters, inputs and
 the numpy forward outputs and gradients written by ``bench_archs.py``, copies the parameters into
 the PyTorch modules (``nn.RNN``-style cell, ``nn.LSTM``, a GPT-2 block built from ``nn.Linear``,
 ``nn.LayerNorm``, ``scaled_dot_product_attention`` and tanh ``GELU``), runs them in float64 in
@@ -75,8 +75,9 @@ class LSTMNet(nn.Module):
 NETS = {"rnn": LeakyRNN, "lstm": LSTMNet, "transformer": GPTBlock}
 
 
-def rate(arch: str, batches: int, threads: int | None, dtype=torch.float32) -> float:
-    """Batches per second of one network trained with PyTorch (``threads``: None = PyTorch's default)."""
+def rate(arch: str, batches: int, threads: int | None, dtype=torch.float32) -> tuple[float, float]:
+    """Batches per wall second and per CPU second (all threads) of one network trained with PyTorch
+    (``threads``: None = PyTorch's default)."""
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -105,10 +106,10 @@ def rate(arch: str, batches: int, threads: int | None, dtype=torch.float32) -> f
 
     for _ in range(5):
         step()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(batches):
         step()
-    return batches / (time.perf_counter() - start)
+    return batches / (time.perf_counter() - start), batches / (time.process_time() - cpu)
 
 
 def _load_into(arch: str, net: nn.Module, readout: nn.Linear, p: dict) -> None:
@@ -194,8 +195,9 @@ def main(argv=None) -> int:
     a.add_argument("--npz", required=True, help="case written by bench_archs.py")
     args = p.parse_args(argv)
     if args.command == "rate":
+        wall, cpu = rate(args.arch, args.batches, args.threads)
         print(json.dumps({"arch": args.arch, "threads": args.threads or torch.get_num_threads(),
-                          "batches_per_second": rate(args.arch, args.batches, args.threads)}))
+                          "batches_per_second": wall, "batches_per_cpu_second": cpu}))
     else:
         print(json.dumps(agree(args.npz)))
     return 0
