@@ -199,3 +199,17 @@ def test_unknown_configuration_keys_are_rejected():
     with pytest.raises(ValueError, match="unknown configuration keys \\['hiden'\\]"):
         TrainConfig.from_dict({"hiden": 3})
     assert TrainConfig.from_dict(ensemble_config(ntask=[2, 3]).to_dict()) == ensemble_config(ntask=[2, 3])
+
+
+@pytest.mark.parametrize("argv", [["--arch", "lstm", "--hidden", "4"],
+                                  ["--arch", "transformer", "--d-model", "8", "--n-head", "2", "--d-mlp", "8"]])
+def test_command_line_trains_and_resumes_every_architecture(argv, tmp_path, capsys):
+    common = argv + ["--ntask", "2", "--networks", "2", "--batch-size", "4", "--dtype", "float64", "--quiet", "--json"]
+    resumable = common + ["--out", str(tmp_path), "--resume", "--checkpoint-every", "2", "--workers", "2"]
+    assert main(resumable + ["--batches", "2"]) == 0
+    capsys.readouterr()
+    assert main(resumable + ["--batches", "4"]) == 0              # continues the 2-batch run
+    resumed = json.loads(capsys.readouterr().out)
+    assert main(common + ["--batches", "4", "--workers", "1"]) == 0
+    straight = json.loads(capsys.readouterr().out)
+    assert resumed["config"]["arch"] == argv[1] and resumed["final_loss"] == straight["final_loss"]
