@@ -8,13 +8,14 @@ networks, so the ensemble gives the same networks as K separate runs with the sa
 for bit when the task counts agree; networks with fewer tasks carry zero-padded read-outs,
 which changes only the rounding of one sum), whatever --workers and --group-size.
 
-Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/
-       python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/
+Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/ --resume
+       python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/ --resume
 
-A rerun with the same --out resumes an interrupted run from its last checkpoint, or loads a
-finished one without training (--resume; a checkpoint's file name is keyed by the
-configuration without its run length, so a changed configuration starts a new file and a
-longer run continues a shorter one). Without --resume an existing checkpoint is overwritten.
+A rerun with the same --out and --resume resumes an interrupted run from its last checkpoint
+(bit-identical to an uninterrupted run), or loads a finished one without training. A
+checkpoint's file name is keyed by the configuration without its run length, so a changed
+configuration starts a new file and a longer run continues a shorter one. Without --resume an
+existing checkpoint of the same configuration is overwritten.
 
 Prints (or with --json emits, strict JSON) {"config", "seconds", "network_batches_per_second"
 (null when nothing was trained), "final_loss": [one per network, mean of the last 100 batches
