@@ -103,6 +103,26 @@ def test_training_reduces_the_loss_toward_the_optimal_agent_floor():
     assert last.mean() - floor < 0.75 * (first.mean() - floor)
 
 
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_lstm_and_transformer_training_reduces_the_loss_toward_the_floor_and_never_below(arch):
+    """As for the RNN above, at the reference size of each architecture (400 batches of 16)."""
+    floor, se_floor = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(ensemble_config(arch=arch, batches=400, seed=0), progress=False)
+    first, last = result.losses[:20, 0], result.losses[-100:, 0]
+    se_last = last.std(ddof=1) / np.sqrt(len(last))
+    assert last.mean() > floor - 4 * np.hypot(se_last, se_floor) - 1e-4
+    assert last.mean() - floor < 0.75 * (first.mean() - floor)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_lstm_and_transformer_reach_within_a_tenth_of_the_initial_gap_to_the_floor(arch):
+    floor, _ = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(ensemble_config(arch=arch, batches=4000, seed=0), progress=False)
+    first, last = result.losses[:20, 0].mean(), result.losses[-500:, 0].mean()
+    assert floor - 1e-3 < last < floor + 0.1 * (first - floor)
+
+
 @pytest.mark.slow
 def test_reference_network_reaches_within_a_tenth_of_the_initial_gap_to_the_floor():
     floor, _ = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
