@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nets.config import TrainConfig  # noqa: E402
+from nets.config import ensemble_config  # noqa: E402
 from nets.train import train  # noqa: E402
 
 N_TASK, HIDDEN, BATCH, N_STIM, SIGMA = 24, 64, 16, 20, 0.2
@@ -30,8 +30,9 @@ N_TASK, HIDDEN, BATCH, N_STIM, SIGMA = 24, 64, 16, 20, 0.2
 
 def numpy_rate(K: int, dtype: str, batches: int, workers: int) -> float:
     """Network-batches per second of nets.train for K networks (after a short warm-up run)."""
-    config = TrainConfig(ntask=(N_TASK,) * K, hidden=HIDDEN, batch_size=BATCH, batches=batches, dtype=dtype)
-    train(TrainConfig(**{**config.to_dict(), "batches": 3}), progress=False, workers=workers)
+    config = ensemble_config(ntask=[N_TASK], networks=K, hidden=HIDDEN, batch_size=BATCH, batches=batches, dtype=dtype)
+    train(ensemble_config(ntask=[N_TASK], networks=K, hidden=HIDDEN, batch_size=BATCH, batches=3, dtype=dtype),
+          progress=False, workers=workers)
     return train(config, progress=False, workers=workers).network_batches_per_second
 
 

@@ -1,12 +1,17 @@
 """Torch-free numpy networks that are trained on the multi-task world and checked against theory.
 
+- :mod:`nets.architecture` -- the network interface (Architecture, Recurrent), the registry ARCHS.
 - :mod:`nets.config`     -- :class:`~nets.config.TrainConfig`, everything that determines a run.
 - :mod:`nets.trials`     -- inputs and targets: the fixed 22-step timeline and free reaction time.
 - :mod:`nets.rnn`        -- the RNN for K stacked networks, forward, backprop through time, F(h; u), dF/dh.
+- :mod:`nets.lstm`       -- the LSTM (PyTorch layout), BPTT, F(h, c; u) and its Jacobian.
+- :mod:`nets.transformer` -- the reference GPT-2 block, forward and backward; :mod:`nets.layers` its layers.
+- :mod:`nets.stacking`   -- stacking K networks' parameters and per-batch training noise.
 - :mod:`nets.losses`     -- sigmoid + BCE and 5 tanh + MSE read-outs, with gradients.
 - :mod:`nets.adam`       -- Adam.
 - :mod:`nets.ensemble`   -- K networks' designs, encoders, parameters and random streams; probe inputs.
 - :mod:`nets.checkpoint` -- atomic, resumable checkpoints.
 - :mod:`nets.train`      -- the training loop and ``python -m nets.train``.
+- :mod:`nets.frozen`     -- trained ensembles from a cache, frozen runs on chosen latents.
 - :mod:`nets.memory`     -- malloc tuning that keeps the loop's temporaries from page-faulting.
 """

@@ -18,10 +18,9 @@ import numpy as np
 
 from nets.adam import AdamState
 from nets.config import RUN_LENGTH_FIELDS, TrainConfig, config_difference
-from nets.rnn import PARAM_NAMES
 from infra.store import atomic_save_npz, config_hash
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2               # 2: the configuration names its architecture (arch, net)
 
 
 @dataclass(frozen=True)
@@ -50,9 +49,10 @@ def checkpoint_path(out_dir, config: TrainConfig) -> Path:
 
 def save_checkpoint(path, ckpt: Checkpoint) -> Path:
     """Write ``ckpt`` to ``path`` atomically."""
-    arrays = {f"param_{k}": ckpt.params[k] for k in PARAM_NAMES}
-    arrays.update({f"adam_m_{k}": ckpt.adam.m[k] for k in PARAM_NAMES})
-    arrays.update({f"adam_v_{k}": ckpt.adam.v[k] for k in PARAM_NAMES})
+    names = ckpt.config.architecture.param_names
+    arrays = {f"param_{k}": ckpt.params[k] for k in names}
+    arrays.update({f"adam_m_{k}": ckpt.adam.m[k] for k in names})
+    arrays.update({f"adam_v_{k}": ckpt.adam.v[k] for k in names})
     meta = {"format": FORMAT_VERSION, "config": ckpt.config.to_dict(), "adam_step": ckpt.adam.step,
             "rng_states": list(ckpt.rng_states), "batches_done": ckpt.batches_done}
     return atomic_save_npz(path, meta=np.array(json.dumps(meta)), losses=ckpt.losses, **arrays)
@@ -70,11 +70,12 @@ def load_checkpoint(path, expect: TrainConfig | None = None) -> Checkpoint:
         meta = json.loads(str(f["meta"]))
         if meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"checkpoint={str(path)!r} has format {meta.get('format')}; expected {FORMAT_VERSION}")
-        params = {k: f[f"param_{k}"] for k in PARAM_NAMES}
-        adam = AdamState(m={k: f[f"adam_m_{k}"] for k in PARAM_NAMES},
-                         v={k: f[f"adam_v_{k}"] for k in PARAM_NAMES}, step=int(meta["adam_step"]))
+        config = TrainConfig.from_dict(meta["config"])
+        names = config.architecture.param_names
+        params = {k: f[f"param_{k}"] for k in names}
+        adam = AdamState(m={k: f[f"adam_m_{k}"] for k in names},
+                         v={k: f[f"adam_v_{k}"] for k in names}, step=int(meta["adam_step"]))
         losses = f["losses"]
-    config = TrainConfig.from_dict(meta["config"])
     if expect is not None:
         diff = config_difference(config, expect)
         if diff:

@@ -6,7 +6,8 @@ spawned into four independent streams used in this order of purpose:
 3 = training data (latents, evidence noise, recurrent noise), advanced batch by batch.
 
 Use :func:`build_ensemble` for a fresh one, :func:`load_ensemble` for a trained one, and
-:func:`ensemble_inputs` + :func:`nets.rnn.forward` to run frozen networks on chosen x*.
+:func:`ensemble_inputs` + ``ens.arch.forward`` (or :func:`nets.frozen.decision_states`) to run
+frozen networks on chosen x*.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nets.config import TrainConfig
-from nets.rnn import init_params, stack_params
+from nets.stacking import stack_params
 from nets.trials import make_trials
 from theory.designs import build_design
 from theory.encoders import draw_encoder
@@ -29,8 +30,8 @@ class Ensemble:
 
     Attributes
     ----------
-    params : dict of stacked parameters, leading axis K (see :mod:`nets.rnn`); read-outs are
-        zero-padded to max(ntask) outputs -- network k uses the first ``config.ntask[k]``
+    params : dict of stacked parameters, leading axis K (see the architecture's module); read-outs
+        are zero-padded to max(ntask) outputs -- network k uses the first ``config.ntask[k]``
     encoders : tuple of K :class:`theory.encoders.Encoder`
     designs : tuple of K :class:`theory.designs.Design`
     """
@@ -44,9 +45,23 @@ class Ensemble:
     def K(self) -> int:
         return self.config.K
 
+    @property
+    def arch(self):
+        """The architecture object (:class:`nets.architecture.Architecture`): ``ens.arch.forward``,
+        ``ens.arch.recurrent`` and, for recurrent ones, ``ens.arch.step_map`` / ``step_jacobian``."""
+        return self.config.architecture
+
+    @property
+    def n_in(self) -> int:
+        """Input channels: the encoder's outputs, plus the fixation channel on the fixed timeline."""
+        return self.encoders[0].out_dim + (1 if self.config.timeline == "fixed" else 0)
+
     def rnn_kwargs(self) -> dict:
-        """Keyword arguments of :func:`nets.rnn.forward` for this architecture."""
-        c = self.config
+        """Keyword arguments of :func:`nets.rnn.forward`, ``step_map`` and ``step_jacobian`` (RNN only;
+        ``ens.arch.step_map(params, s, u)`` is the architecture-independent form)."""
+        if self.config.arch != "rnn":
+            raise ValueError(f"rnn_kwargs() needs arch='rnn'; this ensemble has arch={self.config.arch!r}")
+        c = self.config.net
         return {"activation": c.activation, "alpha": c.alpha, "leaky": c.leaky}
 
     def output_mask(self) -> np.ndarray:
@@ -72,17 +87,18 @@ def network_task(config: TrainConfig, k: int) -> tuple:
 def build_ensemble(config: TrainConfig) -> tuple[Ensemble, list]:
     """Fresh networks for ``config`` and each network's data generator (ready for batch 1)."""
     dtype = np.dtype(config.dtype)
+    arch = config.architecture
     designs, encoders, params, data_rngs = [], [], [], []
     for k in range(config.K):
         design, encoder = network_task(config, k)
         s = network_streams(config, k)
         n_in = encoder.out_dim + (1 if config.timeline == "fixed" else 0)
-        params.append(init_params(np.random.default_rng(s["init"]), n_in, config.hidden,
-                                  config.ntask[k], dtype))
+        params.append(arch.init_params(np.random.default_rng(s["init"]), n_in, config.ntask[k], dtype))
         designs.append(design)
         encoders.append(encoder)
         data_rngs.append(np.random.default_rng(s["data"]))
-    ens = Ensemble(config, stack_params(params), tuple(encoders), tuple(designs))
+    ens = Ensemble(config, stack_params(params, arch.param_names, arch.readout_names), tuple(encoders),
+                   tuple(designs))
     return ens, data_rngs
 
 

@@ -16,12 +16,41 @@ import numpy as np
 
 from nets.config import TrainConfig
 from nets.ensemble import Ensemble, ensemble_inputs, load_ensemble
-from nets.rnn import forward
 from nets.train import train
 from theory.world import as_generator
 
-#: Trials per forward chunk: K x CHUNK x T x H floats at a time (25 x 1024 x 22 x 64 x 4 B ~ 144 MB).
+#: At most this many trials per forward chunk (the RNN: 25 x 1024 x 22 x 64 x 4 B ~ 144 MB per state array).
 CHUNK = 1024
+#: Activation floats one network's forward pass may hold per chunk and step: 1024 trials x 300
+#: floats, so the RNN (2H + N floats per trial and step: r, a, z; 152 at the reference size, <= 300
+#: up to H = 138) runs CHUNK trials per chunk -- its evidence-noise draws keep their order -- while
+#: the transformer (attention weights, MLP rows: ~1700 floats) runs fewer. The chunk size depends
+#: only on the architecture (and the trial length, for attention), never on K, the dtype or the
+#: machine. Peak memory: K x chunk x T x floats, ~0.7 GB for 25 float32 transformers.
+CHUNK_FLOATS = CHUNK * 300
+
+
+def chunk_trials(ens: Ensemble, n_steps: int) -> int:
+    """Trials per forward chunk: CHUNK, or fewer when one trial's activations per step and network,
+    counted on a zero-input probe trial, exceed CHUNK_FLOATS / CHUNK."""
+    K = ens.K
+    u = np.zeros((K, n_steps, 1, ens.n_in), dtype=ens.config.dtype)
+    arrays = {id(a): a for a in _arrays(ens.arch.forward(ens.params, u)) if a.ndim >= 3 and a.shape[0] == K}
+    arrays.pop(id(u), None)                                  # the inputs are not activations
+    per_step = sum(a.size for a in arrays.values()) / (K * n_steps)
+    return int(np.clip(CHUNK_FLOATS // per_step, 1, CHUNK))
+
+
+def _arrays(obj):
+    """Every ndarray inside nested tuples, lists and dicts (views count as their own arrays)."""
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            yield from _arrays(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _arrays(o)
 
 
 def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None
@@ -49,12 +78,16 @@ class DecisionStates:
     Attributes
     ----------
     x_star : ndarray (K, n, D), latents (the same for every network unless given per network)
-    hidden : ndarray (K, n, H), hidden state r at the last step (float64)
+    hidden : ndarray (K, n, H), at the last step the state the read-out reads, z = hidden W_out + b_out
+        (float64): RNN r_T; LSTM h_T; transformer the final LayerNorm's output at the last position
     logits : ndarray (K, n, max N), read-out pre-activations at the last step (padded columns
         beyond ntask[k] are zero-weight outputs and must be ignored)
     mu : ndarray (K, n, D), the optimal agent's running mean of the evidence each network saw
     t : int, evidence samples behind ``mu``
-    trajectories : ndarray (K, n, T, H) or None, every step (only when asked for)
+    trajectories : ndarray (K, n, T, S) or None (only when asked for): for a recurrent architecture
+        the full recurrent state after every step (RNN: r, S = H; LSTM: (h, c) concatenated,
+        S = 2H), the states the fixed-point search starts from; for the transformer, which has no
+        recurrent state, the read-out input (final LayerNorm output) at every position, S = d_model
     """
 
     x_star: np.ndarray
@@ -69,6 +102,8 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
                     keep_trajectories: bool = False) -> DecisionStates:
     """Run the frozen ensemble on ``x_star`` and collect last-step states, logits and mu(t).
 
+    Any architecture, in evaluation mode (no recurrent noise, no dropout).
+
     Parameters
     ----------
     x_star : ndarray, shape (n, D) or (K, n, D)
@@ -80,16 +115,20 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     rng = as_generator(rng)
     x_star = np.asarray(x_star, dtype=float)
     n = x_star.shape[-2]
+    arch, dtype = ens.arch, np.dtype(ens.config.dtype)
     hidden, logits, mus, trajs = [], [], [], []
-    for lo in range(0, n, CHUNK):
-        chunk = x_star[..., lo:lo + CHUNK, :]
+    c = ens.config
+    step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))
+    for lo in range(0, n, step):
+        chunk = x_star[..., lo:lo + step, :]
         u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim)
-        h, z = forward(ens.params, u, **ens.rnn_kwargs())
-        hidden.append(h[:, :, -1].astype(float))
-        logits.append(z[:, :, -1].astype(float))
+        h, z, cache = arch.forward(ens.params, np.ascontiguousarray(u.swapaxes(1, 2), dtype=dtype))  # (K, T, B, .)
+        hidden.append(h[:, -1].astype(float))
+        logits.append(z[:, -1].astype(float))
         mus.append(X.mean(axis=2))  # mu(t) = (1/t) sum_s X(s), t = n_stim
         if keep_trajectories:
-            trajs.append(h.astype(float))
+            s = arch.state_trajectory(h, cache) if arch.recurrent else h
+            trajs.append(s.swapaxes(1, 2).astype(float))
     steps = ens.config.n_stim if n_stim is None else n_stim
     return DecisionStates(
         x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
@@ -100,8 +139,7 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
 
 def fixation_input(ens: Ensemble) -> np.ndarray:
     """The input during fixation with no stimulus: [1, 0, ..., 0] (fixed timeline), shape (n_in,)."""
-    n_in = ens.params["W_in"].shape[1]
-    u = np.zeros(n_in)
+    u = np.zeros(ens.n_in)
     if ens.config.timeline == "fixed":
         u[0] = 1.0
     return u

@@ -1,9 +1,9 @@
 """Read-outs and losses, each with its gradient with respect to the read-out pre-activation z.
 
-- ``bce_sigmoid`` (reference, SPEC 5): p = sigmoid(z), per-entry loss
+- ``bce_sigmoid`` (the reference task): p = sigmoid(z), per-entry loss
   l = -y log p - (1 - y) log(1 - p) = softplus(z) - y z, dl/dz = sigmoid(z) - y.
   With a target y = 1/2 the smallest possible l is log 2 (at p = 1/2), not 0.
-- ``mse_tanh5`` (free reaction time, SPEC 7.1): o = scale tanh(z) (scale = 5 = the bound),
+- ``mse_tanh5`` (free reaction time, docs/theory.md): o = scale tanh(z) (scale = 5 = the bound),
   l = (o - y)^2, dl/dz = 2 (o - y) scale (1 - tanh(z)^2).
 
 Network k's loss is the weighted mean L_k = sum(w l) / sum(w) over its trials, steps and

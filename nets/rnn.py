@@ -1,4 +1,4 @@
-"""The reference RNN (SPEC section 5) for K stacked networks, with hand-written backprop through time.
+"""The reference RNN for K stacked networks, with hand-written backprop through time.
 
 Row-vector convention (each trial's state is a row; W acts on the right):
 
@@ -23,11 +23,38 @@ and return (K, B, T, .).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from nets.stacking import stack_params as _stack
 from theory.world import as_generator, check_positive_int
 
 PARAM_NAMES = ("W_in", "b_in", "W_rec", "b_rec", "W_out", "b_out")
+READOUT_NAMES = ("W_out", "b_out")
+ACTIVATIONS = ("relu", "tanh")
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """The RNN's own settings (the reference: 64 leaky ReLU units with alpha = 1, no noise)."""
+
+    hidden: int = 64
+    activation: str = "relu"
+    alpha: float = 1.0             # dt / tau; 1 = no leak (reference)
+    leaky: bool = True             # False: r_t = r_{t-1} + alpha phi(a_t)
+    rec_noise: float = 0.0         # sd of Gaussian noise added to the recurrent pre-activation
+
+    def __post_init__(self):
+        check_positive_int("hidden", self.hidden)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} must be one of {ACTIVATIONS}")
+        if isinstance(self.alpha, bool) or not (0 < self.alpha <= 1):
+            raise ValueError(f"alpha={self.alpha!r} must be in (0, 1]")
+        if not isinstance(self.leaky, bool):
+            raise ValueError(f"leaky={self.leaky!r} must be True or False")
+        if not (np.isfinite(self.rec_noise) and self.rec_noise >= 0):
+            raise ValueError(f"rec_noise={self.rec_noise!r} must be finite and >= 0")
 
 
 def init_params(rng, n_in: int, hidden: int, n_out: int, dtype=np.float64) -> dict:
@@ -55,23 +82,8 @@ def init_params(rng, n_in: int, hidden: int, n_out: int, dtype=np.float64) -> di
 
 
 def stack_params(params: list, n_out: int | None = None) -> dict:
-    """Stack K networks' parameters along a new axis 0; read-outs zero-padded to ``n_out`` outputs.
-
-    Padded outputs are masked out of the loss, so their weights get zero gradient and stay 0.
-    """
-    if not params:
-        raise ValueError("params must hold at least one network")
-    widest = max(p["W_out"].shape[1] for p in params)
-    n_out = widest if n_out is None else n_out
-    if n_out < widest:
-        raise ValueError(f"n_out={n_out} is smaller than the widest read-out ({widest})")
-    out = {}
-    for name in PARAM_NAMES:
-        arrs = [p[name] for p in params]
-        if name in ("W_out", "b_out"):
-            arrs = [np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, n_out - a.shape[-1])]) for a in arrs]
-        out[name] = np.stack(arrs)
-    return out
+    """Stack K networks' parameters along a new axis 0; read-outs zero-padded to ``n_out`` outputs."""
+    return _stack(params, PARAM_NAMES, READOUT_NAMES, n_out)
 
 
 def _phi(activation: str, a: np.ndarray, out=None) -> np.ndarray:
@@ -233,3 +245,49 @@ def _preactivation(params: dict, h: np.ndarray, u: np.ndarray) -> np.ndarray:
     u = np.broadcast_to(u, (K, h.shape[1], n_in))
     return u @ params["W_in"] + params["b_in"][:, None] + h @ params["W_rec"] + params["b_rec"][:, None]
 
+
+
+class RNN:
+    """The RNN behind the :class:`nets.architecture.Recurrent` interface; the state s is r (S = H)."""
+
+    name = "rnn"
+    recurrent = True
+    param_names = PARAM_NAMES
+    readout_names = READOUT_NAMES
+
+    def __init__(self, config: RNNConfig):
+        self.config = config
+        self._kw = {"activation": config.activation, "alpha": config.alpha, "leaky": config.leaky}
+
+    def __repr__(self) -> str:
+        return f"RNN({self.config!r})"
+
+    def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
+        return init_params(rng, n_in, self.config.hidden, n_out, dtype)
+
+    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype) -> dict:
+        """Recurrent noise rec_noise * xi, xi ~ N(0, 1) of shape (T, B, H) (nothing when rec_noise = 0)."""
+        if self.config.rec_noise == 0:
+            return {}
+        xi = rng.standard_normal((n_steps, batch_size, self.config.hidden))
+        return {"rec": (self.config.rec_noise * xi).astype(dtype)}
+
+    def forward(self, params: dict, u: np.ndarray, noise: dict | None = None):
+        r, a, z = forward_tm(params, u, noise=None if noise is None else noise["rec"], **self._kw)
+        return r, z, (u, r, a)
+
+    def backward(self, params: dict, cache, dz: np.ndarray) -> dict:
+        u, r, a = cache
+        return backward_tm(params, u, r, a, dz, **self._kw)
+
+    def state_size(self, params: dict) -> int:
+        return params["W_rec"].shape[-1]
+
+    def state_trajectory(self, hidden: np.ndarray, cache) -> np.ndarray:
+        return hidden
+
+    def step_map(self, params: dict, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return step_map(params, s, u, **self._kw)
+
+    def step_jacobian(self, params: dict, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+        return step_jacobian(params, s, u, **self._kw)

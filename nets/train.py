@@ -1,29 +1,32 @@
-"""Train an ensemble of independent RNNs on the multi-task world (SPEC section 5), resumably.
+"""Train an ensemble of independent networks (RNN, LSTM or transformer) on the multi-task world, resumably.
 
 All K networks train together as stacked arrays: every batch, each network draws its own
-trials from its own stream, then one forward pass, one backward pass and one Adam step update
-all K (in stacked groups, optionally spread over worker processes). Network k's arithmetic does
-not depend on the other networks, so the ensemble gives the same networks as K separate runs
-with the same seeds (bit for bit when the task counts agree; networks with fewer tasks carry
-zero-padded read-outs, which changes only the rounding of one sum).
+trials (and its own training noise: recurrent noise, dropout masks) from its own stream, then
+one forward pass, one backward pass and one Adam step update all K (in stacked groups,
+optionally spread over worker processes). Network k's arithmetic does not depend on the other
+networks, so the ensemble gives the same networks as K separate runs with the same seeds (bit
+for bit when the task counts agree; networks with fewer tasks carry zero-padded read-outs,
+which changes only the rounding of one sum), whatever --workers and --group-size.
 
-Usage: python -m nets.train --ntask 2 24 --networks 5 --batches 100000 \
-           --workers 2 --out runs/ --resume
+Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/ --resume
+       python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/ --resume
 
-A checkpoint's file name is keyed by the configuration (run length excluded), so ``--resume``
-with a changed configuration starts a new file rather than continuing another run.
+A rerun with the same --out and --resume resumes an interrupted run from its last checkpoint
+(bit-identical to an uninterrupted run), or loads a finished one without training. A
+checkpoint's file name is keyed by the configuration without its run length, so a changed
+configuration starts a new file and a longer run continues a shorter one. Without --resume an
+existing checkpoint of the same configuration is overwritten.
 
-Prints (or with --json emits) {"config", "seconds", "network_batches_per_second",
-"final_loss": [one per network], "checkpoint": path or null}.
+Prints (or with --json emits, strict JSON) {"config", "seconds", "network_batches_per_second"
+(null when nothing was trained), "final_loss": [one per network, mean of the last 100 batches
+of the stored loss history], "checkpoint": path or null, "exit_code"}.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +34,19 @@ from threadpoolctl import threadpool_limits
 
 from nets.adam import AdamState, adam_init, adam_step
 from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
-from nets.config import TrainConfig, ensemble_config
+from nets.architecture import ARCHS, arch_config_class
+from nets.config import DTYPES, TrainConfig, ensemble_config
+from nets.rnn import ACTIVATIONS
+from theory.designs import DESIGNS
+from theory.encoders import ENCODERS
 from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
-from nets.rnn import backward_tm, forward_tm
+from nets.stacking import stack_noise
 from nets.trials import build_inputs, build_targets
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int, sample_evidence, sample_latents
-from infra.store import jsonable
+from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
 
 #: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100
@@ -97,15 +104,18 @@ def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
     return (w_out * w_step[None, :, None, None]).astype(config.dtype)
 
 
-def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder):
+def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder, arch=None):
     """One batch for each network in ``nets``: (u, y, noise) in the (K, T, B, .) layout.
 
     ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
     :func:`theory.encoders.stack_encoders` of their encoders in the training dtype, so they run
     as one stacked product. Network k's stream gives, in order, the latents and the evidence
-    noise (the same draws as :func:`nets.trials.make_trials`), then the recurrent noise if
-    rec_noise > 0. Targets are padded to max(ntask) outputs of the whole ensemble.
+    noise (the same draws as :func:`nets.trials.make_trials`), then the architecture's training
+    noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's recurrent noise if
+    rec_noise > 0, the transformer's dropout masks). Targets are padded to max(ntask) outputs of
+    the whole ensemble. ``arch`` defaults to ``config.architecture``.
     """
+    arch = config.architecture if arch is None else arch
     dtype = np.dtype(config.dtype)
     y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
     Xs, noises = [], []
@@ -115,20 +125,17 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
         y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
                                                      dtype).swapaxes(0, 1)
         Xs.append(X)
-        if config.rec_noise > 0:
-            xi = rngs[j].standard_normal((config.n_steps, config.batch_size, config.hidden))
-            noises.append((config.rec_noise * xi).astype(dtype))
+        noises.append(arch.sample_noise(rngs[j], config.n_steps, config.batch_size, dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
-    noise = np.stack(noises) if noises else None
-    return np.ascontiguousarray(u.swapaxes(1, 2)), y, noise
+    return np.ascontiguousarray(u.swapaxes(1, 2)), y, stack_noise(noises)
 
 
-def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights):
-    """Forward, loss, backward through time, Adam: returns (params, adam, losses (K,))."""
-    kw = {"activation": config.activation, "alpha": config.alpha, "leaky": config.leaky}
-    r, a, z = forward_tm(params, u, noise=noise, **kw)
+def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights, arch=None):
+    """Forward, loss, backward, Adam: returns (params, adam, losses (K,))."""
+    arch = config.architecture if arch is None else arch
+    _, z, cache = arch.forward(params, u, noise)
     L, dz = loss_and_grad(z, y, weights, config.loss, config.bound)
-    grads = backward_tm(params, u, r, a, dz, **kw)
+    grads = arch.backward(params, cache, dz)
     params, adam = adam_step(params, grads, adam, config.lr, config.beta1, config.beta2, config.adam_eps)
     return params, adam, L
 
@@ -148,13 +155,14 @@ def run_group(config: TrainConfig, nets: range, params: dict, adam: AdamState, r
         g.bit_generator.state = state
     encoder = stack_encoders(encoders, np.dtype(config.dtype))
     weights = loss_weights(config, nets)
+    arch = config.architecture
     losses = np.empty((n_batches, len(nets)))
     # Small stacked matmuls: a multithreaded BLAS only adds synchronisation (measured 4-8x slower
     # on 2 cores), so each process trains on one BLAS thread; workers > 1 use the other cores.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in range(n_batches):
-            u, y, noise = draw_batch(config, nets, designs, rngs, encoder)
-            params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights)
+            u, y, noise = draw_batch(config, nets, designs, rngs, encoder, arch)
+            params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights, arch)
     return params, adam, [g.bit_generator.state for g in rngs], losses
 
 
@@ -253,69 +261,93 @@ def _progress_bar(config: TrainConfig, done: int):
                 file=sys.stderr, mininterval=0.5)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m nets.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ntask", type=int, nargs="+", default=[24], help="task count(s) N; K networks for each")
-    p.add_argument("--networks", type=int, default=1, help="networks K per ntask (default 1)")
-    p.add_argument("--batches", type=int, default=100_000)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--encoder", default="mlp", help="mlp | quadratic | identity")
-    p.add_argument("--sigma", type=float, nargs="+", default=[0.2], help="noise sd per step (one, or one per ntask)")
-    p.add_argument("--D", type=int, default=2, help="latent dimensions")
-    p.add_argument("--design", default="even", help="even (D = 2) | random")
-    p.add_argument("--task", default="reference", choices=["reference", "free_rt"],
+#: Command-line tasks: (timeline, loss) of the reference classification task and of free reaction time.
+TASKS = {"reference": ("fixed", "bce_sigmoid"), "free_rt": ("free", "mse_tanh5")}
+#: Architecture options of the command line: flag destination -> configuration field (None: not given).
+ARCH_FLAGS = {"hidden": "hidden", "activation": "activation", "alpha": "alpha", "rec_noise": "rec_noise",
+              "d_model": "d_model", "n_head": "n_head", "d_mlp": "d_mlp", "dropout": "dropout"}
+
+
+def build_parser():
+    p = base_parser(__doc__, "python -m nets.train", out=None, workers=True)
+    p.add_argument("--arch", choices=ARCHS, default="rnn", help="network architecture (default rnn)")
+    p.add_argument("--ntask", type=int, nargs="+", default=[24], help="task count(s) N; --networks networks for each")
+    p.add_argument("--networks", type=int, default=1, help="networks per task count (default 1)")
+    p.add_argument("--batches", type=int, default=100_000, help="training batches (default 100000)")
+    p.add_argument("--batch-size", type=int, default=16, help="trials per batch (default 16)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    p.add_argument("--encoder", choices=ENCODERS, default="mlp",
+                   help="input encoder f, drawn per network (default mlp)")
+    p.add_argument("--sigma", type=float, nargs="+", default=[0.2],
+                   help="evidence noise sd per step (one, or one per task count; default 0.2)")
+    p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
+    p.add_argument("--design", choices=DESIGNS, default="even", help="boundary design (default even; needs D = 2)")
+    p.add_argument("--task", default="reference", choices=list(TASKS),
                    help="reference: fixed 22-step timeline, BCE; free_rt: 20 steps, bounded accumulators, MSE")
-    p.add_argument("--activation", default="relu", help="relu | tanh")
-    p.add_argument("--alpha", type=float, default=1.0, help="dt / tau")
-    p.add_argument("--non-leaky", action="store_true", help="r_t = r_{t-1} + alpha phi(a_t)")
-    p.add_argument("--rec-noise", type=float, default=0.0)
-    p.add_argument("--dtype", default="float32", help="float32 | float64")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--checkpoint-every", type=int, default=5000)
-    p.add_argument("--out", default=None, help="folder for checkpoints (none: no checkpoint)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    p.add_argument("--workers", type=int, default=1,
-                   help="processes training groups of networks in parallel (results do not depend on it)")
+    p.add_argument("--dtype", choices=DTYPES, default="float32", help="training precision (default float32)")
+    p.add_argument("--checkpoint-every", type=int, default=5000, help="batches between checkpoints (default 5000)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from (or load) the checkpoint of this configuration in --out")
     p.add_argument("--group-size", type=int, default=None,
                    help="networks per stacked group (default: K / workers; results do not depend on it)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    a = p.add_argument_group("architecture options (default: the reference values of --arch)")
+    a.add_argument("--hidden", type=int, default=None, help="rnn, lstm: hidden units (default 64)")
+    a.add_argument("--activation", choices=ACTIVATIONS, default=None, help="rnn: phi (default relu)")
+    a.add_argument("--alpha", type=float, default=None, help="rnn: dt / tau in (0, 1] (default 1)")
+    a.add_argument("--non-leaky", action="store_true", help="rnn: r_t = r_{t-1} + alpha phi(a_t)")
+    a.add_argument("--rec-noise", type=float, default=None, help="rnn: sd of the recurrent noise (default 0)")
+    a.add_argument("--d-model", type=int, default=None, help="transformer: residual width (default 64)")
+    a.add_argument("--n-head", type=int, default=None, help="transformer: attention heads (default 8)")
+    a.add_argument("--d-mlp", type=int, default=None, help="transformer: MLP width (default 256)")
+    a.add_argument("--dropout", type=float, default=None, help="transformer: dropout rate in training (default 0.1)")
     return p
 
 
+def config_from_args(args) -> TrainConfig:
+    """The TrainConfig of parsed command-line arguments (ValueError naming the bad parameter)."""
+    timeline, loss = TASKS[args.task]
+    net = {field: getattr(args, dest) for dest, field in ARCH_FLAGS.items() if getattr(args, dest) is not None}
+    if args.non_leaky:
+        net["leaky"] = False
+    own = {f.name for f in fields(arch_config_class(args.arch))}
+    flag = {**{field: "--" + dest.replace("_", "-") for dest, field in ARCH_FLAGS.items()}, "leaky": "--non-leaky"}
+    for field in net:
+        if field not in own:
+            raise UsageError(f"{flag[field]} does not apply to --arch {args.arch} (its options: "
+                             f"{', '.join(sorted(flag[f] for f in own if f in flag))})")
+    return ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma, arch=args.arch,
+                           batches=args.batches, batch_size=args.batch_size, lr=args.lr, encoder=args.encoder,
+                           D=args.D, design=args.design, timeline=timeline, loss=loss, dtype=args.dtype,
+                           seed=args.seed, checkpoint_every=args.checkpoint_every, **net)
+
+
+def _body(args) -> dict:
+    if args.resume and args.out is None:
+        raise UsageError("--resume needs --out (the folder holding the checkpoint)")
+    config = config_from_args(args)
+    workers = min(check_workers(args.workers, minimum=1), config.K)
+    if args.group_size is not None and args.group_size < 1:
+        raise UsageError(f"--group-size={args.group_size} must be >= 1")
+    if not args.json:
+        print(f"configuration: arch={config.arch} {config.net}, K={config.K} networks, "
+              f"ntask={sorted(set(config.ntask))}, seed={config.seed}, dtype={config.dtype}, "
+              f"batches={config.batches}, workers={workers}", file=sys.stderr)
+    result = train(config, out_dir=args.out, resume=args.resume, progress=show_progress(args),
+                   workers=workers, group_size=args.group_size)
+    return result.summary()
+
+
+def _render(summary: dict) -> str:
+    rate = summary["network_batches_per_second"]
+    return "\n".join([f"seconds: {summary['seconds']:.2f}",
+                      "network batches per second: " + ("- (loaded, nothing trained)" if rate is None or rate != rate
+                                                        else f"{rate:.1f}"),
+                      "final loss per network: " + " ".join(f"{v:.4f}" for v in summary["final_loss"]),
+                      f"checkpoint: {summary['checkpoint']}"])
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        if args.resume and args.out is None:
-            raise ValueError("--resume needs --out (the folder holding the checkpoint)")
-        timeline, loss = ("fixed", "bce_sigmoid") if args.task == "reference" else ("free", "mse_tanh5")
-        config = ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma,
-                                 batches=args.batches, batch_size=args.batch_size, lr=args.lr,
-                                 hidden=args.hidden, encoder=args.encoder, D=args.D, design=args.design,
-                                 timeline=timeline, loss=loss, activation=args.activation, alpha=args.alpha,
-                                 leaky=not args.non_leaky, rec_noise=args.rec_noise, dtype=args.dtype,
-                                 seed=args.seed, checkpoint_every=args.checkpoint_every)
-        if not args.json:
-            print(f"configuration: K={config.K} networks, ntask={sorted(set(config.ntask))}, "
-                  f"seed={config.seed}, dtype={config.dtype}, batches={config.batches}")
-        result = train(config, out_dir=args.out, resume=args.resume, progress=not args.no_progress,
-                       workers=args.workers, group_size=args.group_size)
-    except ValueError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    summary = result.summary()
-    if args.json:
-        print(json.dumps(summary, default=jsonable))
-    else:
-        print(f"seconds: {summary['seconds']:.2f}")
-        print(f"network batches per second: {summary['network_batches_per_second']:.1f}")
-        print("final loss per network: " + " ".join(f"{v:.4f}" for v in summary["final_loss"]))
-        print(f"checkpoint: {summary['checkpoint']}")
-    return 0
+    return run_main(build_parser(), argv, _body, _render)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Training trials: inputs and targets on the two timelines (SPEC sections 1, 5 and 7.1).
+"""Training trials: inputs and targets on the two timelines (the reference task, and free reaction time
+as in docs/theory.md).
 
 ``fixed`` (the reference, T = n_stim + 2 = 22 steps of 100 ms)::
 
@@ -15,7 +16,7 @@ the bounded accumulator
 
     A_i(t) = sum_{s<=t} (c~_i . X(s) + b~_i),  absorbed at +-bound (held there once reached),
 
-with c~_i = c_i / c_i2 for the ``even`` design, i.e. (-tan phi_i, 1) as in SPEC 7.1, and
+with c~_i = c_i / c_i2 for the ``even`` design, i.e. (-tan phi_i, 1) as in docs/theory.md, and
 c~_i = c_i, b~_i = b_i (the design's own, unit-length normals) for every other design.
 """
 from __future__ import annotations

@@ -4,11 +4,11 @@ import pytest
 
 import nets.train as nt
 from nets.checkpoint import checkpoint_path, load_checkpoint
-from nets.config import TrainConfig
+from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import load_ensemble
 from nets.train import train
 
-CONFIG = TrainConfig(ntask=(3, 5), sigma=(0.2, 0.3), hidden=8, batch_size=4, n_stim=5, batches=30,
+CONFIG = ensemble_config(ntask=(3, 5), sigma=(0.2, 0.3), hidden=8, batch_size=4, n_stim=5, batches=30,
                      checkpoint_every=8, rec_noise=0.1, seed=7)
 
 
@@ -95,9 +95,9 @@ def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
     import time
 
     argv = ["--batches", "1500", "--hidden", "8", "--checkpoint-every", "100", "--seed", "3"]
-    proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--no-progress"],
+    proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    config = TrainConfig(batches=1500, hidden=8, checkpoint_every=100, seed=3)
+    config = ensemble_config(batches=1500, hidden=8, checkpoint_every=100, seed=3)
     path = checkpoint_path(tmp_path, config)
     deadline = time.time() + 120
     while not path.exists() and time.time() < deadline:

@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from nets.config import TrainConfig
+from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import build_ensemble, ensemble_inputs, ensemble_with_params, network_streams
 from nets.losses import loss_and_grad
 from nets.rnn import forward
 from theory.encoders import encode
 from theory.designs import labels
 
-CONFIG = TrainConfig(ntask=(2, 4, 4), design="random", D=3, hidden=6, n_stim=4, seed=1)
+CONFIG = ensemble_config(ntask=(2, 4, 4), design="random", D=3, hidden=6, n_stim=4, seed=1)
 
 
 def test_network_streams_are_the_spawned_children_of_the_seed():
@@ -52,7 +52,7 @@ def test_probe_inputs_can_extend_the_stimulus_and_feed_forward():
 
 def test_loss_of_probe_run_equals_loss_from_labels_of_the_latents():
     """Forward on probe inputs, then BCE against [0.5 ..., labels(x*)], equals the reference loss by hand."""
-    ens, _ = build_ensemble(TrainConfig(ntask=(3,), hidden=5, n_stim=3, dtype="float64", seed=2))
+    ens, _ = build_ensemble(ensemble_config(ntask=(3,), hidden=5, n_stim=3, dtype="float64", seed=2))
     x = np.random.default_rng(1).uniform(-0.5, 0.5, (4, 2))
     u, _ = ensemble_inputs(ens, x, 3)
     _, z = forward(ens.params, u, **ens.rnn_kwargs())

@@ -79,7 +79,7 @@ def test_bptt_check_fails_for_a_wrong_backward_pass():
 
 
 def _unrolled_reference(params, u, activation, alpha, leaky, noise):
-    """Column-vector form of SPEC 5, one trial and one network at a time, plain loops."""
+    """Column-vector form of the RNN equations, one trial and one network at a time, plain loops."""
     K, B, T, _ = u.shape
     H = params["W_rec"].shape[-1]
     phi = np.tanh if activation == "tanh" else (lambda x: np.maximum(x, 0))

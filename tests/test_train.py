@@ -24,10 +24,10 @@ def _params_of(result, k):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_ensemble_equals_separate_runs_bit_for_bit_when_task_counts_agree(dtype):
-    config = TrainConfig(ntask=(3, 3, 3), sigma=(0.2, 0.4, 0.1), batches=15, dtype=dtype, seed=11, **SMALL)
+    config = ensemble_config(ntask=(3, 3, 3), sigma=(0.2, 0.4, 0.1), batches=15, dtype=dtype, seed=11, **SMALL)
     together = train(config, progress=False)
     for k in range(3):
-        alone = train(TrainConfig(ntask=(3,), sigma=(config.sigma[k],), batches=15, dtype=dtype, seed=11,
+        alone = train(ensemble_config(ntask=(3,), sigma=(config.sigma[k],), batches=15, dtype=dtype, seed=11,
                                   first_network=k, **SMALL), progress=False)
         for name, p in _params_of(alone, 0).items():
             np.testing.assert_array_equal(p, _params_of(together, k)[name], err_msg=name)
@@ -39,10 +39,10 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
     is the order of a sum over outputs that includes exact zeros, a rounding-level change
     (~1e-16 per batch in float64). Tolerance 1e-10: 6 orders above that after 20 batches, and
     7 orders below one Adam step (lr = 1e-3), the size any real coupling between networks would have."""
-    config = TrainConfig(ntask=(2, 6), batches=20, dtype="float64", seed=4, **SMALL)
+    config = ensemble_config(ntask=(2, 6), batches=20, dtype="float64", seed=4, **SMALL)
     together = train(config, progress=False)
     for k in range(2):
-        alone = train(TrainConfig(ntask=(config.ntask[k],), batches=20, dtype="float64", seed=4,
+        alone = train(ensemble_config(ntask=(config.ntask[k],), batches=20, dtype="float64", seed=4,
                                   first_network=k, **SMALL), progress=False)
         for name, p in _params_of(alone, 0).items():
             np.testing.assert_allclose(p, _params_of(together, k)[name], rtol=0, atol=1e-10, err_msg=name)
@@ -51,7 +51,7 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
 
 @pytest.mark.parametrize("workers, group_size", [(2, None), (1, 1), (2, 2)])
 def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers, group_size):
-    config = TrainConfig(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
+    config = ensemble_config(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
     one = train(config, progress=False)
     other = train(config, progress=False, workers=workers, group_size=group_size)
     for name, p in one.ensemble.params.items():
@@ -60,7 +60,7 @@ def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers
 
 
 def test_same_seed_same_networks_and_different_seeds_differ():
-    a, b, c = (train(TrainConfig(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
+    a, b, c = (train(ensemble_config(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.ensemble.params["W_rec"], b.ensemble.params["W_rec"])
     np.testing.assert_array_equal(a.losses, b.losses)
     assert not np.array_equal(a.ensemble.params["W_rec"], c.ensemble.params["W_rec"])
@@ -69,7 +69,7 @@ def test_same_seed_same_networks_and_different_seeds_differ():
 def test_float32_and_float64_runs_start_together_and_stay_close():
     """Same seed: the float32 run is the float64 run rounded. After 5 batches at lr 1e-3 the weights
     differ by float32 rounding amplified through Adam's normalised steps: bounded by 5 steps x lr."""
-    r32, r64 = (train(TrainConfig(batches=5, dtype=d, seed=3, **SMALL), progress=False)
+    r32, r64 = (train(ensemble_config(batches=5, dtype=d, seed=3, **SMALL), progress=False)
                 for d in ("float32", "float64"))
     assert r32.ensemble.params["W_rec"].dtype == np.float32
     np.testing.assert_allclose(r32.ensemble.params["W_rec"], r64.ensemble.params["W_rec"], atol=5 * 1e-3)
@@ -96,11 +96,31 @@ def test_training_reduces_the_loss_toward_the_optimal_agent_floor():
     the floor and never below it. The flat-prior agent's floor exceeds the exact uniform-prior Bayes floor
     by ~2e-5 (measured), inside the 4-SE + 1e-4 margin."""
     floor, se_floor = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
-    result = train(TrainConfig(batches=400, hidden=32, seed=0), progress=False)
+    result = train(ensemble_config(batches=400, hidden=32, seed=0), progress=False)
     first, last = result.losses[:20, 0], result.losses[-100:, 0]
     se_last = last.std(ddof=1) / np.sqrt(len(last))
     assert last.mean() > floor - 4 * np.hypot(se_last, se_floor) - 1e-4
     assert last.mean() - floor < 0.75 * (first.mean() - floor)
+
+
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_lstm_and_transformer_training_reduces_the_loss_toward_the_floor_and_never_below(arch):
+    """As for the RNN above, at the reference size of each architecture (400 batches of 16)."""
+    floor, se_floor = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(ensemble_config(arch=arch, batches=400, seed=0), progress=False)
+    first, last = result.losses[:20, 0], result.losses[-100:, 0]
+    se_last = last.std(ddof=1) / np.sqrt(len(last))
+    assert last.mean() > floor - 4 * np.hypot(se_last, se_floor) - 1e-4
+    assert last.mean() - floor < 0.75 * (first.mean() - floor)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["lstm", "transformer"])
+def test_lstm_and_transformer_reach_within_a_tenth_of_the_initial_gap_to_the_floor(arch):
+    floor, _ = loss_floor(24, 0.2, 20, 100_000, np.random.default_rng(0))
+    result = train(ensemble_config(arch=arch, batches=4000, seed=0), progress=False)
+    first, last = result.losses[:20, 0].mean(), result.losses[-500:, 0].mean()
+    assert floor - 1e-3 < last < floor + 0.1 * (first - floor)
 
 
 @pytest.mark.slow
@@ -113,46 +133,67 @@ def test_reference_network_reaches_within_a_tenth_of_the_initial_gap_to_the_floo
 
 def test_free_reaction_time_networks_learn_the_accumulators():
     """MSE of a network that outputs 0 is E[A^2]; training must cut it (here by more than a third)."""
-    config = TrainConfig(timeline="free", loss="mse_tanh5", encoder="identity", batches=300, hidden=32, seed=2)
+    config = ensemble_config(timeline="free", loss="mse_tanh5", encoder="identity", batches=300, hidden=32, seed=2)
     result = train(config, progress=False)
     assert np.all(np.isfinite(result.losses))
     assert result.losses[-50:].mean() < 0.67 * result.losses[:10].mean()
 
 
 def test_decision_only_loss_trains_only_on_the_last_step():
-    result = train(TrainConfig(loss_steps="decision", batches=200, hidden=16, encoder="identity", seed=1),
+    result = train(ensemble_config(loss_steps="decision", batches=200, hidden=16, encoder="identity", seed=1),
                    progress=False)
     assert result.losses[-50:].mean() < result.losses[:10].mean()
 
 
 def test_command_line_prints_the_summary_as_json(capsys):
     code = main(["--ntask", "2", "3", "--networks", "2", "--batches", "3", "--hidden", "8",
-                 "--no-progress", "--json", "--seed", "5"])
+                 "--quiet", "--json", "--seed", "5"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint"}
+    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint", "exit_code"}
     assert out["config"]["ntask"] == [2, 2, 3, 3] and len(out["final_loss"]) == 4
     assert out["checkpoint"] is None and out["config"]["seed"] == 5
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--encoder", "cubic"], "encoder='cubic'"),
     (["--ntask", "0"], "ntask"),
     (["--sigma", "-1"], "sigma"),
-    (["--dtype", "float16"], "dtype='float16'"),
     (["--resume"], "--resume needs --out"),
     (["--design", "even", "--D", "3"], "D=3"),
     (["--workers", "0"], "workers=0"),
+    (["--group-size", "0"], "--group-size=0"),
+    (["--arch", "lstm", "--activation", "tanh"], "--activation does not apply to --arch lstm"),
+    (["--arch", "transformer", "--n-head", "5"], "d_model=64 must be a multiple of n_head=5"),
+    (["--arch", "transformer", "--dropout", "1.0"], "dropout=1.0"),
+    (["--hidden", "0"], "hidden=0"),
 ])
 def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
-    assert main(argv + ["--batches", "1", "--no-progress"]) == 2
+    assert main(argv + ["--batches", "1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task"])
+def test_command_line_offers_choices_for_every_enumerated_option(option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([option, "no-such-choice"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_command_line_reports_loaded_networks_with_a_null_rate_and_the_stored_final_loss(tmp_path, capsys):
+    argv = ["--batches", "4", "--hidden", "4", "--quiet", "--json", "--out", str(tmp_path), "--resume"]
+    assert main(argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    again = json.loads(text)
+    assert "NaN" not in text and again["network_batches_per_second"] is None
+    assert again["final_loss"] == first["final_loss"] and again["checkpoint"] == first["checkpoint"]
+
+
 def test_module_runs_as_a_script():
     proc = subprocess.run([sys.executable, "-m", "nets.train", "--batches", "2", "--hidden", "4",
-                           "--no-progress", "--json"], capture_output=True, text=True, timeout=120)
+                           "--quiet", "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["config"]["batches"] == 2
 
@@ -171,10 +212,24 @@ def test_module_runs_as_a_script():
 ])
 def test_bad_configuration_is_rejected_with_a_message_naming_it(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        TrainConfig(**kwargs)
+        ensemble_config(**kwargs)
 
 
 def test_unknown_configuration_keys_are_rejected():
     with pytest.raises(ValueError, match="unknown configuration keys \\['hiden'\\]"):
         TrainConfig.from_dict({"hiden": 3})
     assert TrainConfig.from_dict(ensemble_config(ntask=[2, 3]).to_dict()) == ensemble_config(ntask=[2, 3])
+
+
+@pytest.mark.parametrize("argv", [["--arch", "lstm", "--hidden", "4"],
+                                  ["--arch", "transformer", "--d-model", "8", "--n-head", "2", "--d-mlp", "8"]])
+def test_command_line_trains_and_resumes_every_architecture(argv, tmp_path, capsys):
+    common = argv + ["--ntask", "2", "--networks", "2", "--batch-size", "4", "--dtype", "float64", "--quiet", "--json"]
+    resumable = common + ["--out", str(tmp_path), "--resume", "--checkpoint-every", "2", "--workers", "2"]
+    assert main(resumable + ["--batches", "2"]) == 0
+    capsys.readouterr()
+    assert main(resumable + ["--batches", "4"]) == 0              # continues the 2-batch run
+    resumed = json.loads(capsys.readouterr().out)
+    assert main(common + ["--batches", "4", "--workers", "1"]) == 0
+    straight = json.loads(capsys.readouterr().out)
+    assert resumed["config"]["arch"] == argv[1] and resumed["final_loss"] == straight["final_loss"]

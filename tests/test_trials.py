@@ -68,7 +68,7 @@ def test_bounded_accumulator_matches_a_plain_loop(seed, bound, even):
 
 
 def test_accumulator_is_a_scaled_probit_before_absorption():
-    """SPEC 7.1 (derived): A_i(t) = sigma sqrt(t) |c~_i| Phi^-1(Yhat_i(t)) while |A_i| < bound."""
+    """Free RT (derived): A_i(t) = sigma sqrt(t) |c~_i| Phi^-1(Yhat_i(t)) while |A_i| < bound."""
     d, sigma = even_design(6), 0.2
     tr = make_trials(2, 200, d, sigma, draw_encoder("identity", 2), timeline="free", bound=1e9,
                      dtype=np.float64)
