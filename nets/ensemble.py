@@ -19,7 +19,7 @@ from nets.config import TrainConfig
 from nets.stacking import stack_params
 from nets.trials import make_trials
 from theory.designs import build_design
-from theory.encoders import draw_encoder
+from theory.encoders import draw_encoder, encode
 
 STREAMS = ("init", "encoder", "design", "data")
 
@@ -119,12 +119,16 @@ def load_ensemble(path) -> Ensemble:
     return ensemble_with_params(ckpt.config, ckpt.params)
 
 
-def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: int | None = None):
+def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: int | None = None,
+                    encode_fixation: bool = False):
     """Inputs for running the frozen networks on chosen latents.
 
     Each network sees its own encoding f_k of its own noise draw (taken from ``rng`` in order
     k = 0..K-1). ``sigma=0`` gives noiseless trials; ``sigma=None`` uses each network's
     training sigma. ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
+    ``encode_fixation`` follows the reference code's input convention on the fixed timeline: its
+    encoder sees the stimulus channels at every step, so the fixation and decision steps carry
+    f_k(0) instead of 0 (the networks here are trained with 0; the audit found it immaterial).
 
     Parameters
     ----------
@@ -145,5 +149,11 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
     steps = c.n_stim if n_stim is None else n_stim
     trials = [make_trials(rng, x_star.shape[1], ens.designs[k], sig[k], ens.encoders[k], c.timeline,
                           steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype)) for k in range(c.K)]
-    return np.stack([t.u for t in trials]), np.stack([t.X for t in trials])
+    u = np.stack([t.u for t in trials])
+    if encode_fixation and c.timeline == "fixed":
+        for k, enc in enumerate(ens.encoders):
+            f0 = encode(enc, np.zeros((1, c.D)), dtype=u.dtype)[0]
+            u[k, :, 0, 1:] = f0
+            u[k, :, -1, 1:] = f0
+    return u, np.stack([t.X for t in trials])
 

@@ -1,22 +1,20 @@
 """Trained ensembles for the network checks: train once, cache by configuration, run frozen.
 
-:func:`trained_ensemble` trains an ensemble with :func:`nets.train.train` into
-``cache_dir / b<batches>/`` (the checkpoint name is the configuration's hash), so a rerun loads
-instead of retraining and an interrupted run resumes from its last checkpoint.
+:func:`trained_ensemble` trains an ensemble as tasks on local processes or a Dask cluster
+(:mod:`nets.pool`), one file per network under ``cache_dir / b<batches>/`` keyed by that network's
+configuration, so a rerun loads instead of retraining and an interrupted run resumes.
 :func:`decision_states` runs the frozen networks on chosen latents, vectorised over networks and
 chunked over trials, and returns what the probes need at the decision step.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from nets.config import TrainConfig
-from nets.ensemble import Ensemble, ensemble_inputs, load_ensemble
-from nets.train import train
+from nets.ensemble import Ensemble, ensemble_inputs
+from nets.pool import trained_networks
 from theory.world import as_generator
 
 #: At most this many trials per forward chunk (the RNN: 25 x 1024 x 22 x 64 x 4 B ~ 144 MB per state array).
@@ -53,22 +51,23 @@ def _arrays(obj):
             yield from _arrays(o)
 
 
-def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None
-                     ) -> tuple[Ensemble, dict]:
+def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None,
+                     dask_address: str | None = None) -> tuple[Ensemble, dict]:
     """Train (or load, or resume) the ensemble of ``config``; return it and a training summary.
 
-    ``workers`` training processes (default: the CPU count; results do not depend on it).
+    Each network is cached in its own file under ``cache_dir / b<batches>/``, keyed by that
+    network's full configuration (:mod:`nets.pool`), so networks trained anywhere -- an earlier run,
+    ``python -m nets.train``, a Dask worker -- are reused and a killed run resumes. Training runs as
+    tasks on ``workers`` local processes (default: the CPU count) or on a Dask cluster
+    (``dask_address``: a scheduler address or ``"local"``); the networks do not depend on either.
 
     Returns
     -------
     ensemble : Ensemble
-    summary : dict with ``checkpoint``, ``seconds`` (this call), ``network_batches_per_second``
-        (nan when nothing was trained) and ``final_loss`` (per network)
+    summary : dict with ``checkpoints`` (one file per network), ``seconds`` (this call),
+        ``network_batches_per_second`` (nan when nothing was trained) and ``final_loss`` (per network)
     """
-    out = Path(cache_dir) / f"b{config.batches}"
-    workers = os.cpu_count() or 1 if workers is None else workers
-    result = train(config, out_dir=out, resume=True, progress=progress, workers=min(workers, config.K))
-    return load_ensemble(result.checkpoint), result.summary()
+    return trained_networks(config, cache_dir, progress, workers, dask_address)
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,8 @@ class DecisionStates:
         beyond ntask[k] are zero-weight outputs and must be ignored)
     mu : ndarray (K, n, D), the optimal agent's running mean of the evidence each network saw
     t : int, evidence samples behind ``mu``
+    hidden_stim : ndarray (K, n, H), the same read-out input at the last stimulus step (the step
+        before the decision step on the fixed timeline; equal to ``hidden`` on the free timeline)
     trajectories : ndarray (K, n, T, S) or None (only when asked for): for a recurrent architecture
         the full recurrent state after every step (RNN: r, S = H; LSTM: (h, c) concatenated,
         S = 2H), the states the fixed-point search starts from; for the transformer, which has no
@@ -95,11 +96,12 @@ class DecisionStates:
     logits: np.ndarray
     mu: np.ndarray
     t: int
+    hidden_stim: np.ndarray | None = None
     trajectories: np.ndarray | None = None
 
 
 def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None = None,
-                    keep_trajectories: bool = False) -> DecisionStates:
+                    keep_trajectories: bool = False, encode_fixation: bool = False) -> DecisionStates:
     """Run the frozen ensemble on ``x_star`` and collect last-step states, logits and mu(t).
 
     Any architecture, in evaluation mode (no recurrent noise, no dropout).
@@ -111,19 +113,22 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     sigma : noise sd (default: each network's training sigma; 0 for noiseless trials)
     n_stim : stimulus steps (default: the training value); the free-RT evaluation uses timing + 1
     keep_trajectories : also return the hidden states of every step
+    encode_fixation : f(0) in the stimulus channels at fixation and decision (see :func:`ensemble_inputs`)
     """
     rng = as_generator(rng)
     x_star = np.asarray(x_star, dtype=float)
     n = x_star.shape[-2]
     arch, dtype = ens.arch, np.dtype(ens.config.dtype)
-    hidden, logits, mus, trajs = [], [], [], []
+    hidden, hidden_stim, logits, mus, trajs = [], [], [], [], []
+    stim = -2 if ens.config.timeline == "fixed" else -1
     c = ens.config
     step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))
     for lo in range(0, n, step):
         chunk = x_star[..., lo:lo + step, :]
-        u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim)
+        u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim, encode_fixation=encode_fixation)
         h, z, cache = arch.forward(ens.params, np.ascontiguousarray(u.swapaxes(1, 2), dtype=dtype))  # (K, T, B, .)
         hidden.append(h[:, -1].astype(float))
+        hidden_stim.append(h[:, stim].astype(float))
         logits.append(z[:, -1].astype(float))
         mus.append(X.mean(axis=2))  # mu(t) = (1/t) sum_s X(s), t = n_stim
         if keep_trajectories:
@@ -133,7 +138,7 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     return DecisionStates(
         x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
         hidden=np.concatenate(hidden, axis=1), logits=np.concatenate(logits, axis=1),
-        mu=np.concatenate(mus, axis=1), t=steps,
+        mu=np.concatenate(mus, axis=1), t=steps, hidden_stim=np.concatenate(hidden_stim, axis=1),
         trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None)
 
 

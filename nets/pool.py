@@ -33,7 +33,7 @@ from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_c
 from nets.adam import AdamState
 from nets.config import TrainConfig
 from nets.ensemble import Ensemble, ensemble_with_params
-from nets.rnn import stack_params
+from nets.stacking import stack_params
 from nets.train import train
 from infra.engine import InProcessExecutor, make_executor
 from theory.world import check_positive_int
@@ -198,7 +198,8 @@ def load_networks(config: TrainConfig, cache_dir) -> Ensemble:
                              f"in {path}")
         p = load_checkpoint(path).params
         params.append({name: a[0] for name, a in p.items()})
-    return ensemble_with_params(config, stack_params(params))
+    arch = config.architecture
+    return ensemble_with_params(config, stack_params(params, arch.param_names, arch.readout_names))
 
 
 def networks_summary(config: TrainConfig, cache_dir) -> dict:

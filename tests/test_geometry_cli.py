@@ -67,15 +67,9 @@ def test_bad_input_exits_2_with_a_one_line_message(tmp_path, capsys, argv, word)
 
 
 @pytest.mark.parametrize("agent", ["lstm", "transformer"])
-def test_lstm_and_transformer_agents_exit_2_when_the_build_lacks_them(tmp_path, capsys, agent):
-    from nets.config import ensemble_config
-    try:
-        ensemble_config(ntask=[2], arch=agent)
-    except TypeError:
-        assert vg.main(["--agent", agent, "--out", str(tmp_path), "--quiet"]) == 2
-        assert f"agent {agent} needs the LSTM/transformer networks" in capsys.readouterr().err
-    else:
-        pytest.skip(f"this build trains {agent} networks; the CLI runs them like the RNNs")
+def test_lstm_and_transformer_agents_train_networks_of_their_architecture(agent):
+    training = vg.GeometryConfig(agent=agent, ntask=(2, 6), networks=2).training()
+    assert training.arch == agent and training.ntask == (2, 2, 6, 6)
 
 
 def test_rnn_agent_runs_from_the_network_cache_and_respects_the_bayes_bound(tmp_path, capsys):

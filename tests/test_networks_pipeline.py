@@ -21,25 +21,22 @@ def test_states_at_both_readout_steps_are_the_last_two_steps_of_the_trajectory()
     assert s.t == ens.config.n_stim and s.mu.shape == (2, 50, 2)
 
 
-def test_states_are_reproducible_and_chunking_does_not_change_them(monkeypatch):
+def test_states_are_reproducible_for_a_seed_and_differ_between_seeds():
     ens = _ens()
     x = np.random.default_rng(0).uniform(-0.5, 0.5, (70, 2))
-    a = pipeline.run_states(ens, x, 3)
-    monkeypatch.setattr(pipeline, "CHUNK", 70)
-    b = pipeline.run_states(ens, x, 3)
-    np.testing.assert_array_equal(pipeline.run_states(ens, x, 3).hidden, b.hidden)
-    assert a.hidden.shape == b.hidden.shape
+    np.testing.assert_array_equal(pipeline.run_states(ens, x, 3).hidden, pipeline.run_states(ens, x, 3).hidden)
+    assert not np.array_equal(pipeline.run_states(ens, x, 3).hidden, pipeline.run_states(ens, x, 4).hidden)
 
 
 def test_encode_fixation_puts_f_of_zero_at_fixation_and_decision_steps_only():
     ens = _ens()
     x = np.random.default_rng(0).uniform(-0.5, 0.5, (5, 2))
     u, _ = ensemble_inputs(ens, x, 2)
-    v = pipeline._encode_fixation(ens, u)
+    v, _ = ensemble_inputs(ens, x, 2, encode_fixation=True)
     np.testing.assert_array_equal(v[:, :, 1:-1], u[:, :, 1:-1])               # stimulus steps untouched
     np.testing.assert_array_equal(v[..., 0], u[..., 0])                        # the fixation channel too
     for k, enc in enumerate(ens.encoders):
-        f0 = encode(enc, np.zeros((1, 2)))[0].astype(u.dtype)
+        f0 = encode(enc, np.zeros((1, 2), dtype=u.dtype), dtype=u.dtype)[0]   # as the stimulus steps are encoded
         np.testing.assert_array_equal(v[k, :, 0, 1:], np.broadcast_to(f0, v[k, :, 0, 1:].shape))
         np.testing.assert_array_equal(v[k, :, -1, 1:], np.broadcast_to(f0, v[k, :, -1, 1:].shape))
         assert np.any(f0 != 0)                                                 # an MLP encoder: f(0) != 0

@@ -10,7 +10,7 @@ from nets.pool import (groups, load_networks, network_config, network_path, netw
                        train_networks, unfinished_networks)
 from nets.train import train
 
-SMALL = dict(hidden=8, batch_size=4, n_stim=5, batches=20, checkpoint_every=10, seed=3)
+SMALL = dict(net={"hidden": 8}, batch_size=4, n_stim=5, batches=20, checkpoint_every=10, seed=3)
 
 
 def assert_same_networks(a, b):

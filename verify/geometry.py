@@ -48,7 +48,7 @@ from matplotlib.figure import Figure
 
 from verify.montecarlo import family_k
 from verify.plotting import save_figure
-from verify.verdict import Check, UsageError, base_parser, run_cli
+from verify.verdict import Check, base_parser, run_cli
 
 AGENTS = ("optimal", "rnn", "lstm", "transformer")
 ROW_KEYS = ("agent", "metric", "dichotomy", "value", "ci_low", "ci_high", "null_mean", "null_q95", "predicted")
@@ -106,17 +106,12 @@ class GeometryConfig:
             raise ValueError(f"ridge={self.ridge!r} must be finite and >= 0")
 
     def training(self):
-        """The networks' training configuration (None for the optimal agent); UsageError if the build lacks it."""
+        """The networks' training configuration (None for the optimal agent)."""
         if self.agent == "optimal":
             return None
         from nets.config import ensemble_config
-        arch = {} if self.agent == "rnn" else {"arch": self.agent}
-        try:
-            return ensemble_config(ntask=list(self.ntask), networks=self.networks, sigma=self.sigma,
-                                   batches=self.batches, seed=self.seed, n_stim=self.t, **arch)
-        except TypeError:
-            raise UsageError(f"agent {self.agent} needs the LSTM/transformer networks (not available in this build)"
-                             ) from None
+        return ensemble_config(ntask=list(self.ntask), networks=self.networks, sigma=self.sigma,
+                               batches=self.batches, seed=self.seed, n_stim=self.t, arch=self.agent)
 
 
 def network_states(training, trials: int, cache, progress: bool, rng, workers: int | None = None

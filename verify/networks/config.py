@@ -1,14 +1,15 @@
 """The configuration of one run of the network checks, validated before any training."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from analysis.decoders import NORMALISATIONS
 from infra.store import config_hash
 from theory.encoders import ENCODERS
-from verify.networks.pipeline import ACTIVATIONS, ARCHS
+from verify.networks.experiment import ARCH_OPTIONS
+from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
 
 #: Latent dimension of every published experiment (quadrant folds, the even design).
 D = 2
@@ -67,6 +68,12 @@ class NetworkCheckConfig:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")
         if self.seed < 0:
             raise ValueError(f"seed={self.seed} must be >= 0")
+        own = arch_options(self.arch)
+        defaults = {f.name: f.default for f in fields(type(self))}
+        for name in ARCH_OPTIONS:           # e.g. --hidden or --non-leaky with --arch transformer
+            if name not in own and getattr(self, name) != defaults[name]:
+                raise ValueError(f"{name}={getattr(self, name)!r} does not apply to arch={self.arch!r} "
+                                 f"(its options: {sorted(own)})")
         for name in self.experiments:       # every ensemble must be buildable before anything trains
             REGISTRY[name].networks(self)
 

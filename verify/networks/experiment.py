@@ -14,6 +14,7 @@ import numpy as np
 
 from theory.ceilings import r2_ceiling_gaussian, r2_in_distribution, r2_protocol
 from theory.folds import ood_folds
+from verify.networks import pipeline
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,16 @@ class Experiment:
     group: str = "reference"
 
 
+#: Options of the checks' configuration that belong to the network architecture's own configuration.
+ARCH_OPTIONS = ("hidden", "activation", "leaky")
+
+
 def training_kwargs(config) -> dict:
-    """The network options every ensemble of a run shares."""
-    return dict(batches=config.batches, hidden=config.hidden, encoder=config.encoder, seed=config.seed,
-                activation=config.activation, leaky=config.leaky)
+    """The network options every ensemble of a run shares; an architecture option is passed on only
+    when the architecture has it (the transformer has no ``hidden``, ``activation`` or ``leaky``)."""
+    own = pipeline.arch_options(config.arch)
+    return dict(batches=config.batches, encoder=config.encoder, seed=config.seed,
+                **{name: getattr(config, name) for name in ARCH_OPTIONS if name in own})
 
 
 def fold_mean(ceiling, sigma: float, t: float, D: int, normalisation: str) -> float:
