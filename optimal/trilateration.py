@@ -67,8 +67,8 @@ def probits_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray
     if np.any(log_p > 0) or np.any(log_q > 0):
         raise ValueError("log-outputs must be <= 0 (they are log-probabilities)")
     lower = log_p < log_q
-    return np.where(lower, probit_from_log_cdf(np.where(lower, log_p, -np.log(2.0))),
-                    -probit_from_log_cdf(np.where(lower, -np.log(2.0), log_q)))
+    z_tail = probit_from_log_cdf(np.where(lower, log_p, log_q))  # one inversion, on the smaller tail
+    return np.where(lower, z_tail, -z_tail)
 
 
 def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t, allow_projection: bool = False

@@ -19,6 +19,8 @@ import numpy as np
 from theory.world import as_generator, check_positive_int, check_sigma
 
 DESIGNS = ("even", "random")
+#: What a ``--design`` option accepts: a named design, or ``auto`` (see :func:`resolve_design`).
+DESIGN_CHOICES = ("auto",) + DESIGNS
 
 #: Half-width of the uniform distribution of random offsets b_i (latent units); 1/4 keeps
 #: every boundary through the cube's inner half, so every task has both labels.
@@ -105,18 +107,35 @@ def random_design(ntask: int, D: int, rng, offsets: bool = False) -> Design:
     return make_design(C, b, name="random")
 
 
+def resolve_design(design: str, D: int) -> str:
+    """The design a run uses: ``auto`` is ``even`` for D = 2 and ``random`` otherwise.
+
+    ValueError for an unknown name, or for ``even`` with D != 2 (the even design is 2-D).
+
+    Examples
+    --------
+    >>> resolve_design("auto", 2), resolve_design("auto", 3), resolve_design("random", 2)
+    ('even', 'random', 'random')
+    """
+    if not isinstance(design, str) or design not in DESIGN_CHOICES:
+        raise ValueError(f"design={design!r} must be one of {DESIGN_CHOICES}")
+    D = check_positive_int("D", D)
+    if design == "auto":
+        return "even" if D == 2 else "random"
+    if design == "even" and D != 2:
+        raise ValueError(f"design='even' needs D=2; got D={D}")
+    return design
+
+
 def build_design(kind: str, ntask: int, D: int, rng=None, offsets: bool = False) -> Design:
-    """Build a named design: ``"even"`` (needs D = 2) or ``"random"``.
+    """Build a named design: ``"even"`` (needs D = 2), ``"random"`` or ``"auto"`` (:func:`resolve_design`).
 
     ``offsets`` adds random b_i ~ U(-1/4, 1/4) to either design.
     """
-    if kind not in DESIGNS:
-        raise ValueError(f"design={kind!r} must be one of {DESIGNS}")
+    kind = resolve_design(kind, D)
     rng = as_generator(rng)
     if kind == "random":
         return random_design(ntask, D, rng, offsets)
-    if D != 2:
-        raise ValueError(f"design='even' needs D=2; got D={D}")
     d = even_design(ntask)
     if offsets:
         d = make_design(d.C, rng.uniform(-OFFSET_HALF_WIDTH, OFFSET_HALF_WIDTH, ntask), name="even")

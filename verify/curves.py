@@ -37,7 +37,7 @@ import numpy as np
 from theory.accuracy import MAX_EXACT_D, accuracy_from_scale, cross_entropy_from_scale, decision_scale
 from theory.angles import angle_spread, factor_angles, tasks_for_spread
 from theory.ceilings import r2_ceiling, r2_ceiling_per_coordinate, r2_protocol
-from theory.designs import DESIGNS, build_design, even_design
+from theory.designs import DESIGN_CHOICES, build_design, even_design, resolve_design
 from theory.folds import ood_folds
 from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance, make_noise
 from theory.world import check_positive_int
@@ -90,10 +90,7 @@ class CurvesConfig:
         check_positive_int("designs", self.designs, 2)
         for n in self.angle_ntask:
             check_positive_int("angle_ntask", n)
-        if self.design not in ("auto",) + DESIGNS:
-            raise ValueError(f"design={self.design!r} must be one of {('auto',) + DESIGNS}")
-        if self.design == "even" and self.D != 2:
-            raise ValueError(f"design='even' needs D=2; got D={self.D}")
+        resolve_design(self.design, self.D)
         if self.noise not in NOISE_KINDS:
             raise ValueError(f"noise={self.noise!r} must be one of {NOISE_KINDS}")
         if self.estimator not in ESTIMATORS:
@@ -106,7 +103,7 @@ class CurvesConfig:
 
     @property
     def design_kind(self) -> str:
-        return ("even" if self.D == 2 else "random") if self.design == "auto" else self.design
+        return resolve_design(self.design, self.D)
 
     @property
     def samples(self) -> np.ndarray:
@@ -380,7 +377,7 @@ def build_parser():
                    help="evidence lengths: 20, '5,10,20' or a range '1:100[:step]' (default 1:60)")
     p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
     p.add_argument("--ntask", type=int, default=d.ntask, help=f"tasks N for the accuracy curves (default {d.ntask})")
-    p.add_argument("--design", choices=("auto",) + DESIGNS, default=d.design,
+    p.add_argument("--design", choices=DESIGN_CHOICES, default=d.design,
                    help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--noise", choices=NOISE_KINDS, default=d.noise, help="noise model (default gaussian)")
     p.add_argument("--aniso", type=float, nargs="+", default=list(d.aniso),

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr, ndtr, ndtri
 from scipy.stats import t as student_t
 
 from optimal.agent import optimal_probits
@@ -57,11 +57,20 @@ class MCEstimate:
         return np.abs(self.z_score(prediction)) <= k
 
 
-def family_k(n_comparisons: int, alpha: float = 0.01, dof: float = np.inf) -> float:
+#: Named tolerance rules: the family-wise false-alarm probability each stands for.
+#: ``single``: one comparison at 4 SE (two-sided normal p = 6.3e-5), the rule of a lone check;
+#: ``screen``: 3 SE (p = 2.7e-3), for a comparison that is one of many rows of a report.
+K_VARIANTS = {"single": float(2.0 * ndtr(-4.0)), "screen": float(2.0 * ndtr(-3.0))}
+
+
+def family_k(n_comparisons: int = 1, alpha: float | None = None, dof: float = np.inf,
+             variant: str | None = None) -> float:
     """k such that n two-sided k-SE comparisons all pass with probability >= 1 - alpha.
 
     k = Phi^-1(1 - alpha / (2 n)) for an exactly known SE (``dof`` infinite), or the Student-t
     quantile with ``dof`` degrees of freedom when the SE is estimated from dof + 1 replicates.
+    ``variant`` (a key of :data:`K_VARIANTS`) names the family rate instead of ``alpha``;
+    without either, alpha = 0.01.
 
     Examples
     --------
@@ -69,14 +78,60 @@ def family_k(n_comparisons: int, alpha: float = 0.01, dof: float = np.inf) -> fl
     1.96
     >>> round(family_k(1, 0.05, dof=7), 2)
     2.36
+    >>> round(family_k(variant="single"), 12)
+    4.0
     """
     n_comparisons = check_positive_int("n_comparisons", n_comparisons)
-    if not 0.0 < alpha < 1.0:
+    if variant is not None:
+        if variant not in K_VARIANTS:
+            raise ValueError(f"variant={variant!r} must be one of {tuple(K_VARIANTS)}")
+        if alpha is not None:
+            raise ValueError(f"give alpha={alpha!r} or variant={variant!r}, not both")
+        alpha = K_VARIANTS[variant]
+    alpha = 0.01 if alpha is None else alpha
+    if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 1.0):
         raise ValueError(f"alpha={alpha!r} must lie in (0, 1)")
     if not dof > 0:
         raise ValueError(f"dof={dof!r} must be > 0")
     p = alpha / (2.0 * n_comparisons)
     return float(-ndtri(p)) if np.isinf(dof) else float(student_t.isf(p, dof))
+
+
+#: The ``single`` rule's k (4 SE): the tolerance of a lone Monte-Carlo check.
+K_SINGLE = family_k(variant="single")
+
+
+def r2_estimate(sq_err, reference_variance: float = LATENT_VARIANCE) -> MCEstimate:
+    """r^2 = 1 - mean(sq_err) / reference variance over trials, with its standard error.
+
+    The one estimator of r^2 of the toolkit: trials are independent, so SE = sd(sq_err) /
+    (sqrt(n) reference variance), with n - 1 degrees of freedom.
+
+    Parameters
+    ----------
+    sq_err : array, shape (n_trials, ...), squared error of each trial (already pooled over
+        coordinates when a pooled r^2 is wanted); n_trials >= 2, finite
+    reference_variance : the denominator of r^2 (default Var(x*_j) = 1/12)
+
+    Returns
+    -------
+    MCEstimate with value and se of shape (...)
+
+    Examples
+    --------
+    >>> est = r2_estimate(np.array([0.0, 1 / 6]))
+    >>> float(est.value), round(float(est.se), 12)
+    (0.0, 1.0)
+    """
+    sq = np.asarray(sq_err, dtype=float)
+    if sq.ndim < 1 or sq.shape[0] < 2:
+        raise ValueError(f"sq_err must have shape (n_trials >= 2, ...); got shape {sq.shape}")
+    if not np.all(np.isfinite(sq)) or np.any(sq < 0):
+        raise ValueError("sq_err must be finite and >= 0")
+    if not (np.isfinite(reference_variance) and reference_variance > 0):
+        raise ValueError(f"reference_variance={reference_variance!r} must be finite and > 0")
+    m = _mean_se(sq)
+    return MCEstimate(1.0 - m.value / reference_variance, m.se / reference_variance, m.dof)
 
 
 def _mean_se(values: np.ndarray, axis: int = 0) -> MCEstimate:
@@ -122,9 +177,7 @@ def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
         x, mu = simulate_estimates(noise, rng, n, T, estimator)
         parts.append((mu - x[:, None, :]) ** 2)  # (n, T, D)
     sq = np.concatenate(parts, axis=0)
-    pooled, per_coordinate = _mean_se(sq.mean(axis=2)), _mean_se(sq)
-    return tuple(MCEstimate(1.0 - m.value / LATENT_VARIANCE, m.se / LATENT_VARIANCE, m.dof)
-                 for m in (pooled, per_coordinate))
+    return r2_estimate(sq.mean(axis=2)), r2_estimate(sq)
 
 
 def _fit_affine_decoders(F: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -42,14 +42,12 @@ from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.world import LATENT_VARIANCE, check_positive_int, check_sigma, sample_evidence, sample_latents
 from infra.store import jsonable
+from verify.montecarlo import K_SINGLE, r2_estimate
 from verify.theorem31 import Theorem31Config, make_config_design
 from verify.theorem31 import run as run_theorem31
 from infra.engine import (CACHED, DONE, FAILED, Grid, InProcessExecutor, make_executor, missing_points, run_sweep,
                            write_results_json, write_summary_csv)
 from infra.cli import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, show_progress
-
-#: Standard errors allowed between the Monte-Carlo r^2 and its prediction (two-sided p ~ 6e-5).
-K_SE = 4.0
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ def r2_point(point: dict) -> dict:
 
 
 def r2_verdict(sq_err: np.ndarray, predicted: float) -> dict:
-    """Compare r^2 = 1 - 12 mean(sq_err) with ``predicted``, allowing K_SE standard errors.
+    """Compare r^2 = 1 - 12 mean(sq_err) with ``predicted``, allowing K_SINGLE standard errors.
 
     Parameters
     ----------
@@ -104,16 +102,16 @@ def r2_verdict(sq_err: np.ndarray, predicted: float) -> dict:
 
     Returns
     -------
-    dict with ``r2``, ``r2_predicted``, ``r2_se`` (SE = 12 sd(sq_err) / sqrt(trials)) and
-    ``passed`` = |r2 - predicted| <= K_SE * SE
+    dict with ``r2``, ``r2_predicted``, ``r2_se`` (from :func:`verify.montecarlo.r2_estimate`) and
+    ``passed`` = |r2 - predicted| <= K_SINGLE * SE
     """
     sq_err = np.asarray(sq_err, dtype=float)
-    if sq_err.ndim != 1 or sq_err.size < 2 or not np.all(np.isfinite(sq_err)):
+    if sq_err.ndim != 1:
         raise ValueError(f"sq_err must be a finite 1-D array of >= 2 trials; got shape {sq_err.shape}")
-    r2 = 1.0 - sq_err.mean() / LATENT_VARIANCE
-    se = sq_err.std(ddof=1) / np.sqrt(sq_err.size) / LATENT_VARIANCE
-    return {"r2": float(r2), "r2_predicted": float(predicted), "r2_se": float(se),
-            "passed": bool(abs(r2 - predicted) <= K_SE * se)}
+    est = r2_estimate(sq_err)
+    r2, se = float(est.value), float(est.se)
+    return {"r2": r2, "r2_predicted": float(predicted), "r2_se": se,
+            "passed": bool(abs(r2 - predicted) <= K_SINGLE * se)}
 
 
 def theorem31_point(point: dict) -> dict:
