@@ -183,19 +183,33 @@ def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
 def _fit_affine_decoders(F: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Least-squares [W; w0] for x ~ [F, 1] at each leading index. F (K, n, D), x (n, D) -> (K, D+1, D)."""
     Fa = np.concatenate([F, np.ones(F.shape[:2] + (1,))], axis=2)
-    gram = np.einsum("kni,knj->kij", Fa, Fa)
-    rhs = np.einsum("kni,nj->kij", Fa, x)
+    gram = np.matmul(np.swapaxes(Fa, 1, 2), Fa)
+    rhs = np.matmul(np.swapaxes(Fa, 1, 2), x)
     return np.linalg.solve(gram, rhs)
 
 
+def _protocol_mse(mu_tr, x_tr, mu_te, x_te) -> np.ndarray:
+    """Pooled test MSE (K,) of the decoders fit on (mu_tr (K, n, D), x_tr) and scored on the test set."""
+    coef = _fit_affine_decoders(mu_tr, x_tr)  # (K, D+1, D)
+    pred = np.matmul(mu_te, coef[:, :-1]) + coef[:, None, -1]
+    return ((pred - x_te) ** 2).mean(axis=(1, 2))
+
+
 def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test: int, replicates: int,
-                   rng, estimator: str = "mean", normalisation: str = "fullrange") -> MCEstimate:
+                   rng, estimator: str = "mean", normalisation: str = "fullrange",
+                   extrapolate: bool = False) -> MCEstimate:
     """r^2 of the evaluation protocol, simulated: fit a least-squares decoder with intercept from
     mu(t) to x* on a fold's training region, score it on the held-out region.
 
     Replicate r uses fold ``folds[r % len(folds)]``; each replicate draws fresh training and test
     trials. The estimate is the mean over replicates of the pooled r^2 and the SE is their
     sd / sqrt(replicates) (conservative if folds differ in expectation).
+
+    A decoder fit on n trials scores r^2(n) = r^2(inf) + c / n + O(1 / n^2): its coefficients
+    carry O(D / n) estimation error. With ``extrapolate`` each replicate reports the
+    large-sample limit by Richardson extrapolation in 1/n from a fit on all n training trials
+    and one on the first n/2 of them, 2 r^2(n) - r^2(n/2) = r^2(inf) + O(1 / n^2), scored on the
+    same test set (the replicate spread, hence the SE, includes the extrapolation).
 
     Parameters
     ----------
@@ -213,7 +227,7 @@ def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test
     if not folds:
         raise ValueError("folds must be a non-empty list of Fold")
     replicates = check_positive_int("replicates", replicates, minimum=2)
-    n_train = check_positive_int("n_train", n_train, minimum=noise.D + 2)
+    n_train = check_positive_int("n_train", n_train, minimum=2 * (noise.D + 2) if extrapolate else noise.D + 2)
     n_test = check_positive_int("n_test", n_test)
     T, idx = int(t.max()), t.astype(int) - 1
     r2 = np.empty((replicates, t.size))
@@ -221,9 +235,11 @@ def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test
         fold = folds[r % len(folds)]
         x_tr, mu_tr = simulate_estimates(noise, rng, n_train, T, estimator, fold.sample(rng, n_train, "train"))
         x_te, mu_te = simulate_estimates(noise, rng, n_test, T, estimator, fold.sample(rng, n_test, "test"))
-        coef = _fit_affine_decoders(np.swapaxes(mu_tr[:, idx], 0, 1), x_tr)  # (K, D+1, D)
-        pred = np.einsum("kni,kij->knj", np.swapaxes(mu_te[:, idx], 0, 1), coef[:, :-1]) + coef[:, None, -1]
-        mse = ((pred - x_te) ** 2).mean(axis=(1, 2))
+        mu_tr, mu_te = np.swapaxes(mu_tr[:, idx], 0, 1), np.swapaxes(mu_te[:, idx], 0, 1)  # (K, n, D)
+        mse = _protocol_mse(mu_tr, x_tr, mu_te, x_te)
+        if extrapolate:
+            half = n_train // 2
+            mse = 2.0 * mse - _protocol_mse(mu_tr[:, :half], x_tr[:half], mu_te, x_te)
         r2[r] = 1.0 - mse / reference_variance(fold, normalisation)
     return _mean_se(r2)
 
