@@ -43,6 +43,7 @@ from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance
 from theory.world import check_positive_int
 from verify.montecarlo import MCEstimate, family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
 from verify.plotting import new_figure, plot_theory_with_points, save_figure
+from infra.guard import FLOAT, check_terms
 from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from verify.verdict import Check, base_parser, run_cli
 
@@ -58,6 +59,8 @@ PROTOCOL_STEPS = 12
 #: wrong decisions (trials x tasks x error rate) in the sample: with fewer, the mean is set by a
 #: handful of rare near-boundary trials and its sample SE says nothing (it is 0 with no error).
 MIN_ERRORS = 10
+#: Most evidence lengths one run may list (each is a row, a curve point and a comparison).
+MAX_T_VALUES = 100_000
 #: Differences this small relative to the prediction are rounding, not Monte-Carlo error.
 ROUNDING = 64 * np.finfo(float).eps
 
@@ -150,6 +153,7 @@ def parse_t(text) -> tuple:
     """
     pieces = [text] if isinstance(text, str) else list(text)
     values = set()
+    budget = MAX_T_VALUES
     for piece in (p for chunk in pieces for p in str(chunk).split(",") if p.strip()):
         parts = piece.strip().split(":")
         try:
@@ -159,7 +163,11 @@ def parse_t(text) -> tuple:
         if len(nums) == 1:
             values.add(nums[0])
         elif len(nums) in (2, 3) and (len(nums) == 2 or nums[2] > 0) and nums[0] <= nums[1]:
-            values.update(range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1))
+            span = range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1)
+            if len(span) > budget:
+                raise ValueError(f"t={piece!r} lists {len(span)} evidence lengths; at most {MAX_T_VALUES} in all")
+            budget -= len(span)
+            values.update(span)
         else:
             raise ValueError(f"t={piece!r}: a range is start:stop[:step] with start <= stop and step > 0")
     if not values:
@@ -231,6 +239,23 @@ def thresholds(config: CurvesConfig) -> tuple[float, float]:
     """
     n = _n_comparisons(config)
     return family_k(n, config.alpha), family_k(n, config.alpha, dof=_replicates(config) - 1)
+
+
+def memory_terms(config: CurvesConfig) -> dict:
+    """Estimated peak bytes of :func:`run`, by the parameter that drives each term (size guard).
+
+    The r^2 twin keeps trials x T x D squared errors; the protocol holds its training and test
+    streams (about six trials x T x D arrays); the accuracy twin a block of at least one trial's
+    T x max(D, N) probits; the angle spread designs x N x D normals and designs x D x D angles.
+    """
+    T, D = int(config.samples.max()), config.D
+    _, n_protocol = protocol_plan(config)
+    accuracy = 6 * FLOAT * max(4_000_000, T * max(D, config.ntask)) if _accuracy_available(config) else 0
+    return {f"--trials={config.trials} x --t={max(config.t)} at --D={D}": 3 * FLOAT * config.trials * T * D + 6 * FLOAT * n_protocol * T * D,
+            f"--t={max(config.t)}": FLOAT * T * len(config.sigma) * 64,
+            f"--ntask={config.ntask}": accuracy,
+            f"--designs={config.designs} x --angle-ntask={max(config.angle_ntask)} at --D={D}":
+                4 * FLOAT * config.designs * max(config.angle_ntask) * D + 2 * FLOAT * config.designs * D * D}
 
 
 def curve_rows(config: CurvesConfig) -> list[dict]:
@@ -449,7 +474,7 @@ def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.curves", out=None)
+    p = base_parser(__doc__, "python -m verify.curves", out=None, allow_large=True)
     d = CurvesConfig()
     p.add_argument("--sigma", type=float, nargs="+", default=list(d.sigma), help="noise sd(s) (default 0.2)")
     p.add_argument("--t", nargs="+", default=["1:60"],
@@ -487,6 +512,7 @@ def config_from_args(args) -> CurvesConfig:
 
 def _body(args) -> dict:
     config = config_from_args(args)
+    check_terms(memory_terms(config), "Monte-Carlo trials, steps and designs", allow_large=args.allow_large)
     result = run(config)
     if args.out is not None:
         result["files"] = [str(p) for p in write_outputs(result, config, args.out)]

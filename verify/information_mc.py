@@ -28,10 +28,12 @@ from optimal.agent import log_outputs, optimal_probits
 from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.designs import DESIGN_CHOICES, Design, build_design, resolve_design
-from theory.information import (MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
+from theory.information import (_ROW_BLOCK as ROW_BLOCK, MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
                                 cell_entropy_mc, log_density_uniform_plus_normal, mi_latent_mle, mi_outputs,
                                 mixture_mi_estimate, whitened_row_map)
 from theory.world import as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
+from infra.cli import UsageError
+from infra.guard import FLOAT, check_terms
 from verify.montecarlo import K_SINGLE
 from verify.verdict import Check, base_parser, run_cli
 
@@ -197,7 +199,7 @@ def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.information_mc")
+    p = base_parser(__doc__, "python -m verify.information_mc", allow_large=True)
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
     p.add_argument("--ntask", type=int, default=6, help="number of tasks N (default 6)")
     p.add_argument("--sigma", type=float, default=0.2, help="per-step noise sd, >= 0 (default 0.2)")
@@ -210,18 +212,34 @@ def build_parser():
     return p
 
 
+def memory_terms(D: int, ntask: int, n: int, m: int) -> dict:
+    """Estimated peak bytes of :func:`information_checks`, by the parameter driving each term."""
+    return {f"--n={n}": 10 * FLOAT * n * (D + ntask),
+            f"--m={m}": 3 * FLOAT * ROW_BLOCK * m + FLOAT * m * D,
+            f"--ntask={ntask} at --D={D}": 4 * FLOAT * (ntask + D) ** 2}
+
+
 def _body(args) -> dict:
-    kind = resolve_design(args.design, args.D)
+    D, ntask = check_positive_int("D", args.D), check_positive_int("ntask", args.ntask)
+    check_positive_int("n", args.n, 2)
+    check_positive_int("m", args.m, 2)
+    check_sigma(args.sigma)
+    check_positive_int("t", args.t)
+    kind = resolve_design(args.design, D)
+    check_terms(memory_terms(D, ntask, args.n, args.m), "Monte-Carlo pairs and mixture samples",
+                allow_large=args.allow_large)
     ss_design, ss_checks = np.random.SeedSequence(args.seed).spawn(2)
-    design = build_design(kind, args.ntask, args.D, np.random.default_rng(ss_design), args.offsets)
+    design = build_design(kind, ntask, D, np.random.default_rng(ss_design), args.offsets)
+    diag = diagnose(design)
+    if args.sigma > 0 and diag.rank > MAX_MC_RANK and axis_aligned_axes(design) is None:
+        raise UsageError(f"--ntask={ntask} with --D={D}: rank(C)={diag.rank} < D with a row space that is not "
+                         f"axis-aligned, where no information estimator is available beyond rank {MAX_MC_RANK}; "
+                         f"use --ntask >= {D} or --ntask <= {MAX_MC_RANK}")
     checks = information_checks(design, args.sigma, args.t, np.random.default_rng(ss_checks), args.n, args.m)
     config = {"D": args.D, "ntask": args.ntask, "sigma": args.sigma, "t": args.t, "design": kind,
               "offsets": args.offsets, "n": args.n, "m": args.m, "seed": args.seed}
     text = (f"rank(C) = {diagnose(design).rank}; I(x*; mu(t)) = {float(mi_latent_mle(args.sigma, args.t, args.D)):.6g} "
             "nats (closed form)\n")
-    if not checks:
-        text += (f"no information check: the row space is not axis-aligned and has rank > {MAX_MC_RANK}, "
-                 "beyond the Monte-Carlo estimator's reach\n")
     return {"config": config, "checks": checks, "text": text}
 
 

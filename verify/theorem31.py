@@ -43,6 +43,7 @@ from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, chec
 from verify.information_mc import information_checks
 from verify.montecarlo import K_SINGLE, r2_estimate
 from infra.cli import show_progress
+from infra.guard import FLOAT, check_terms
 from verify.verdict import Check, base_parser, run_cli
 
 #: Junk dimensions of the simulated filter agent's latent state (ignored by its read-out).
@@ -301,6 +302,20 @@ def _noiseless_checks(config, design, diag, streams, progress) -> tuple[list[Che
     return checks, {"cells_seen": len(patterns)}
 
 
+def memory_terms(config: Theorem31Config) -> dict:
+    """Estimated peak bytes of :func:`run`, by the parameter that drives each term (for the size guard).
+
+    Per chunk about a dozen arrays of trials x steps x (N + D + 1 + JUNK_DIMS) floats (at least
+    one trial's worth, t x width, however small CHUNK_FLOATS is); per trial a few (N + D)-vectors
+    kept to the end; the information check's n pairs.
+    """
+    width = config.ntask + config.D + 1 + JUNK_DIMS
+    one_trial = (config.t if config.t > FULL_STEPS else len(check_steps(config.t))) * width
+    return {f"--t={config.t}": 12 * FLOAT * max(CHUNK_FLOATS, one_trial),
+            f"--trials={config.trials}": 4 * FLOAT * config.trials * (config.ntask + 3 * config.D),
+            f"--ntask={config.ntask}": 8 * FLOAT * 4000 * (config.ntask + config.D) + FLOAT * config.ntask ** 2}
+
+
 def run(config: Theorem31Config, progress: bool = False) -> dict:
     """Run the checks of one configuration (``progress``: a progress bar on stderr for long runs).
 
@@ -333,7 +348,7 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.theorem31")
+    p = base_parser(__doc__, "python -m verify.theorem31", allow_large=True)
     d = Theorem31Config()
     p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
     p.add_argument("--ntask", type=int, default=d.ntask, help=f"number of tasks N (default {d.ntask})")
@@ -350,6 +365,7 @@ def build_parser():
 def _body(args) -> dict:
     config = Theorem31Config(D=args.D, ntask=args.ntask, sigma=args.sigma, t=args.t, trials=args.trials,
                              design=args.design, offsets=args.offsets, rank=args.rank, seed=args.seed)
+    check_terms(memory_terms(config), "simulated trials, steps and outputs", allow_large=args.allow_large)
     result = run(config, progress=show_progress(args))
     info = result["info"]
     lines = [result["explanation"]]
