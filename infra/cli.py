@@ -113,7 +113,7 @@ def check_dask_available(address: str | None, option: str = "--dask") -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise UsageError(f"{option}={address!r} needs dask.distributed: pip install '.[dask]'") from None
+        raise UsageError(f"{option}={address!r} needs dask.distributed: install the [dask] extra, pip install '.[dask]'") from None
 
 
 def strict_json(obj) -> str:
