@@ -23,7 +23,8 @@ from scipy.special import log_ndtr, ndtri_exp
 
 from optimal.agent import _time_factor, noise_scale
 from theory.identifiability import diagnose
-from theory.designs import Design
+from infra.validate import float_array
+from theory.designs import Design, check_design
 from theory.world import check_sigma
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
@@ -38,7 +39,7 @@ def probit_from_log_cdf(log_p: np.ndarray) -> np.ndarray:
     One Newton step on f(z) = log Phi(z) - log_p, with f'(z) = phi(z) / Phi(z), polishes
     ``ndtri_exp``.
     """
-    log_p = np.asarray(log_p, dtype=float)
+    log_p = float_array("log_p", log_p, allow_inf=True)
     z = ndtri_exp(log_p)
     finite = np.isfinite(z)
     zf = np.where(finite, z, 0.0)
@@ -61,7 +62,8 @@ def probits_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray
     -------
     z : ndarray, same shape
     """
-    log_p, log_q = np.broadcast_arrays(np.asarray(log_p, float), np.asarray(log_q, float))
+    log_p, log_q = np.broadcast_arrays(float_array("log_p", log_p, finite=False),
+                                       float_array("log_q", log_q, finite=False))
     if np.any(np.isnan(log_p)) or np.any(np.isnan(log_q)):
         raise ValueError("log-outputs contain NaN")
     if np.any(log_p > 0) or np.any(log_q > 0):
@@ -88,7 +90,8 @@ def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t, allow_proje
     mu : ndarray, shape (..., D); the projection of mu onto the row space of C when rank(C) < D
         (``allow_projection=True``)
     """
-    z = np.asarray(z, dtype=float)
+    check_design(design)
+    z = float_array("z", z, min_ndim=1, finite=False)
     if z.shape[-1] != design.ntask:
         raise ValueError(f"z has last dimension {z.shape[-1]}; the design has ntask={design.ntask}")
     if not np.all(np.isfinite(z)):
@@ -123,7 +126,10 @@ def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design:
     -------
     mu : ndarray, shape (..., D)
     """
-    Z, W, w0 = (np.asarray(a, dtype=float) for a in (Z, W, w0))
+    check_design(design)
+    Z, W, w0 = (float_array(n, a) for n, a in (("Z", Z), ("W", W), ("w0", w0)))
+    if Z.ndim < 1:
+        raise ValueError(f"Z must have shape (..., K); got shape {Z.shape}")
     if W.ndim != 2 or W.shape[0] != design.ntask:
         raise ValueError(f"W must have shape (ntask={design.ntask}, K); got shape {W.shape}")
     if Z.shape[-1] != W.shape[1]:
@@ -143,8 +149,9 @@ def recovery_error_bound(design: Design, sigma, t, dz, mu) -> float:
     task (2 eps (1 + |z|) for probits from log-outputs, see :func:`probit_from_log_cdf`); ``mu``
     holds the true points, shape (..., D); ``t`` the smallest sample count behind them.
     """
-    diag = diagnose(design)
-    mu = np.asarray(mu, dtype=float).reshape(-1, design.D)
+    diag = diagnose(check_design(design))
+    mu = float_array("mu", mu, min_ndim=1, last_dim=design.D, last_name="D").reshape(-1, design.D)
+    dz = float_array("dz", dz)
     b_dist = np.abs(mu @ design.C.T + design.b).max(axis=0)
     pinv_norm = 1.0 / diag.singular_values[diag.rank - 1]
     cond = diag.singular_values[0] / diag.singular_values[diag.rank - 1]

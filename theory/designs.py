@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infra.validate import float_array, instance_of
 from theory.world import as_generator, check_positive_int, check_sigma
 
 DESIGNS = ("even", "random")
@@ -56,15 +57,20 @@ class Design:
         return np.linalg.norm(self.C, axis=1)
 
 
+def check_design(design) -> Design:
+    """``design`` if it is a :class:`Design`, else a ValueError naming its type."""
+    return instance_of("design", design, Design)
+
+
 def make_design(C, b=None, name: str = "user") -> Design:
     """Validate a user-given (C, b) and wrap it as a read-only :class:`Design`.
 
     Every row of C must be finite and non-zero (a zero normal defines no boundary).
     """
-    C = np.array(C, dtype=float)
+    C = np.array(float_array("C", C, finite=False), dtype=float)
     if C.ndim != 2 or C.shape[0] < 1 or C.shape[1] < 1:
         raise ValueError(f"C must have shape (ntask, D) with ntask, D >= 1; got shape {C.shape}")
-    b = np.zeros(C.shape[0]) if b is None else np.array(b, dtype=float)
+    b = np.zeros(C.shape[0]) if b is None else np.array(float_array("b", b, finite=False), dtype=float)
     if b.shape != (C.shape[0],):
         raise ValueError(f"b must have shape (ntask,)=({C.shape[0]},); got shape {b.shape}")
     if not (np.all(np.isfinite(C)) and np.all(np.isfinite(b))):
@@ -153,9 +159,8 @@ def labels(x: np.ndarray, design: Design) -> np.ndarray:
     -------
     y : ndarray of bool, shape (..., N)
     """
-    x = np.asarray(x, dtype=float)
-    if x.shape[-1] != design.D:
-        raise ValueError(f"x has last dimension {x.shape[-1]}; the design has D={design.D}")
+    check_design(design)
+    x = float_array("x", x, min_ndim=1, last_dim=design.D, last_name="D")
     return x @ design.C.T + design.b > 0
 
 
@@ -166,7 +171,7 @@ def noise_scale(design: Design, sigma) -> np.ndarray:
     -------
     s : ndarray, shape (N,); equals sigma |c_i| for scalar sigma
     """
-    s = check_sigma(sigma, design.D)
+    s = check_sigma(sigma, check_design(design).D)
     return np.sqrt((design.C**2) @ np.broadcast_to(s**2, (design.D,)))
 
 
@@ -177,5 +182,6 @@ def hard_outputs(x: np.ndarray, design: Design) -> np.ndarray:
     -------
     y : ndarray of float, shape (..., N)
     """
-    x = np.asarray(x, dtype=float)
+    check_design(design)
+    x = float_array("x", x, min_ndim=1, last_dim=design.D, last_name="D")
     return (x @ design.C.T + design.b > 0).astype(float)
