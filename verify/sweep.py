@@ -363,7 +363,7 @@ def main(argv=None) -> int:
         n_workers = cpu_count() if args.workers is None else max(args.workers, 1)
         grid, defaults, fn = build_grid(spec, args.grid, args.seed, args.allow_large, n_workers)
         _, _, validate = spec.resolve()
-        out = probe_out_dir(Path(args.out) / spec.name)
+        out = probe_out_dir(probe_out_dir(args.out) / spec.name)
         fingerprint = spec.fingerprint()
         config = {"sweep": spec.name, "grid": {k: list(v) for k, v in grid.axes}, "defaults": defaults,
                   "workers": args.workers, "dask": args.dask, "out": str(out)}
