@@ -40,13 +40,11 @@ from theory.designs import DESIGN_CHOICES, build_design, even_design, resolve_de
 from theory.folds import ood_folds
 from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance, make_noise
 from theory.world import check_positive_int
-from verify.curves_files import write_outputs  # noqa: F401 (the CLI's files; the report calls it)
+from verify.curves_files import REFERENCE_T, write_outputs  # noqa: F401 (the report calls write_outputs)
 from verify.montecarlo import MCEstimate, family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
 from infra.guard import FLOAT, check_terms
 from verify.verdict import Check, base_parser, run_cli
 
-#: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
-REFERENCE_T = 20
 #: Budget of the protocol Monte Carlo per sigma, in floats simulated plus flops of the decoder fits
 #: (replicates x trials x [2 T D + 3 K (D + 1)^2] for K scored evidence lengths). Above it the
 #: protocol is scored at PROTOCOL_STEPS log-spaced evidence lengths (REFERENCE_T included), then

@@ -13,6 +13,9 @@ from theory.folds import ood_folds
 from theory.noise import estimator_variance
 from verify.plotting import new_figure, plot_theory_with_points, save_figure
 
+#: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
+REFERENCE_T = 20
+
 
 def _theory_vs_sigma(config, sigmas: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
     folds = ood_folds(config.D)
