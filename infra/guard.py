@@ -99,3 +99,29 @@ def check_terms(terms, detail: str = "", seconds: float | None = None, allow_lar
     total = sum(terms.values())
     check_request(total, max(terms, key=terms.get), detail, seconds, allow_large, limit_bytes)
     return total
+
+
+def recurrent_training_terms(*, batch_size: int, steps: int, hidden: int, inputs: int, outputs: int,
+                             networks: int = 1, at_once: int = 1, eval_trials: int = 0, ntask: int = 1,
+                             itemsize: int = FLOAT) -> dict:
+    """Size-guard terms of training recurrent networks by backpropagation through time.
+
+    Per network in memory: the forward pass keeps batch x steps x (a few hidden-sized arrays:
+    pre-activations, states, their gradients) plus inputs and read-outs; the parameters
+    (hidden x (hidden + inputs + outputs)) come with gradients and two Adam moments; evaluation
+    holds eval_trials x steps x hidden states. ``at_once`` networks train in parallel (workers or
+    a batched group); ``networks`` (all of them, for every task count) are kept as results.
+
+    Returns
+    -------
+    {"--batch-size=..": bytes, "--hidden=..": bytes, "--eval-trials=..": bytes, "--networks=..": bytes,
+     "--ntask=..": bytes}, for :func:`check_terms`
+    """
+    params = hidden * (hidden + inputs + outputs + 2) + outputs
+    return {
+        f"--batch-size={batch_size} x t={steps}": at_once * itemsize * batch_size * steps * (6 * hidden + inputs + 2 * outputs),
+        f"--hidden={hidden}": at_once * itemsize * 4 * params,
+        f"--eval-trials={eval_trials} x t={steps}": at_once * itemsize * eval_trials * steps * (2 * hidden + outputs),
+        f"--networks={networks}": itemsize * networks * params,
+        f"--ntask={ntask}": at_once * itemsize * batch_size * steps * 2 * ntask,
+    }

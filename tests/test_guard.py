@@ -45,3 +45,16 @@ def test_estimates_grow_with_the_parameter_they_name():
     # the default runs fit comfortably
     assert sum(small.values()) < 2**30 and sum(curves.memory_terms(curves.CurvesConfig()).values()) < 2**30
     assert sum(sweep.point_memory_terms(sweep.R2Config()).values()) < 2**30
+
+
+@pytest.mark.parametrize("override, named", [
+    (dict(batch_size=10**9), "--batch-size=1000000000"), (dict(hidden=10**6), "--hidden=1000000"),
+    (dict(networks=10**9), "--networks=1000000000"), (dict(steps=10**9), "t=1000000000"),
+    (dict(eval_trials=10**12), "--eval-trials=1000000000000"),
+])
+def test_recurrent_training_terms_refuse_each_oversized_parameter_by_name(override, named):
+    base = dict(batch_size=16, steps=21, hidden=64, inputs=2, outputs=24, networks=8, at_once=2,
+                eval_trials=4000, ntask=24)
+    assert sum(guard.recurrent_training_terms(**base).values()) < 2**30  # the reference run fits
+    with pytest.raises(UsageError, match=named.replace("+", r"\+")):
+        guard.check_terms(guard.recurrent_training_terms(**{**base, **override}))
