@@ -73,6 +73,10 @@ BAD = [
     # information_mc
     ("information_mc", ["--m", "0"], "m=0"),
     ("information_mc", ["--n", "1"], "n=1"),
+    ("information_mc", ["--n", "99"], "n=99"),
+    ("theorem31", ["--sigma", "1e-300"], "sigma=1e-300"),
+    ("theorem31", ["--sigma", "1e300"], "sigma=1e+300"),
+    ("information_mc", ["--sigma", "1e-20", "--t", "1"], "sigma=1e-20"),
     ("information_mc", ["--n", BIG], f"--n={BIG}"),
     ("information_mc", ["--m", "10000000000"], "--m=10000000000"),
     ("information_mc", ["--D", "6", "--ntask", "3"], "--ntask=3"),

@@ -143,3 +143,13 @@ def test_one_tail_probit_inversion_equals_inverting_each_tail_separately(z):
     two_branch = np.where(lower, probit_from_log_cdf(np.where(lower, lp, -np.log(2.0))),
                           -probit_from_log_cdf(np.where(lower, -np.log(2.0), lq)))
     assert np.array_equal(probits_from_log_outputs(lp, lq), two_branch)
+
+
+@pytest.mark.parametrize("z", [-5e3, -2e4, -1e6, -1e8, -1e9, -1e12])
+def test_probit_from_log_cdf_stays_within_2_eps_far_in_the_tail(z):
+    """Beyond |z| ~ 1e8 the Newton slope exp(-z^2/2 - log Phi(z)) cancels; the Mills-ratio slope
+    keeps the round trip within 2 eps (1 + |z|). Reference log Phi(z) from mpmath at 50 digits."""
+    import mpmath
+    with mpmath.workdps(50):
+        log_p = float(mpmath.log(mpmath.ncdf(z)))
+    assert abs(probit_from_log_cdf(np.array([log_p]))[0] - z) <= 2 * EPS * (1 + abs(z))

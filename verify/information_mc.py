@@ -44,6 +44,25 @@ STREAM_MAX_T = 64
 STREAM_FLOATS = 2_000_000
 
 
+#: Range of the per-coordinate sd sigma / sqrt(t) of mu(t) where the float64 Monte Carlo resolves
+#: the information: below, mu(t) - x* is a few ulps of x* (~1e-17); above, the marginal density of
+#: mu, a difference of two Phi values about 1/s apart, is lost to cancellation.
+RESOLVABLE_SCALE = (1e-10, 1e6)
+
+
+#: Fewest Monte-Carlo pairs the CLI accepts: a sample SD from fewer says little about the SE.
+MIN_PAIRS = 100
+
+
+def check_resolvable(sigma, t: int) -> None:
+    """ValueError naming sigma and t when some sigma_j / sqrt(t) > 0 lies outside RESOLVABLE_SCALE."""
+    s = np.atleast_1d(check_sigma(sigma)) / np.sqrt(check_positive_int("t", t))
+    lo, hi = RESOLVABLE_SCALE
+    if np.any((s > 0) & ((s < lo) | (s > hi))):
+        raise ValueError(f"sigma={sigma!r} with t={t}: sigma / sqrt(t) must lie in [{lo:g}, {hi:g}], where "
+                         "float64 Monte Carlo resolves the information (or sigma = 0)")
+
+
 def _simulate_mu(rng, n: int, D: int, sigma, t: int) -> tuple[np.ndarray, np.ndarray]:
     """x* (n, D) and mu(t) (n, D), the mean of t simulated evidence samples."""
     x = sample_latents(rng, n, D)
@@ -207,7 +226,7 @@ def build_parser():
     p.add_argument("--design", choices=DESIGN_CHOICES, default="auto",
                    help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--offsets", action="store_true", help="random offsets b_i ~ U(-1/4, 1/4)")
-    p.add_argument("--n", type=int, default=4000, help="Monte-Carlo pairs (default 4000)")
+    p.add_argument("--n", type=int, default=4000, help=f"Monte-Carlo pairs, >= {MIN_PAIRS} (default 4000)")
     p.add_argument("--m", type=int, default=2000, help="mixture-density reference samples (default 2000)")
     return p
 
@@ -221,10 +240,9 @@ def memory_terms(D: int, ntask: int, n: int, m: int) -> dict:
 
 def _body(args) -> dict:
     D, ntask = check_positive_int("D", args.D), check_positive_int("ntask", args.ntask)
-    check_positive_int("n", args.n, 2)
+    check_positive_int("n", args.n, MIN_PAIRS)
     check_positive_int("m", args.m, 2)
-    check_sigma(args.sigma)
-    check_positive_int("t", args.t)
+    check_resolvable(args.sigma, args.t)
     kind = resolve_design(args.design, D)
     check_terms(memory_terms(D, ntask, args.n, args.m), "Monte-Carlo pairs and mixture samples",
                 allow_large=args.allow_large)

@@ -40,7 +40,7 @@ from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent,
                                    recovery_error_bound)
 from theory.designs import DESIGN_CHOICES, Design, build_design, make_design, resolve_design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
-from verify.information_mc import information_checks
+from verify.information_mc import check_resolvable, information_checks
 from verify.montecarlo import K_SINGLE, r2_estimate
 from infra.cli import show_progress
 from infra.guard import FLOAT, check_terms
@@ -100,6 +100,7 @@ class Theorem31Config:
         check_positive_int("t", self.t)
         check_positive_int("trials", self.trials, 2)
         check_sigma(self.sigma)
+        check_resolvable(self.sigma, self.t)
         resolve_design(self.design, self.D)
         if self.rank is not None:
             check_positive_int("rank", self.rank)
