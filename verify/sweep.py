@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import dataclasses
 import importlib
-import json
 import math
 import sys
 import typing
@@ -44,7 +43,6 @@ from optimal.agent import log_outputs, optimal_probits, running_mle
 from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.world import LATENT_VARIANCE, check_positive_int, check_sigma, sample_evidence, sample_latents
-from infra.store import jsonable
 from verify.montecarlo import K_SINGLE, r2_estimate
 from verify.theorem31 import Theorem31Config, make_config_design, memory_terms
 from verify.verdict import Check
@@ -52,7 +50,8 @@ from verify.theorem31 import run as run_theorem31
 from infra.engine import (CACHED, DONE, FAILED, Grid, InProcessExecutor, SweepResult, cached_records, make_executor,
                           missing_points, run_sweep,
                            write_results_json, write_summary_csv)
-from infra.cli import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, check_dask_available, cpu_count, probe_out_dir, show_progress
+from infra.cli import (EXIT_FAIL, EXIT_PASS, EXIT_USAGE, check_dask_available, cpu_count, probe_out_dir, show_progress,
+                       strict_json)
 from infra.guard import FLOAT, check_request, check_terms
 from infra.lock import folder_lock
 from infra.records import code_fingerprint
@@ -391,9 +390,8 @@ def main(argv=None) -> int:
     passed = summary[FAILED] == 0 and all(r["result"].get("passed", True) for r in sweep.records
                                           if r["status"] != FAILED)
     if args.json:
-        print(json.dumps({"config": config, "summary": summary, "points": list(sweep.records),
-                          "files": files, "folder_points": len(folder.records), "passed": passed},
-                         default=jsonable))
+        print(strict_json({"config": config, "summary": summary, "points": list(sweep.records),
+                           "files": files, "folder_points": len(folder.records), "passed": passed}))
     else:
         if not args.quiet:
             print(_point_table(list(sweep.records), [k for k, v in grid.axes if len(v) > 1] or ["seed"]))
