@@ -4,7 +4,8 @@ Simulates the optimal agent on many trials of the world of SPEC section 1 and ch
 
   recovery   trilateration mu_hat = C^+ [(s/sqrt(t)) Phi^-1(Yhat) - b] from the log-probability
              outputs equals the running MLE mu(t), for every trial and every t, to float64
-             precision (the tolerance is a stated rounding-error bound).
+             precision (the tolerance is a stated rounding-error bound). Beyond t = 64 steps:
+             every step of 64 trials and 64 log-spaced steps of every trial.
   latent     the same from the latent state Z(t) of a random filter agent (an invertible random
              affine image of [sqrt(t) mu(t), sqrt(t), junk]) through its read-out (W, w0):
              mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b.
