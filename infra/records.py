@@ -120,6 +120,8 @@ def write_record(path, payload: dict, fingerprint: str) -> Path:
 
 def _classify(header: dict, checksum: str, fingerprint: str | None) -> ReadResult | None:
     """CORRUPT or STALE when the header says so, else None (the payload may be used)."""
+    if isinstance(header, dict) and not any(k in header for k in HEADER_KEYS):
+        return ReadResult(STALE, reason="written before records carried a header (an older toolkit)")
     if not isinstance(header, dict) or any(not isinstance(header.get(k), str) for k in HEADER_KEYS):
         return ReadResult(CORRUPT, reason=f"header lacks {list(HEADER_KEYS)}")
     if header["checksum"] != checksum:

@@ -241,3 +241,9 @@ def test_folder_lock_makes_a_second_holder_wait(tmp_path):
     thread.join()
     with folder_lock(tmp_path, timeout=1):  # free again once the holder leaves
         pass
+
+
+def test_a_record_from_before_headers_is_stale_not_corrupt(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"config": {"x": 1}, "result": {"y": 1}, "status": "done"}))
+    assert read_record(path, "f").status == STALE
