@@ -202,10 +202,12 @@ def read_npz_record(path, fingerprint: str | None = None, require_finite=()) -> 
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         return ReadResult(CORRUPT, reason=f"unreadable npz ({type(exc).__name__})")
+    if "__record__" not in arrays:
+        return ReadResult(STALE, reason="written before records carried a header (an older toolkit)")
     try:
         header = json.loads(str(arrays.pop("__record__")))
-    except (KeyError, ValueError):
-        return ReadResult(CORRUPT, reason="no record header")
+    except ValueError:
+        return ReadResult(CORRUPT, reason="unreadable record header")
     bad = _classify(header, _arrays_checksum(arrays), fingerprint)
     if bad is not None:
         return bad

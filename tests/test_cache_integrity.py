@@ -247,3 +247,8 @@ def test_a_record_from_before_headers_is_stale_not_corrupt(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"config": {"x": 1}, "result": {"y": 1}, "status": "done"}))
     assert read_record(path, "f").status == STALE
+
+
+def test_an_npz_from_before_headers_is_stale(tmp_path):
+    np.savez(tmp_path / "old.npz", W=np.ones(3))
+    assert read_npz_record(tmp_path / "old.npz", "code").status == STALE
