@@ -4,8 +4,10 @@ Each point of a grid (the cartesian product of a dict of value lists) is one cal
 ``fn(point) -> result`` of a picklable top-level function, run in-process, on local processes,
 or on a Dask cluster (see :func:`make_executor`). Every finished point is written atomically to
 ``cache_dir/<config_hash(point)>.json`` holding ``{"config", "result", "seconds", "status",
-"function"}``, so a rerun loads done points instead of recomputing them and an interrupted sweep
-resumes where it stopped. A point that raises is reported (status ``"failed"`` and its error)
+"function"}`` and the integrity header of :mod:`infra.records` (toolkit version, code
+fingerprint, checksum), so a rerun loads done points instead of recomputing them and an
+interrupted sweep resumes where it stopped, while a point made by other code, or altered, is
+recomputed. A point that raises is reported (status ``"failed"`` and its error)
 and not cached, so the next run retries it; the other points carry on.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
+from infra.records import check_usable, read_record, write_record
 from infra.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, csv_bytes, jsonable
 
 #: Status of a point computed in this run, loaded from the cache, or raised an exception.
@@ -270,24 +273,36 @@ class SweepResult:
                                        if r["status"] != CACHED and math.isfinite(r["seconds"]))}
 
 
-def _load_cached(path: Path, point_json: str, fname: str) -> dict | None:
-    """The cached record at ``path`` if it is a finished result of ``fname`` on this point."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("status") != DONE:
-        return None
-    if canonical_json(record.get("config")) != point_json:
-        raise ValueError(f"cache file {path} holds config {record.get('config')!r}, "
-                         f"not the point {point_json} with the same hash")
-    if record.get("function") != fname:
-        raise ValueError(f"cache file {path} was written by {record.get('function')!r}, not {fname!r}; "
+def _point_schema(point_json: str, fname: str, validate: Callable | None):
+    """The schema of a finished point record: keys, types, this point, this function, a result dict."""
+    def check(record: dict) -> None:
+        for key, kind in (("config", dict), ("result", dict), ("seconds", (int, float)), ("status", str),
+                          ("function", str)):
+            if not isinstance(record.get(key), kind) or isinstance(record.get(key), bool):
+                raise ValueError(f"field {key!r} is missing or not a {getattr(kind, '__name__', 'number')}")
+        if record["status"] != DONE:
+            raise ValueError(f"status={record['status']!r} is not {DONE!r}")
+        if canonical_json(record["config"]) != point_json:
+            raise ValueError("config is not the point of this file name")
+        if validate is not None:
+            validate(record["result"])
+    return check
+
+
+def _load_cached(path: Path, point_json: str, fname: str, fingerprint: str | None, validate: Callable | None,
+                 strict: bool) -> dict | None:
+    """The cached record at ``path`` if it is an intact, current, finished result of ``fname`` on
+    this point (see :mod:`infra.records`); None (after a one-line warning for a stale or corrupt
+    record) when it must be recomputed. A record of another point function is a usage error."""
+    found = read_record(path, fingerprint, _point_schema(point_json, fname, validate))
+    if found.ok and found.payload["function"] != fname:
+        raise ValueError(f"cache file {path} was written by {found.payload['function']!r}, not {fname!r}; "
                          "use a separate cache_dir for each point function")
-    return record
+    return found.payload if check_usable(found, path, strict) else None
 
 
-def _scan(fn: Callable, points: Sequence[Mapping], cache_dir: Path) -> tuple[list, dict, dict]:
+def _scan(fn: Callable, points: Sequence[Mapping], cache_dir: Path, fingerprint: str | None = None,
+          validate: Callable | None = None, strict: bool = False) -> tuple[list, dict, dict]:
     """Validate the points and look them up in the cache.
 
     Returns (hash of each point in order, {hash: (point as plain JSON, its canonical text)},
@@ -307,25 +322,51 @@ def _scan(fn: Callable, points: Sequence[Mapping], cache_dir: Path) -> tuple[lis
         unique.setdefault(key, (json.loads(point_json), point_json))
     records = {}
     for key, (point, point_json) in unique.items():
-        cached = _load_cached(Path(cache_dir) / f"{key}.json", point_json, fname)
+        cached = _load_cached(Path(cache_dir) / f"{key}.json", point_json, fname, fingerprint, validate, strict)
         if cached is not None:
             records[key] = {"config": point, "hash": key, "status": CACHED,
                             "seconds": cached["seconds"], "result": cached["result"]}
     return keys, unique, records
 
 
-def missing_points(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir) -> list[dict]:
-    """The points of ``points`` (each once, in order) that ``cache_dir`` holds no result of ``fn`` for.
+def cached_records(fn: Callable, cache_dir, fingerprint: str | None = None, validate: Callable | None = None
+                   ) -> list[dict]:
+    """Every intact, current record of ``fn`` in ``cache_dir`` (any point), sorted by configuration.
+
+    What a summary of the folder shows: the points of every run into it, not only the last run's.
+    Stale and corrupt files are left out silently (the run that needs them recomputes them).
+    """
+    fname, out = function_name(fn), []
+    for path in sorted(Path(cache_dir).glob("*.json")):
+        found = read_record(path, fingerprint)
+        if not found.ok or found.payload.get("function") != fname or not isinstance(found.payload.get("config"), dict):
+            continue
+        point_json = canonical_json(found.payload["config"])
+        if path.stem != config_hash(found.payload["config"]):
+            continue
+        try:
+            _point_schema(point_json, fname, validate)(found.payload)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+        out.append({"config": found.payload["config"], "hash": path.stem, "status": CACHED,
+                    "seconds": found.payload["seconds"], "result": found.payload["result"]})
+    return sorted(out, key=lambda r: canonical_json(r["config"]))
+
+
+def missing_points(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir, fingerprint: str | None = None,
+                   validate: Callable | None = None, strict: bool = False) -> list[dict]:
+    """The points of ``points`` (each once, in order) that ``cache_dir`` holds no usable result of ``fn`` for.
 
     Lets a caller skip starting workers (a Dask cluster, a process pool) when nothing is left to do.
     """
-    _, unique, records = _scan(fn, points, Path(cache_dir))
+    _, unique, records = _scan(fn, points, Path(cache_dir), fingerprint, validate, strict)
     return [point for key, (point, _) in unique.items() if key not in records]
 
 
 def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
               executor: cf.Executor | None = None, progress: bool = True,
-              max_pending: int | None = None) -> SweepResult:
+              max_pending: int | None = None, fingerprint: str | None = None,
+              validate: Callable | None = None, strict_cache: bool = False) -> SweepResult:
     """Run ``fn`` on every point not already cached, in parallel on ``executor``.
 
     Parameters
@@ -339,6 +380,11 @@ def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
     progress : show a tqdm progress bar on stderr
     max_pending : at most this many points submitted and not yet finished. Default: 1 for an
         :class:`InProcessExecutor` (so each point is saved as soon as it finishes), otherwise all.
+    fingerprint : :func:`infra.records.code_fingerprint` of the code the results depend on; a
+        cached point of other code (or another toolkit version) is recomputed with a one-line
+        warning, or refused (:class:`infra.records.StaleRecord`) under ``strict_cache``
+    validate : optional callable(result) raising ValueError for a result that breaks its schema;
+        a cached point failing it (or its checksum, or the record schema) is never used
 
     Returns
     -------
@@ -352,7 +398,7 @@ def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
     if max_pending is not None and (isinstance(max_pending, bool) or not isinstance(max_pending, int)
                                     or max_pending < 1):
         raise ValueError(f"max_pending={max_pending!r} must be None or an integer >= 1")
-    keys, unique, records = _scan(fn, points, cache_dir)
+    keys, unique, records = _scan(fn, points, cache_dir, fingerprint, validate, strict_cache)
     cache_dir.mkdir(parents=True, exist_ok=True)
     todo = [key for key in unique if key not in records]
 
@@ -371,21 +417,21 @@ def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
                 except Exception as exc:  # e.g. a closure that this executor cannot send
                     refused = cf.Future()
                     refused.set_exception(exc)
-                    records[key] = _finish(refused, key, unique[key][0], fname, cache_dir)
+                    records[key] = _finish(refused, key, unique[key][0], fname, cache_dir, fingerprint)
                     bar.update(1)
             if not pending:
                 break
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for future in finished:
                 key = pending.pop(future)
-                records[key] = _finish(future, key, unique[key][0], fname, cache_dir)
+                records[key] = _finish(future, key, unique[key][0], fname, cache_dir, fingerprint)
                 bar.update(1)
                 bar.set_postfix(failed=sum(r["status"] == FAILED for r in records.values()), refresh=False)
     except KeyboardInterrupt:
         # keep what finished while the interrupt arrived; the rest is cancelled below
         for future, key in pending.items():
             if future.done() and not future.cancelled() and future.exception() is None:
-                _finish(future, key, unique[key][0], fname, cache_dir)
+                _finish(future, key, unique[key][0], fname, cache_dir, fingerprint)
         raise
     finally:
         for future in pending:
@@ -394,7 +440,7 @@ def run_sweep(fn: Callable[[dict], dict], points: Sequence[Mapping], cache_dir,
     return SweepResult(records=tuple(records[k] for k in keys), wall_seconds=time.perf_counter() - start)
 
 
-def _finish(future: cf.Future, key: str, point: dict, fname: str, cache_dir: Path) -> dict:
+def _finish(future: cf.Future, key: str, point: dict, fname: str, cache_dir: Path, fingerprint: str | None) -> dict:
     """Turn a finished future into a record; save it atomically if the point succeeded."""
     try:
         outcome = future.result()
@@ -403,9 +449,9 @@ def _finish(future: cf.Future, key: str, point: dict, fname: str, cache_dir: Pat
                    "traceback": "".join(traceback.format_exception(exc)), "seconds": float("nan")}
     record = {"config": point, "hash": key, **outcome}
     if outcome["status"] == DONE:
-        atomic_write_json(cache_dir / f"{key}.json",
-                          {"config": point, "result": outcome["result"], "seconds": outcome["seconds"],
-                           "status": DONE, "function": fname})
+        write_record(cache_dir / f"{key}.json",
+                     {"config": point, "result": outcome["result"], "seconds": outcome["seconds"],
+                      "status": DONE, "function": fname}, fingerprint or "")
     else:
         record["result"] = None
     return record

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import log_ndtr, ndtr
 
-from theory.designs import Design, hard_outputs, noise_scale  # noqa: F401 (re-exported)
+from infra.validate import float_array
+from theory.designs import Design, check_design, hard_outputs, noise_scale  # noqa: F401 (re-exported)
 from theory.world import as_generator, check_positive_int, check_sigma
 
 
@@ -32,7 +33,7 @@ def running_mle(X: np.ndarray) -> np.ndarray:
     -------
     mu : ndarray, shape (n_trials, T, D)
     """
-    X = np.asarray(X, dtype=float)
+    X = float_array("X", X)
     if X.ndim != 3:
         raise ValueError(f"X must have shape (n_trials, T, D); got shape {X.shape}")
     t = np.arange(1, X.shape[1] + 1, dtype=float)
@@ -43,7 +44,7 @@ def running_mle(X: np.ndarray) -> np.ndarray:
 
 def _time_factor(t, lead_shape) -> np.ndarray:
     """sqrt(t) broadcast against an array of shape ``lead_shape + (N,)``."""
-    t = np.asarray(t, dtype=float)
+    t = float_array("t", t, finite=False)
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
         raise ValueError(f"t must be positive and finite; got {t!r}")
     try:
@@ -67,22 +68,21 @@ def optimal_probits(mu: np.ndarray, design: Design, sigma, t) -> np.ndarray:
     -------
     z : ndarray, shape (..., N)
     """
-    mu = np.asarray(mu, dtype=float)
-    if mu.shape[-1] != design.D:
-        raise ValueError(f"mu has last dimension {mu.shape[-1]}; the design has D={design.D}")
+    check_design(design)
+    mu = float_array("mu", mu, min_ndim=1, last_dim=design.D, last_name="D")
     check_sigma(sigma, design.D, allow_zero=False)
     return _time_factor(t, mu.shape[:-1]) * (mu @ design.C.T + design.b) / noise_scale(design, sigma)
 
 
 def log_outputs(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(log Yhat, log(1 - Yhat)) = (log Phi(z), log Phi(-z)), accurate for any |z|."""
-    z = np.asarray(z, dtype=float)
+    z = float_array("z", z, allow_inf=True)
     return log_ndtr(z), log_ndtr(-z)
 
 
 def outputs(z: np.ndarray) -> np.ndarray:
     """Yhat = Phi(z) as probabilities (they saturate at 0 and 1 for |z| > ~8.3 in float64)."""
-    return ndtr(np.asarray(z, dtype=float))
+    return ndtr(float_array("z", z, allow_inf=True))
 
 
 

@@ -17,7 +17,8 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from optimal.agent import optimal_probits, outputs
-from theory.designs import Design
+from infra.validate import float_array
+from theory.designs import Design, check_design
 from theory.world import check_positive_int, check_sigma
 
 #: Largest D handled: the quadrature grid has nodes^(D - 1) points per trial and task.
@@ -81,7 +82,8 @@ def exact_outputs(mu: np.ndarray, design: Design, sigma, t, nodes: int = 64) -> 
     -------
     p : ndarray, shape (n, N), probabilities
     """
-    mu = np.asarray(mu, dtype=float)
+    check_design(design)
+    mu = float_array("mu", mu)
     if mu.ndim != 2 or mu.shape[1] != design.D:
         raise ValueError(f"mu must have shape (n, D={design.D}); got shape {mu.shape}")
     if design.D > MAX_D:

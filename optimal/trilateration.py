@@ -13,7 +13,7 @@ an affine function of Z(t).
 
 Outputs may be given as log-probabilities; the probit is then computed on the smaller tail with
 ``scipy.special.ndtri_exp`` and refined by one Newton step on log Phi, which brings the round
-trip z -> log Phi(z) -> z to within 2 eps (1 + |z|) for |z| up to 1e5 (ndtri_exp alone is off by
+trip z -> log Phi(z) -> z to within 2 eps (1 + |z|) for |z| up to 1e12 (ndtri_exp alone is off by
 up to ~3000 eps (1 + |z|) for |z| in 100..10^4).
 """
 from __future__ import annotations
@@ -23,11 +23,14 @@ from scipy.special import log_ndtr, ndtri_exp
 
 from optimal.agent import _time_factor, noise_scale
 from theory.identifiability import diagnose
-from theory.designs import Design
+from infra.validate import float_array
+from theory.designs import Design, check_design
 from theory.world import check_sigma
 
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 EPS = np.finfo(float).eps
+#: Beyond this |z| (lower tail) the Newton slope phi/Phi comes from the Mills-ratio expansion.
+MILLS_Z = 1e4
 #: Safety factor over first-order rounding bounds (each quantity takes a few flops).
 ROUNDING_FACTOR = 16
 
@@ -38,12 +41,18 @@ def probit_from_log_cdf(log_p: np.ndarray) -> np.ndarray:
     One Newton step on f(z) = log Phi(z) - log_p, with f'(z) = phi(z) / Phi(z), polishes
     ``ndtri_exp``.
     """
-    log_p = np.asarray(log_p, dtype=float)
+    log_p = float_array("log_p", log_p, allow_inf=True)
     z = ndtri_exp(log_p)
     finite = np.isfinite(z)
     zf = np.where(finite, z, 0.0)
     log_cdf = log_ndtr(zf)
-    slope = np.exp(-0.5 * zf * zf - _LOG_SQRT_2PI - log_cdf)
+    # f'(z) = phi(z) / Phi(z). Far in the lower tail -z^2/2 - log Phi(z) cancels (both ~ z^2/2, an
+    # absolute error eps z^2 that exceeds 1 beyond |z| ~ 1e8), so there the Mills-ratio expansion
+    # phi / Phi = -z / (1 - 1/z^2 + 3/z^4 - ...) is used; its truncation (3/z^4 < 1e-15) is below eps.
+    far = zf < -MILLS_Z
+    slope = np.empty_like(zf)
+    slope[~far] = np.exp(-0.5 * zf[~far] ** 2 - _LOG_SQRT_2PI - log_cdf[~far])
+    slope[far] = -zf[far] / (1.0 - 1.0 / zf[far] ** 2)
     return np.where(finite, zf - (log_cdf - log_p) / slope, z)
 
 
@@ -61,14 +70,15 @@ def probits_from_log_outputs(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray
     -------
     z : ndarray, same shape
     """
-    log_p, log_q = np.broadcast_arrays(np.asarray(log_p, float), np.asarray(log_q, float))
+    log_p, log_q = np.broadcast_arrays(float_array("log_p", log_p, finite=False),
+                                       float_array("log_q", log_q, finite=False))
     if np.any(np.isnan(log_p)) or np.any(np.isnan(log_q)):
         raise ValueError("log-outputs contain NaN")
     if np.any(log_p > 0) or np.any(log_q > 0):
         raise ValueError("log-outputs must be <= 0 (they are log-probabilities)")
     lower = log_p < log_q
-    return np.where(lower, probit_from_log_cdf(np.where(lower, log_p, -np.log(2.0))),
-                    -probit_from_log_cdf(np.where(lower, -np.log(2.0), log_q)))
+    z_tail = probit_from_log_cdf(np.where(lower, log_p, log_q))  # one inversion, on the smaller tail
+    return np.where(lower, z_tail, -z_tail)
 
 
 def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t, allow_projection: bool = False
@@ -88,7 +98,8 @@ def recover_mu_from_probits(z: np.ndarray, design: Design, sigma, t, allow_proje
     mu : ndarray, shape (..., D); the projection of mu onto the row space of C when rank(C) < D
         (``allow_projection=True``)
     """
-    z = np.asarray(z, dtype=float)
+    check_design(design)
+    z = float_array("z", z, min_ndim=1, finite=False)
     if z.shape[-1] != design.ntask:
         raise ValueError(f"z has last dimension {z.shape[-1]}; the design has ntask={design.ntask}")
     if not np.all(np.isfinite(z)):
@@ -123,7 +134,10 @@ def recover_mu_from_latent(Z: np.ndarray, W: np.ndarray, w0: np.ndarray, design:
     -------
     mu : ndarray, shape (..., D)
     """
-    Z, W, w0 = (np.asarray(a, dtype=float) for a in (Z, W, w0))
+    check_design(design)
+    Z, W, w0 = (float_array(n, a) for n, a in (("Z", Z), ("W", W), ("w0", w0)))
+    if Z.ndim < 1:
+        raise ValueError(f"Z must have shape (..., K); got shape {Z.shape}")
     if W.ndim != 2 or W.shape[0] != design.ntask:
         raise ValueError(f"W must have shape (ntask={design.ntask}, K); got shape {W.shape}")
     if Z.shape[-1] != W.shape[1]:
@@ -143,8 +157,9 @@ def recovery_error_bound(design: Design, sigma, t, dz, mu) -> float:
     task (2 eps (1 + |z|) for probits from log-outputs, see :func:`probit_from_log_cdf`); ``mu``
     holds the true points, shape (..., D); ``t`` the smallest sample count behind them.
     """
-    diag = diagnose(design)
-    mu = np.asarray(mu, dtype=float).reshape(-1, design.D)
+    diag = diagnose(check_design(design))
+    mu = float_array("mu", mu, min_ndim=1, last_dim=design.D, last_name="D").reshape(-1, design.D)
+    dz = float_array("dz", dz)
     b_dist = np.abs(mu @ design.C.T + design.b).max(axis=0)
     pinv_norm = 1.0 / diag.singular_values[diag.rank - 1]
     cond = diag.singular_values[0] / diag.singular_values[diag.rank - 1]

@@ -158,3 +158,43 @@ def test_plot_helper_rejects_mismatched_shapes_and_saves_a_png(tmp_path):
     plot_theory_with_points(ax, [1, 2], [0.5, 0.7], [1.5], [0.6], [0.01], k=3.0, label="x")
     path = save_figure(fig, tmp_path / "p.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tiny_noise_passes_with_the_unresolvable_accuracy_settings_undecided():
+    """sigma = 1e-6: every trial is decided correctly, so the accuracy SE is 0; theory expects
+    < MIN_ERRORS wrong decisions, so those comparisons are undecided (said), never a division by 0."""
+    config = CurvesConfig(sigma=(1e-6,), t=(1, 20), trials=2000, replicates=4, angle_ntask=(24,), designs=200)
+    result = curves.run(config)
+    names = {c.name for c in result["checks"]}
+    assert all(c.passed for c in result["checks"]) and {"r2_ceiling", "r2_protocol"} <= names
+    assert "accuracy" not in names and "undecided at this budget" in result["undecided"][0]
+    assert all(r["accuracy_resolved"] is False for r in result["rows"])
+
+
+def test_zero_standard_error_is_infinite_z_unless_the_gap_is_rounding():
+    assert curves._z(1.0, 1.0 - 1e-17, 0.0) == 0.0
+    assert curves._z(1.0, 0.999, 0.0) == float("inf")
+    assert curves._z(1.0, 0.99, 0.005) == pytest.approx(2.0)
+
+
+def test_protocol_plan_keeps_small_runs_whole_and_bounds_large_ones():
+    keep, n = curves.protocol_plan(CurvesConfig())
+    assert n == CurvesConfig().trials and len(keep) == 60
+    big = CurvesConfig(D=40)
+    keep, n = curves.protocol_plan(big)
+    ts = big.samples[keep]
+    assert len(keep) <= curves.PROTOCOL_STEPS and {1, 20, 60} <= set(ts.tolist())
+    cost = curves._replicates(big) * n * (2 * 60 * 40 + 3 * len(keep) * 41**2)
+    assert cost <= curves.PROTOCOL_BUDGET and n >= 4 * 42
+
+
+@pytest.mark.slow
+def test_forty_dimensions_pass_with_the_extrapolated_protocol():
+    result = curves.run(CurvesConfig(D=40))
+    assert all(c.passed for c in result["checks"])
+    assert "extrapolated to the large-sample limit" in {c.name: c for c in result["checks"]}["r2_protocol"].claim
+
+
+def test_negative_anisotropy_is_blamed_on_aniso_not_sigma():
+    with pytest.raises(ValueError, match="aniso"):
+        CurvesConfig(noise="anisotropic", aniso=(-1.0, 2.0))

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theory.designs import build_design, even_design, labels, make_design, random_design
+from theory.designs import build_design, even_design, labels, make_design, random_design, resolve_design
 
 EPS = np.finfo(float).eps
 
@@ -62,3 +62,17 @@ def test_design_arrays_are_read_only():
 def test_bad_design_arguments_raise_value_error_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("design, D, kind", [("auto", 2, "even"), ("auto", 3, "random"), ("auto", 1, "random"),
+                                             ("random", 2, "random"), ("even", 2, "even")])
+def test_resolve_design_maps_auto_to_even_only_in_two_dimensions(design, D, kind):
+    assert resolve_design(design, D) == kind
+    assert build_design(design, 4, D, rng=0).name == kind
+
+
+def test_resolve_design_refuses_even_off_the_plane_and_unknown_names():
+    with pytest.raises(ValueError, match="needs D=2"):
+        resolve_design("even", 3)
+    with pytest.raises(ValueError, match="design='ring'"):
+        resolve_design("ring", 2)

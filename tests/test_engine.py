@@ -429,7 +429,7 @@ def test_cli_json_output_has_config_summary_points_and_files(tmp_path, capsys):
                      "--out", str(tmp_path), "--quiet", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["passed"] is True
-    assert set(out) == {"config", "summary", "points", "files", "passed"}
+    assert set(out) == {"config", "summary", "points", "files", "folder_points", "passed"}
     assert out["config"]["grid"] == {"ntask": [1, 3], "trials": [200], "seed": [0, 1, 2]}
     assert [(p["config"]["ntask"], p["config"]["seed"]) for p in out["points"]] == \
         [(n, s) for n in (1, 3) for s in (0, 1, 2)]

@@ -17,8 +17,8 @@ from theory.ceilings import r2_ceiling, r2_ceiling_per_coordinate, r2_protocol
 from theory.designs import even_design, random_design
 from theory.folds import ood_folds
 from theory.noise import estimator_variance, make_noise
-from verify.montecarlo import (MCEstimate, family_k, mc_accuracy, mc_angle_spread, mc_imperfect_outputs,
-                               mc_protocol_r2, mc_r2)
+from verify.montecarlo import (K_SINGLE, K_VARIANTS, MCEstimate, family_k, mc_accuracy, mc_angle_spread,
+                               mc_imperfect_outputs, mc_protocol_r2, mc_r2, r2_estimate)
 
 ALPHA = 1e-3
 T = 30
@@ -189,3 +189,44 @@ def test_angle_spread_approximation_is_poor_at_N_equal_D():
 def test_twins_reject_bad_input_naming_it(call, word):
     with pytest.raises(ValueError, match=word):
         call()
+
+
+def test_protocol_decoder_fit_on_few_trials_is_biased_and_its_extrapolation_is_not():
+    """A decoder fit on n trials loses O(D/n) r^2; 2 r2(n) - r2(n/2) removes that term.
+
+    D = 12, n = 600: the plain estimate sits many SEs below the large-sample closed form, the
+    extrapolated one within k = family_k(2, 1e-3, 31 dof) SEs of it."""
+    D, reps = 12, 32
+    noise = make_noise("gaussian", 0.3, D)
+    folds = ood_folds(D)
+    t = np.array([1, 4])
+    v = estimator_variance(noise, t, "mean")
+    predicted = np.mean([r2_protocol(v, folds[r % len(folds)]) for r in range(reps)], axis=0)
+    k = family_k(2, 1e-3, reps - 1)
+    plain = mc_protocol_r2(noise, t, folds, 600, 600, reps, 5)
+    extrapolated = mc_protocol_r2(noise, t, folds, 600, 600, reps, 5, extrapolate=True)
+    assert np.all(plain.z_score(predicted) < -k)
+    assert np.all(np.abs(extrapolated.z_score(predicted)) <= k)
+
+
+def test_r2_estimate_is_one_minus_mean_over_variance_with_the_sample_se():
+    rng = np.random.default_rng(3)
+    sq = rng.exponential(0.01, size=(500, 3))
+    est = r2_estimate(sq)
+    np.testing.assert_allclose(est.value, 1 - sq.mean(axis=0) * 12, rtol=1e-14)
+    np.testing.assert_allclose(est.se, sq.std(axis=0, ddof=1) / np.sqrt(500) * 12, rtol=1e-14)
+    assert est.dof == 499
+    for bad in ([1.0], [[np.nan, 1.0], [1.0, 1.0]], [-1.0, 1.0]):
+        with pytest.raises(ValueError, match="sq_err"):
+            r2_estimate(bad)
+
+
+def test_family_k_variants_are_the_named_two_sided_normal_rates():
+    assert family_k(variant="single") == pytest.approx(4.0, abs=1e-12)
+    assert family_k(variant="screen") == pytest.approx(3.0, abs=1e-12)
+    assert K_SINGLE == family_k(variant="single")
+    np.testing.assert_allclose(family_k(5, variant="single"), norm.isf(K_VARIANTS["single"] / 10), rtol=1e-14)
+    with pytest.raises(ValueError, match="variant"):
+        family_k(variant="loose")
+    with pytest.raises(ValueError, match="not both"):
+        family_k(alpha=0.01, variant="single")

@@ -132,3 +132,24 @@ def test_recovery_is_exact_at_reference_extremes_where_probabilities_saturate():
     assert np.abs(z).max() > 8.3  # the regime where probabilities round to 0 or 1
     mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, 0.2, 20)
     np.testing.assert_allclose(mu_hat, mu, rtol=0, atol=1e-12)
+
+
+@given(st.lists(st.floats(-1e4, 1e4), min_size=1, max_size=20))
+def test_one_tail_probit_inversion_equals_inverting_each_tail_separately(z):
+    """probits_from_log_outputs inverts only the smaller tail once; it must equal the two-branch
+    form (each side inverted, then selected) bit for bit."""
+    lp, lq = log_outputs(np.array(z))
+    lower = lp < lq
+    two_branch = np.where(lower, probit_from_log_cdf(np.where(lower, lp, -np.log(2.0))),
+                          -probit_from_log_cdf(np.where(lower, -np.log(2.0), lq)))
+    assert np.array_equal(probits_from_log_outputs(lp, lq), two_branch)
+
+
+@pytest.mark.parametrize("z", [-5e3, -2e4, -1e6, -1e8, -1e9, -1e12])
+def test_probit_from_log_cdf_stays_within_2_eps_far_in_the_tail(z):
+    """Beyond |z| ~ 1e8 the Newton slope exp(-z^2/2 - log Phi(z)) cancels; the Mills-ratio slope
+    keeps the round trip within 2 eps (1 + |z|). Reference log Phi(z) from mpmath at 50 digits."""
+    import mpmath
+    with mpmath.workdps(50):
+        log_p = float(mpmath.log(mpmath.ncdf(z)))
+    assert abs(probit_from_log_cdf(np.array([log_p]))[0] - z) <= 2 * EPS * (1 + abs(z))

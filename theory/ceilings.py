@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from infra.validate import float_array, instance_of
 from theory.folds import Fold
 from theory.world import LATENT_VARIANCE
 
@@ -35,7 +36,11 @@ NORMALISATIONS = ("fullrange", "heldout")
 
 def r2_from_mse(mse, reference_variance) -> np.ndarray:
     """r^2 = 1 - MSE / reference variance (both per coordinate, pooled the same way)."""
-    return 1.0 - np.asarray(mse, dtype=float) / np.asarray(reference_variance, dtype=float)
+    mse = float_array("mse", mse)
+    ref = float_array("reference_variance", reference_variance)
+    if np.any(ref <= 0):
+        raise ValueError(f"reference_variance={reference_variance!r} must be > 0")
+    return 1.0 - mse / ref
 
 
 def r2_ceiling(error_variance) -> np.ndarray:
@@ -66,8 +71,8 @@ def r2_ceiling_gaussian(sigma, t) -> np.ndarray:
     >>> round(float(r2_ceiling_gaussian(0.2, 20)), 6)
     0.976
     """
-    sigma = np.asarray(sigma, dtype=float)
-    t = np.asarray(t, dtype=float)
+    sigma = float_array("sigma", sigma, finite=False)
+    t = float_array("t", t, finite=False)
     if np.any(~np.isfinite(sigma)) or np.any(sigma < 0):
         raise ValueError(f"sigma={sigma!r} must be finite and >= 0")
     if np.any(~np.isfinite(t)) or np.any(t <= 0):
@@ -77,9 +82,10 @@ def r2_ceiling_gaussian(sigma, t) -> np.ndarray:
 
 def free_rt_samples(timing) -> np.ndarray:
     """Samples seen at evaluation in the free-reaction-time task: t = timing + 1 (SPEC 7.1)."""
+    checked = float_array("timing", timing)
     timing = np.asarray(timing)
-    if np.any(timing < 0):
-        raise ValueError(f"timing={timing!r} must be >= 0")
+    if np.any(checked < 0) or np.any(checked != np.round(checked)):
+        raise ValueError(f"timing={timing!r} must be whole numbers >= 0")
     return timing + 1
 
 
@@ -99,6 +105,7 @@ def region_moments(fold: Fold, part: str) -> tuple[np.ndarray, np.ndarray]:
     -------
     m : ndarray, shape (D,);  S : ndarray, shape (D, D)
     """
+    instance_of("fold", fold, Fold)
     if part not in ("train", "test"):
         raise ValueError(f"part={part!r} must be 'train' or 'test'")
     D = fold.D
@@ -132,7 +139,7 @@ def protocol_mse(error_variance, fold: Fold) -> np.ndarray:
     mse : ndarray, shape (..., D), diagonal of the test error covariance
         (I - A) (S_q + d d^T) (I - A)^T + A V A^T, d = m_q - m, A = S (S + V)^-1
     """
-    v = _check_variance(error_variance, fold.D)
+    v = _check_variance(error_variance, instance_of("fold", fold, Fold).D)
     return _decoder_test_mse(v, *region_moments(fold, "train"), *region_moments(fold, "test"))
 
 
@@ -143,7 +150,7 @@ def in_distribution_mse(error_variance, fold: Fold) -> np.ndarray:
     s^2 (1/12) / (1/12 + s^2), i.e. r^2 = 1 / (1 + 12 s^2) with the full-range normalisation,
     above 1 - 12 s^2 because the fitted decoder shrinks the noisy estimate.
     """
-    v = _check_variance(error_variance, fold.D)
+    v = _check_variance(error_variance, instance_of("fold", fold, Fold).D)
     return _decoder_test_mse(v, np.zeros(fold.D), LATENT_VARIANCE * np.eye(fold.D), *region_moments(fold, "test"))
 
 
@@ -196,7 +203,7 @@ def reference_variance(fold: Fold | None, normalisation: str) -> float:
 
 
 def _check_variance(error_variance, D: int | None = None) -> np.ndarray:
-    v = np.asarray(error_variance, dtype=float)
+    v = float_array("error_variance", error_variance, finite=False)
     if v.ndim < 1 or (D is not None and v.shape[-1] != D):
         raise ValueError(f"error_variance must have shape (..., D={D}); got shape {v.shape}")
     if np.any(~np.isfinite(v)) or np.any(v < 0):

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infra.validate import float_array, instance_of
 from theory.world import as_generator, check_positive_int, check_sigma
 
 DESIGNS = ("even", "random")
+#: What a ``--design`` option accepts: a named design, or ``auto`` (see :func:`resolve_design`).
+DESIGN_CHOICES = ("auto",) + DESIGNS
 
 #: Half-width of the uniform distribution of random offsets b_i (latent units); 1/4 keeps
 #: every boundary through the cube's inner half, so every task has both labels.
@@ -54,15 +57,20 @@ class Design:
         return np.linalg.norm(self.C, axis=1)
 
 
+def check_design(design) -> Design:
+    """``design`` if it is a :class:`Design`, else a ValueError naming its type."""
+    return instance_of("design", design, Design)
+
+
 def make_design(C, b=None, name: str = "user") -> Design:
     """Validate a user-given (C, b) and wrap it as a read-only :class:`Design`.
 
     Every row of C must be finite and non-zero (a zero normal defines no boundary).
     """
-    C = np.array(C, dtype=float)
+    C = np.array(float_array("C", C, finite=False), dtype=float)
     if C.ndim != 2 or C.shape[0] < 1 or C.shape[1] < 1:
         raise ValueError(f"C must have shape (ntask, D) with ntask, D >= 1; got shape {C.shape}")
-    b = np.zeros(C.shape[0]) if b is None else np.array(b, dtype=float)
+    b = np.zeros(C.shape[0]) if b is None else np.array(float_array("b", b, finite=False), dtype=float)
     if b.shape != (C.shape[0],):
         raise ValueError(f"b must have shape (ntask,)=({C.shape[0]},); got shape {b.shape}")
     if not (np.all(np.isfinite(C)) and np.all(np.isfinite(b))):
@@ -105,18 +113,35 @@ def random_design(ntask: int, D: int, rng, offsets: bool = False) -> Design:
     return make_design(C, b, name="random")
 
 
+def resolve_design(design: str, D: int) -> str:
+    """The design a run uses: ``auto`` is ``even`` for D = 2 and ``random`` otherwise.
+
+    ValueError for an unknown name, or for ``even`` with D != 2 (the even design is 2-D).
+
+    Examples
+    --------
+    >>> resolve_design("auto", 2), resolve_design("auto", 3), resolve_design("random", 2)
+    ('even', 'random', 'random')
+    """
+    if not isinstance(design, str) or design not in DESIGN_CHOICES:
+        raise ValueError(f"design={design!r} must be one of {DESIGN_CHOICES}")
+    D = check_positive_int("D", D)
+    if design == "auto":
+        return "even" if D == 2 else "random"
+    if design == "even" and D != 2:
+        raise ValueError(f"design='even' needs D=2; got D={D}")
+    return design
+
+
 def build_design(kind: str, ntask: int, D: int, rng=None, offsets: bool = False) -> Design:
-    """Build a named design: ``"even"`` (needs D = 2) or ``"random"``.
+    """Build a named design: ``"even"`` (needs D = 2), ``"random"`` or ``"auto"`` (:func:`resolve_design`).
 
     ``offsets`` adds random b_i ~ U(-1/4, 1/4) to either design.
     """
-    if kind not in DESIGNS:
-        raise ValueError(f"design={kind!r} must be one of {DESIGNS}")
+    kind = resolve_design(kind, D)
     rng = as_generator(rng)
     if kind == "random":
         return random_design(ntask, D, rng, offsets)
-    if D != 2:
-        raise ValueError(f"design='even' needs D=2; got D={D}")
     d = even_design(ntask)
     if offsets:
         d = make_design(d.C, rng.uniform(-OFFSET_HALF_WIDTH, OFFSET_HALF_WIDTH, ntask), name="even")
@@ -134,9 +159,8 @@ def labels(x: np.ndarray, design: Design) -> np.ndarray:
     -------
     y : ndarray of bool, shape (..., N)
     """
-    x = np.asarray(x, dtype=float)
-    if x.shape[-1] != design.D:
-        raise ValueError(f"x has last dimension {x.shape[-1]}; the design has D={design.D}")
+    check_design(design)
+    x = float_array("x", x, min_ndim=1, last_dim=design.D, last_name="D")
     return x @ design.C.T + design.b > 0
 
 
@@ -147,7 +171,7 @@ def noise_scale(design: Design, sigma) -> np.ndarray:
     -------
     s : ndarray, shape (N,); equals sigma |c_i| for scalar sigma
     """
-    s = check_sigma(sigma, design.D)
+    s = check_sigma(sigma, check_design(design).D)
     return np.sqrt((design.C**2) @ np.broadcast_to(s**2, (design.D,)))
 
 
@@ -158,5 +182,6 @@ def hard_outputs(x: np.ndarray, design: Design) -> np.ndarray:
     -------
     y : ndarray of float, shape (..., N)
     """
-    x = np.asarray(x, dtype=float)
+    check_design(design)
+    x = float_array("x", x, min_ndim=1, last_dim=design.D, last_name="D")
     return (x @ design.C.T + design.b > 0).astype(float)

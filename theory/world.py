@@ -12,6 +12,8 @@ import numbers
 
 import numpy as np
 
+from infra.validate import float_array
+
 #: Variance of one coordinate of x* ~ U(-1/2, 1/2): (1/2 - (-1/2))^2 / 12.
 LATENT_VARIANCE = 1.0 / 12.0
 
@@ -45,7 +47,7 @@ def check_sigma(sigma, D: int | None = None, allow_zero: bool = True) -> np.ndar
     -------
     sigma : ndarray, shape () or (D,)
     """
-    s = np.asarray(sigma, dtype=float)
+    s = float_array("sigma", sigma, finite=False)
     if s.ndim > 1 or (s.ndim == 1 and D is not None and s.shape[0] != D):
         raise ValueError(f"sigma must be a scalar or have shape (D,)=({D},); got shape {s.shape}")
     if not np.all(np.isfinite(s)):
@@ -81,7 +83,7 @@ def sample_evidence(rng, x_star: np.ndarray, t: int, sigma) -> np.ndarray:
     -------
     X : ndarray, shape (n_trials, t, D)
     """
-    x_star = np.asarray(x_star, dtype=float)
+    x_star = float_array("x_star", x_star)
     if x_star.ndim != 2:
         raise ValueError(f"x_star must have shape (n_trials, D); got shape {x_star.shape}")
     t = check_positive_int("t", t)

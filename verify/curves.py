@@ -30,24 +30,37 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
 from theory.accuracy import MAX_EXACT_D, accuracy_from_scale, cross_entropy_from_scale, decision_scale
 from theory.angles import angle_spread, factor_angles, tasks_for_spread
 from theory.ceilings import r2_ceiling, r2_ceiling_per_coordinate, r2_protocol
-from theory.designs import DESIGNS, build_design, even_design
+from theory.designs import DESIGN_CHOICES, build_design, even_design, resolve_design
 from theory.folds import ood_folds
 from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance, make_noise
 from theory.world import check_positive_int
-from verify.montecarlo import family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
-from verify.plotting import new_figure, plot_theory_with_points, save_figure
-from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
+from verify.curves_files import REFERENCE_T, write_outputs  # noqa: F401 (the report calls write_outputs)
+from verify.montecarlo import MCEstimate, family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
+from infra.guard import FLOAT, check_terms
 from verify.verdict import Check, base_parser, run_cli
 
-#: Evidence length used for the r^2-vs-sigma plot and the headline of each check (the reference).
-REFERENCE_T = 20
+#: Budget of the protocol Monte Carlo per sigma, in floats simulated plus flops of the decoder fits
+#: (replicates x trials x [2 T D + 3 K (D + 1)^2] for K scored evidence lengths). Above it the
+#: protocol is scored at PROTOCOL_STEPS log-spaced evidence lengths (REFERENCE_T included), then
+#: on fewer trials than --trials; each row says what was simulated.
+PROTOCOL_BUDGET = 2_000_000_000
+PROTOCOL_STEPS = 12
+#: An accuracy or cross-entropy comparison is decided only when theory expects at least this many
+#: wrong decisions (trials x tasks x error rate) in the sample: with fewer, the mean is set by a
+#: handful of rare near-boundary trials and its sample SE says nothing (it is 0 with no error).
+MIN_ERRORS = 10
+#: The angle-spread formula is a large-N limit: its check binds only when the largest N >= this x D.
+LARGE_N_PER_D = 4
+#: Most evidence lengths one run may list (each is a row, a curve point and a comparison).
+MAX_T_VALUES = 100_000
+#: Differences this small relative to the prediction are rounding, not Monte-Carlo error.
+ROUNDING = 64 * np.finfo(float).eps
 
 
 @dataclass(frozen=True)
@@ -90,10 +103,9 @@ class CurvesConfig:
         check_positive_int("designs", self.designs, 2)
         for n in self.angle_ntask:
             check_positive_int("angle_ntask", n)
-        if self.design not in ("auto",) + DESIGNS:
-            raise ValueError(f"design={self.design!r} must be one of {('auto',) + DESIGNS}")
-        if self.design == "even" and self.D != 2:
-            raise ValueError(f"design='even' needs D=2; got D={self.D}")
+        resolve_design(self.design, self.D)
+        if not self.aniso or not all(isinstance(a, (int, float)) and math.isfinite(a) and a > 0 for a in self.aniso):
+            raise ValueError(f"aniso={self.aniso!r} must list finite multipliers > 0")
         if self.noise not in NOISE_KINDS:
             raise ValueError(f"noise={self.noise!r} must be one of {NOISE_KINDS}")
         if self.estimator not in ESTIMATORS:
@@ -106,7 +118,7 @@ class CurvesConfig:
 
     @property
     def design_kind(self) -> str:
-        return ("even" if self.D == 2 else "random") if self.design == "auto" else self.design
+        return resolve_design(self.design, self.D)
 
     @property
     def samples(self) -> np.ndarray:
@@ -139,6 +151,7 @@ def parse_t(text) -> tuple:
     """
     pieces = [text] if isinstance(text, str) else list(text)
     values = set()
+    budget = MAX_T_VALUES
     for piece in (p for chunk in pieces for p in str(chunk).split(",") if p.strip()):
         parts = piece.strip().split(":")
         try:
@@ -148,7 +161,11 @@ def parse_t(text) -> tuple:
         if len(nums) == 1:
             values.add(nums[0])
         elif len(nums) in (2, 3) and (len(nums) == 2 or nums[2] > 0) and nums[0] <= nums[1]:
-            values.update(range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1))
+            span = range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1)
+            if len(span) > budget:
+                raise ValueError(f"t={piece!r} lists {len(span)} evidence lengths; at most {MAX_T_VALUES} in all")
+            budget -= len(span)
+            values.update(span)
         else:
             raise ValueError(f"t={piece!r}: a range is start:stop[:step] with start <= stop and step > 0")
     if not values:
@@ -167,8 +184,49 @@ def _accuracy_available(config: CurvesConfig) -> bool:
 
 
 def _replicates(config: CurvesConfig) -> int:
+    """Protocol replicates: a multiple of the folds when there are fewer folds than --replicates
+    (each fold equally often), else --replicates, on the first folds (:func:`_protocol_folds`)."""
     n_folds = len(ood_folds(config.D))
+    if n_folds > config.replicates:
+        return config.replicates
     return n_folds * math.ceil(config.replicates / n_folds)
+
+
+def _protocol_folds(config: CurvesConfig) -> list:
+    """The fold of each protocol replicate (replicate r: fold r mod the number of folds)."""
+    folds = ood_folds(config.D)
+    return [folds[r % len(folds)] for r in range(_replicates(config))]
+
+
+def protocol_plan(config: CurvesConfig) -> tuple[np.ndarray, int]:
+    """(indices into config.samples scored by the protocol Monte Carlo, trials per replicate).
+
+    All evidence lengths on --trials trials when that fits PROTOCOL_BUDGET; else PROTOCOL_STEPS
+    log-spaced ones (always the first, the last and the one nearest REFERENCE_T), on as many
+    trials as fit (at least 4 (D + 2)). The decoders are extrapolated to the large-sample limit
+    (:func:`verify.montecarlo.mc_protocol_r2`), so fewer trials widen the SE, not the bias.
+    """
+    ts = config.samples
+    T, D, reps = int(ts.max()), config.D, _replicates(config)
+
+    def cost(n, K):
+        return reps * n * (2 * T * D + 3 * K * (D + 1) ** 2)
+
+    keep = np.arange(len(ts))
+    if cost(config.trials, len(ts)) > PROTOCOL_BUDGET and len(ts) > PROTOCOL_STEPS:
+        ref = int(np.argmin(np.abs(ts - REFERENCE_T)))
+        spaced = np.round(np.geomspace(1, len(ts), PROTOCOL_STEPS - 1)).astype(int) - 1
+        keep = np.unique(np.concatenate([spaced, [ref]]))
+    n = int(min(config.trials, max(4 * (D + 2), PROTOCOL_BUDGET // cost(1, len(keep)))))
+    return keep, n
+
+
+def _z(value: float, predicted: float, se: float) -> float:
+    """|value - predicted| / se; 0 for a difference at rounding level, inf for SE = 0 otherwise."""
+    gap = abs(value - predicted)
+    if gap <= ROUNDING * max(1.0, abs(predicted)):
+        return 0.0
+    return gap / se if se > 0 else math.inf
 
 
 def thresholds(config: CurvesConfig) -> tuple[float, float]:
@@ -181,14 +239,31 @@ def thresholds(config: CurvesConfig) -> tuple[float, float]:
     return family_k(n, config.alpha), family_k(n, config.alpha, dof=_replicates(config) - 1)
 
 
+def memory_terms(config: CurvesConfig) -> dict:
+    """Estimated peak bytes of :func:`run`, by the parameter that drives each term (size guard).
+
+    The r^2 twin keeps trials x T x D squared errors; the protocol holds its training and test
+    streams (about six trials x T x D arrays); the accuracy twin a block of at least one trial's
+    T x max(D, N) probits; the angle spread designs x N x D normals and designs x D x D angles.
+    """
+    T, D = int(config.samples.max()), config.D
+    _, n_protocol = protocol_plan(config)
+    accuracy = 6 * FLOAT * max(4_000_000, T * max(D, config.ntask)) if _accuracy_available(config) else 0
+    return {f"--trials={config.trials} x --t={max(config.t)} at --D={D}": 3 * FLOAT * config.trials * T * D + 6 * FLOAT * n_protocol * T * D,
+            f"--t={max(config.t)}": FLOAT * T * len(config.sigma) * 64,
+            f"--ntask={config.ntask}": accuracy,
+            f"--designs={config.designs} x --angle-ntask={max(config.angle_ntask)} at --D={D}":
+                4 * FLOAT * config.designs * max(config.angle_ntask) * D + 2 * FLOAT * config.designs * D * D}
+
+
 def curve_rows(config: CurvesConfig) -> list[dict]:
     """Predicted and simulated values per (sigma, t); a row passes when every simulated value is
     within its threshold (:func:`thresholds`) of the prediction."""
     k, k_protocol = thresholds(config)
     design_ss, _, sigma_ss = _streams(config)
     design = build_design(config.design_kind, config.ntask, config.D, np.random.default_rng(design_ss))
-    folds = ood_folds(config.D)
-    replicates = _replicates(config)
+    folds = _protocol_folds(config)
+    keep, n_protocol = protocol_plan(config)
     ts = config.samples
     T = int(ts.max())
     rows = []
@@ -197,8 +272,10 @@ def curve_rows(config: CurvesConfig) -> list[dict]:
         rng_r2, rng_protocol, rng_acc = (np.random.default_rng(s) for s in ss.spawn(3))
         v = estimator_variance(noise, ts, config.estimator)  # (K, D)
         pooled, per_coord = mc_r2(noise, T, config.trials, rng_r2, config.estimator)
-        protocol = mc_protocol_r2(noise, ts, folds, config.trials, config.trials, replicates, rng_protocol,
-                                  config.estimator)
+        scored = mc_protocol_r2(noise, ts[keep], folds, n_protocol, n_protocol, len(folds), rng_protocol,
+                                config.estimator, extrapolate=True)
+        protocol = MCEstimate(np.full(len(ts), np.nan), np.full(len(ts), np.nan), scored.dof)
+        protocol.value[keep], protocol.se[keep] = scored.value, scored.se
         predicted = {
             "r2_ceiling": r2_ceiling(v),
             "r2_protocol": np.mean([r2_protocol(v, f) for f in folds], axis=0),
@@ -222,12 +299,20 @@ def curve_rows(config: CurvesConfig) -> list[dict]:
             if config.free_rt:
                 row["timing"] = int(config.t[i])
             row.update({name: float(p[i]) for name, p in predicted.items()})
+            row["protocol_trials"] = n_protocol if i in keep else 0
+            if "accuracy" in predicted:
+                errors = config.trials * config.ntask * (1.0 - predicted["accuracy"][i])
+                row["accuracy_resolved"] = bool(errors >= MIN_ERRORS)
             passed = True
             for name, (value, se) in sims.items():
                 stem = "r2" if name == "r2_ceiling" else name.replace("r2_ceiling", "r2")
                 mc_name = "r2_mc" if name == "r2_ceiling" else f"{stem}_mc"
                 row[mc_name], row[f"{mc_name}_se"] = float(value[i]), float(se[i])
-                z = abs(value[i] - predicted[name][i]) / se[i]
+                if name in ("accuracy", "cross_entropy") and not row["accuracy_resolved"]:
+                    continue  # undecided at this budget (see MIN_ERRORS)
+                if name == "r2_protocol" and not row["protocol_trials"]:
+                    continue  # not simulated at this t (see protocol_plan)
+                z = _z(value[i], predicted[name][i], se[i])
                 passed &= bool(z <= (k_protocol if name == "r2_protocol" else k))
             row["passed"] = passed
             rows.append(row)
@@ -256,10 +341,10 @@ def _n_comparisons(config: CurvesConfig) -> int:
 
 
 def _family_check(name: str, claim: str, rows: list[dict], pred_key: str, mc_key: str, k: float,
-                  alpha: float, quantile: str = "normal") -> Check:
+                  alpha: float, quantile: str = "normal", note: str = "") -> Check:
     head = min(rows, key=lambda r: (abs(r["t"] - REFERENCE_T), r["sigma"]))
-    z = np.array([abs(r[mc_key] - r[pred_key]) / r[f"{mc_key}_se"] for r in rows])
-    return Check(name=name, claim=claim + f" (shown: sigma={head['sigma']:g}, t={head['t']})",
+    z = np.array([_z(r[mc_key], r[pred_key], r[f"{mc_key}_se"]) for r in rows])
+    return Check(name=name, claim=claim + f" (shown: sigma={head['sigma']:g}, t={head['t']}){note}",
                  predicted=head[pred_key], measured=head[mc_key],
                  tolerance=f"max |z| = {z.max():.2f} over {len(rows)} settings <= k = {k:.2f} SE "
                            f"(Bonferroni, family alpha = {alpha:g}, {quantile})",
@@ -271,27 +356,43 @@ def run(config: CurvesConfig) -> dict:
     k, k_protocol = thresholds(config)
     rows = curve_rows(config)
     angles = angle_rows(config)
+    keep, n_protocol = protocol_plan(config)
+    scored = [r for r in rows if r["protocol_trials"]]
     checks = [
         _family_check("r2_ceiling", "simulated r^2 of the optimal estimate equals its closed-form ceiling",
                       rows, "r2_ceiling", "r2_mc", k, config.alpha),
         _family_check("r2_protocol", "simulated r^2 of the OOD protocol equals the closed-form protocol ceiling",
-                      rows, "r2_protocol", "r2_protocol_mc", k_protocol, config.alpha,
-                      f"Student-t, {_replicates(config) - 1} dof"),
+                      scored, "r2_protocol", "r2_protocol_mc", k_protocol, config.alpha,
+                      f"Student-t, {_replicates(config) - 1} dof",
+                      f"; simulated decoders fit on {n_protocol} trials and extrapolated to the large-sample "
+                      f"limit, 2 r2(n) - r2(n/2)" + ("" if len(keep) == len(config.t) else
+                                                     f", at {len(keep)} of the {len(config.t)} evidence lengths")),
     ]
+    extra = {"undecided": []}
     if _accuracy_available(config):
-        checks.append(_family_check("accuracy", "simulated optimal accuracy equals the closed form",
-                                    rows, "accuracy", "accuracy_mc", k, config.alpha))
-        checks.append(_family_check("cross_entropy", "simulated decision-step cross-entropy equals the closed form",
-                                    rows, "cross_entropy", "cross_entropy_mc", k, config.alpha))
-    extra = {}
+        resolved = [r for r in rows if r["accuracy_resolved"]]
+        if resolved:
+            note = "" if len(resolved) == len(rows) else \
+                f"; {len(rows) - len(resolved)} settings undecided (< {MIN_ERRORS} expected errors)"
+            checks.append(_family_check("accuracy", "simulated optimal accuracy equals the closed form",
+                                        resolved, "accuracy", "accuracy_mc", k, config.alpha, note=note))
+            checks.append(_family_check("cross_entropy", "simulated decision-step cross-entropy equals the "
+                                        "closed form", resolved, "cross_entropy", "cross_entropy_mc", k,
+                                        config.alpha, note=note))
+        else:
+            extra["undecided"] = [f"accuracy and cross_entropy: undecided at this budget: theory expects fewer "
+                                  f"than {MIN_ERRORS} wrong decisions in {config.trials} trials at every setting "
+                                  "(raise --trials or sigma)"]
     if angles:
         big = max(angles, key=lambda r: r["ntask"])
+        large_n = big["ntask"] >= LARGE_N_PER_D * config.D
         checks.append(Check(
             name="angle_spread", claim=f"random-design factor angles spread around 90 deg as "
                                        f"sqrt(D/(N(D+2))) rad (large N; shown N={big['ntask']})",
             predicted=big["spread_theory_deg"], measured=big["spread_mc_deg"],
-            tolerance=f"|z| = {abs(big['z']):.2f} <= k = {k:.2f} SE (formula is O(1/N) approximate)",
-            passed=bool(abs(big["z"]) <= k)))
+            tolerance=f"|z| = {abs(big['z']):.2f} <= k = {k:.2f} SE (formula is O(1/N) approximate)"
+                      + ("" if large_n else f"; N < {LARGE_N_PER_D} D is outside its large-N regime: reported only"),
+            passed=bool(abs(big["z"]) <= k), binding=large_n))
         extra["tasks_for_target_spread"] = int(tasks_for_spread(np.radians(config.target_spread), config.D))
     if config.D == 2 and any(n >= 2 for n in config.angle_ntask):
         worst = max(abs(float(factor_angles(even_design(n))[0, 1]) - 90.0) for n in config.angle_ntask if n >= 2)
@@ -303,84 +404,15 @@ def run(config: CurvesConfig) -> dict:
             "angle_rows": angles, **extra, "checks": checks}
 
 
-def _theory_vs_sigma(config: CurvesConfig, sigmas: np.ndarray, t: int) -> tuple[np.ndarray, np.ndarray]:
-    folds = ood_folds(config.D)
-    v = np.array([estimator_variance(config.noise_model(s), t, config.estimator) for s in sigmas])
-    return r2_ceiling(v), np.mean([r2_protocol(v, f) for f in folds], axis=0)
-
-
-def write_outputs(result: dict, config: CurvesConfig, out) -> list[Path]:
-    """Write curves.csv, angles.csv, results.json and the PNG plots into ``out``."""
-    out = Path(out)
-    rows, angles, k, kp = result["rows"], result["angle_rows"], result["k_se"], result["k_se_protocol"]
-    xkey = "timing" if config.free_rt else "t"
-    paths = [atomic_write_bytes(out / "curves.csv", csv_bytes(rows))]
-    if angles:
-        paths.append(atomic_write_bytes(out / "angles.csv", csv_bytes(angles)))
-    payload = {key: value for key, value in result.items() if key != "checks"}
-    payload["checks"] = [c.to_dict() for c in result["checks"]]
-    payload["passed"] = all(c.passed for c in result["checks"])
-    paths.append(atomic_write_json(out / "results.json", payload))
-
-    fig, (ax, res) = new_figure(2)
-    for sigma in config.sigma:
-        sel = [r for r in rows if r["sigma"] == float(sigma)]
-        x = np.array([r[xkey] for r in sel])
-        def get(key, sel=sel):
-            return np.array([r[key] for r in sel])
-        plot_theory_with_points(ax, x, get("r2_ceiling"), x, get("r2_mc"), get("r2_mc_se"), k=k,
-                                label=f"ceiling sigma={sigma:g}")
-        plot_theory_with_points(ax, x, get("r2_protocol"), x, get("r2_protocol_mc"), get("r2_protocol_mc_se"), k=kp,
-                                label=f"protocol sigma={sigma:g}", theory_style="--")
-        res.errorbar(x, get("r2_mc") - get("r2_ceiling"), yerr=k * get("r2_mc_se"), fmt="o", ms=3, capsize=2,
-                     label=f"ceiling sigma={sigma:g}")
-        res.errorbar(x, get("r2_protocol_mc") - get("r2_protocol"), yerr=kp * get("r2_protocol_mc_se"), fmt="s",
-                     ms=3, capsize=2, label=f"protocol sigma={sigma:g}")
-    res.axhline(0.0, color="k", lw=1)
-    ax.set(xlabel="decision timing (t - 1 samples)" if config.free_rt else "evidence samples t", ylabel="r^2",
-           title=f"r^2 vs t ({config.noise} noise, D={config.D})", ylim=(max(-0.5, ax.get_ylim()[0]), 1.0))
-    res.set(xlabel=xkey, ylabel="simulation - theory",
-            title=f"residuals (bars: +-{k:.2f} SE; protocol +-{kp:.2f} SE)")
-    ax.legend(fontsize=7)
-    res.legend(fontsize=7)
-    paths.append(save_figure(fig, out / "r2_vs_t.png"))
-
-    t_ref = int(min(config.samples, key=lambda t: abs(t - REFERENCE_T)))
-    fig, (ax,) = new_figure(1)
-    grid = np.linspace(max(config.sigma) * 1e-3, 1.25 * max(config.sigma), 200)
-    ceiling, protocol = _theory_vs_sigma(config, grid, t_ref)
-    sel = [r for r in rows if r["t"] == t_ref]
-    x = np.array([r["sigma"] for r in sel])
-    plot_theory_with_points(ax, grid, ceiling, x, [r["r2_mc"] for r in sel], [r["r2_mc_se"] for r in sel], k=k,
-                            label="ceiling")
-    plot_theory_with_points(ax, grid, protocol, x, [r["r2_protocol_mc"] for r in sel],
-                            [r["r2_protocol_mc_se"] for r in sel], k=kp, label="protocol", theory_style="--")
-    ax.set(xlabel="sigma (per-step noise sd)", ylabel="r^2", title=f"r^2 vs sigma at t={t_ref}")
-    ax.legend(fontsize=7)
-    paths.append(save_figure(fig, out / "r2_vs_sigma.png"))
-
-    if angles:
-        fig, (ax,) = new_figure(1)
-        n = np.array([r["ntask"] for r in angles], dtype=float)
-        grid = np.geomspace(n.min(), n.max(), 200)
-        plot_theory_with_points(ax, grid, angle_spread(grid, config.D), n, [r["spread_mc_deg"] for r in angles],
-                                [r["spread_mc_se_deg"] for r in angles], k=k, label=f"D={config.D}")
-        ax.set(xscale="log", yscale="log", xlabel="tasks N", ylabel="spread of angle around 90 deg (deg)",
-               title="output-space factor angles, random designs")
-        ax.legend(fontsize=7)
-        paths.append(save_figure(fig, out / "angle_spread.png"))
-    return paths
-
-
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.curves", out=None)
+    p = base_parser(__doc__, "python -m verify.curves", out=None, allow_large=True)
     d = CurvesConfig()
     p.add_argument("--sigma", type=float, nargs="+", default=list(d.sigma), help="noise sd(s) (default 0.2)")
     p.add_argument("--t", nargs="+", default=["1:60"],
                    help="evidence lengths: 20, '5,10,20' or a range '1:100[:step]' (default 1:60)")
     p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
     p.add_argument("--ntask", type=int, default=d.ntask, help=f"tasks N for the accuracy curves (default {d.ntask})")
-    p.add_argument("--design", choices=("auto",) + DESIGNS, default=d.design,
+    p.add_argument("--design", choices=DESIGN_CHOICES, default=d.design,
                    help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--noise", choices=NOISE_KINDS, default=d.noise, help="noise model (default gaussian)")
     p.add_argument("--aniso", type=float, nargs="+", default=list(d.aniso),
@@ -411,6 +443,7 @@ def config_from_args(args) -> CurvesConfig:
 
 def _body(args) -> dict:
     config = config_from_args(args)
+    check_terms(memory_terms(config), "Monte-Carlo trials, steps and designs", allow_large=args.allow_large)
     result = run(config)
     if args.out is not None:
         result["files"] = [str(p) for p in write_outputs(result, config, args.out)]
@@ -422,6 +455,7 @@ def _body(args) -> dict:
     if "tasks_for_target_spread" in result:
         lines.append(f"random design, D={config.D}: N >= {result['tasks_for_target_spread']} tasks for a "
                      f"{config.target_spread:g} deg angle spread")
+    lines += result["undecided"]
     if "files" in result:
         lines.append("wrote " + ", ".join(result["files"]))
     result["text"] = "\n".join(lines) + "\n"

@@ -27,21 +27,50 @@ import numpy as np
 from optimal.agent import log_outputs, optimal_probits
 from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
-from theory.designs import DESIGNS, Design, build_design
-from theory.information import (MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
+from theory.designs import DESIGN_CHOICES, Design, build_design, resolve_design
+from theory.information import (_ROW_BLOCK as ROW_BLOCK, MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
                                 cell_entropy_mc, log_density_uniform_plus_normal, mi_latent_mle, mi_outputs,
                                 mixture_mi_estimate, whitened_row_map)
 from theory.world import as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
+from infra.cli import UsageError
+from infra.guard import FLOAT, check_terms
+from verify.montecarlo import K_SINGLE
 from verify.verdict import Check, base_parser, run_cli
 
-#: Standard errors allowed between an estimate and its prediction (two-sided normal p ~ 6e-5).
-K_SE = 4.0
+#: Up to this many evidence steps mu(t) is the mean of a simulated stream, drawn in chunks of at
+#: most STREAM_FLOATS floats; beyond, it is drawn from its exact law mu(t) | x* ~ N(x*, sigma^2 / t)
+#: (the same distribution, at a cost independent of t).
+STREAM_MAX_T = 64
+STREAM_FLOATS = 2_000_000
+
+
+#: Range of the per-coordinate sd sigma / sqrt(t) of mu(t) where the float64 Monte Carlo resolves
+#: the information: below, mu(t) - x* is a few ulps of x* (~1e-17); above, the marginal density of
+#: mu, a difference of two Phi values about 1/s apart, is lost to cancellation.
+RESOLVABLE_SCALE = (1e-10, 1e6)
+
+
+#: Fewest Monte-Carlo pairs the CLI accepts: a sample SD from fewer says little about the SE.
+MIN_PAIRS = 100
+
+
+def check_resolvable(sigma, t: int) -> None:
+    """ValueError naming sigma and t when some sigma_j / sqrt(t) > 0 lies outside RESOLVABLE_SCALE."""
+    s = np.atleast_1d(check_sigma(sigma)) / np.sqrt(check_positive_int("t", t))
+    lo, hi = RESOLVABLE_SCALE
+    if np.any((s > 0) & ((s < lo) | (s > hi))):
+        raise ValueError(f"sigma={sigma!r} with t={t}: sigma / sqrt(t) must lie in [{lo:g}, {hi:g}], where "
+                         "float64 Monte Carlo resolves the information (or sigma = 0)")
 
 
 def _simulate_mu(rng, n: int, D: int, sigma, t: int) -> tuple[np.ndarray, np.ndarray]:
     """x* (n, D) and mu(t) (n, D), the mean of t simulated evidence samples."""
     x = sample_latents(rng, n, D)
-    return x, sample_evidence(rng, x, t, sigma).mean(axis=1)
+    if t > STREAM_MAX_T:
+        return x, x + np.asarray(sigma, dtype=float) / np.sqrt(t) * rng.standard_normal(x.shape)
+    size = max(1, STREAM_FLOATS // (t * D))
+    return x, np.concatenate([sample_evidence(rng, x[i:i + size], t, sigma).mean(axis=1)
+                              for i in range(0, n, size)])
 
 
 def _log_ratio_estimate(x: np.ndarray, mu: np.ndarray, s: np.ndarray, method: str) -> MIEstimate:
@@ -95,19 +124,19 @@ def mc_mi_outputs(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 40
 
 
 def _within(measured: MIEstimate, predicted: MIEstimate) -> tuple[bool, float]:
-    """Whether the two agree: their brackets [lower, upper] overlap within K_SE combined SEs."""
+    """Whether the two agree: their brackets [lower, upper] overlap within K_SINGLE combined SEs."""
     se = float(np.hypot(measured.se, predicted.se))
     gap = max(measured.lower - predicted.upper, predicted.lower - measured.upper, 0.0)
-    return gap <= K_SE * se, se
+    return gap <= K_SINGLE * se, se
 
 
 def agreement_check(name: str, claim: str, measured: MIEstimate, predicted: MIEstimate) -> Check:
     """A Check that ``measured`` agrees with ``predicted``: their bias brackets [lower, upper]
-    overlap to within K_SE combined standard errors."""
+    overlap to within K_SINGLE combined standard errors."""
     ok, se = _within(measured, predicted)
     bias = max(measured.upper - measured.lower, predicted.upper - predicted.lower)
     return Check(name, f"{claim} [prediction: {predicted.method}]", predicted.value, measured.value,
-                 f"{K_SE:g} SE (SE = {se:.2g}) beyond the bias bracket (width {bias:.2g})", ok)
+                 f"{K_SINGLE:g} SE (SE = {se:.2g}) beyond the bias bracket (width {bias:.2g})", ok)
 
 
 def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int = 2000) -> list[Check]:
@@ -118,7 +147,7 @@ def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int
     - sigma > 0, rank(C) = k < D: ``information_projected`` (I(x*; Yhat) from the outputs equals the
       row-space value: exact for an axis-aligned row space, else an independent Monte Carlo of the
       projected channel) and ``information_lost`` (I(x*; mu) - I(x*; Yhat) equals the predicted loss
-      and is > 0 by more than K_SE SE). Not available (returns []) when the row space is not
+      and is > 0 by more than K_SINGLE SE). Not available (returns []) when the row space is not
       axis-aligned and k > 2.
     - sigma = 0: ``outputs_cell_entropy`` (the outputs carry H(cell): exact for D = 2 central
       lines, else <= log of the largest number of cells, sum_{j<=D} C(N, j)) and
@@ -162,8 +191,8 @@ def information_checks(design: Design, sigma, t: int, rng, n: int = 4000, m: int
                          "outputs equals I(x*; V^T mu), the row-space projection (nats)", measured, predicted),
         Check("information_lost", "the outputs lose information: I(x*; mu) - I(x*; Yhat) equals the "
               "predicted loss and is > 0 (nats)", loss_predicted, loss_measured,
-              f"agreement as above, and loss > {K_SE:g} SE (SE = {se:.2g})",
-              bool(ok_equal and loss_measured > K_SE * se)),
+              f"agreement as above, and loss > {K_SINGLE:g} SE (SE = {se:.2g})",
+              bool(ok_equal and loss_measured > K_SINGLE * se)),
     ]
 
 
@@ -179,8 +208,8 @@ def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
         bound = float(np.log(n_cells_max))
         first = Check("outputs_cell_entropy", "sigma = 0: the outputs carry the cell entropy, at most the log "
                       "of the largest number of cells (finite, nats)", bound, measured.value,
-                      f"<= predicted + {K_SE:g} SE (SE = {measured.se:.2g})",
-                      bool(measured.lower <= bound + K_SE * measured.se))
+                      f"<= predicted + {K_SINGLE:g} SE (SE = {measured.se:.2g})",
+                      bool(measured.lower <= bound + K_SINGLE * measured.se))
     latent = float(mi_latent_mle(0.0, t, design.D))
     second = Check("latent_information_unbounded", "sigma = 0: mu = x* carries unbounded information "
                    "(I(x*; mu) = inf, above the outputs' cell entropy)", "inf", latent,
@@ -189,31 +218,46 @@ def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.information_mc")
+    p = base_parser(__doc__, "python -m verify.information_mc", allow_large=True)
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
     p.add_argument("--ntask", type=int, default=6, help="number of tasks N (default 6)")
     p.add_argument("--sigma", type=float, default=0.2, help="per-step noise sd, >= 0 (default 0.2)")
     p.add_argument("--t", type=int, default=20, help="evidence steps (default 20)")
-    p.add_argument("--design", choices=DESIGNS, default=None, help="boundary design (default: even for D=2, "
-                   "random otherwise)")
+    p.add_argument("--design", choices=DESIGN_CHOICES, default="auto",
+                   help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--offsets", action="store_true", help="random offsets b_i ~ U(-1/4, 1/4)")
-    p.add_argument("--n", type=int, default=4000, help="Monte-Carlo pairs (default 4000)")
+    p.add_argument("--n", type=int, default=4000, help=f"Monte-Carlo pairs, >= {MIN_PAIRS} (default 4000)")
     p.add_argument("--m", type=int, default=2000, help="mixture-density reference samples (default 2000)")
     return p
 
 
+def memory_terms(D: int, ntask: int, n: int, m: int) -> dict:
+    """Estimated peak bytes of :func:`information_checks`, by the parameter driving each term."""
+    return {f"--n={n}": 10 * FLOAT * n * (D + ntask),
+            f"--m={m}": 3 * FLOAT * ROW_BLOCK * m + FLOAT * m * D,
+            f"--ntask={ntask} at --D={D}": 4 * FLOAT * (ntask + D) ** 2}
+
+
 def _body(args) -> dict:
-    kind = args.design or ("even" if args.D == 2 else "random")
+    D, ntask = check_positive_int("D", args.D), check_positive_int("ntask", args.ntask)
+    check_positive_int("n", args.n, MIN_PAIRS)
+    check_positive_int("m", args.m, 2)
+    check_resolvable(args.sigma, args.t)
+    kind = resolve_design(args.design, D)
+    check_terms(memory_terms(D, ntask, args.n, args.m), "Monte-Carlo pairs and mixture samples",
+                allow_large=args.allow_large)
     ss_design, ss_checks = np.random.SeedSequence(args.seed).spawn(2)
-    design = build_design(kind, args.ntask, args.D, np.random.default_rng(ss_design), args.offsets)
+    design = build_design(kind, ntask, D, np.random.default_rng(ss_design), args.offsets)
+    diag = diagnose(design)
+    if args.sigma > 0 and diag.rank > MAX_MC_RANK and axis_aligned_axes(design) is None:
+        raise UsageError(f"--ntask={ntask} with --D={D}: rank(C)={diag.rank} < D with a row space that is not "
+                         f"axis-aligned, where no information estimator is available beyond rank {MAX_MC_RANK}; "
+                         f"use --ntask >= {D} or --ntask <= {MAX_MC_RANK}")
     checks = information_checks(design, args.sigma, args.t, np.random.default_rng(ss_checks), args.n, args.m)
     config = {"D": args.D, "ntask": args.ntask, "sigma": args.sigma, "t": args.t, "design": kind,
               "offsets": args.offsets, "n": args.n, "m": args.m, "seed": args.seed}
     text = (f"rank(C) = {diagnose(design).rank}; I(x*; mu(t)) = {float(mi_latent_mle(args.sigma, args.t, args.D)):.6g} "
             "nats (closed form)\n")
-    if not checks:
-        text += (f"no information check: the row space is not axis-aligned and has rank > {MAX_MC_RANK}, "
-                 "beyond the Monte-Carlo estimator's reach\n")
     return {"config": config, "checks": checks, "text": text}
 
 

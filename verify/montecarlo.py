@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import log_ndtr, ndtri
+from scipy.special import log_ndtr, ndtr, ndtri
 from scipy.stats import t as student_t
 
 from optimal.agent import optimal_probits
@@ -57,11 +57,20 @@ class MCEstimate:
         return np.abs(self.z_score(prediction)) <= k
 
 
-def family_k(n_comparisons: int, alpha: float = 0.01, dof: float = np.inf) -> float:
+#: Named tolerance rules: the family-wise false-alarm probability each stands for.
+#: ``single``: one comparison at 4 SE (two-sided normal p = 6.3e-5), the rule of a lone check;
+#: ``screen``: 3 SE (p = 2.7e-3), for a comparison that is one of many rows of a report.
+K_VARIANTS = {"single": float(2.0 * ndtr(-4.0)), "screen": float(2.0 * ndtr(-3.0))}
+
+
+def family_k(n_comparisons: int = 1, alpha: float | None = None, dof: float = np.inf,
+             variant: str | None = None) -> float:
     """k such that n two-sided k-SE comparisons all pass with probability >= 1 - alpha.
 
     k = Phi^-1(1 - alpha / (2 n)) for an exactly known SE (``dof`` infinite), or the Student-t
     quantile with ``dof`` degrees of freedom when the SE is estimated from dof + 1 replicates.
+    ``variant`` (a key of :data:`K_VARIANTS`) names the family rate instead of ``alpha``;
+    without either, alpha = 0.01.
 
     Examples
     --------
@@ -69,14 +78,60 @@ def family_k(n_comparisons: int, alpha: float = 0.01, dof: float = np.inf) -> fl
     1.96
     >>> round(family_k(1, 0.05, dof=7), 2)
     2.36
+    >>> round(family_k(variant="single"), 12)
+    4.0
     """
     n_comparisons = check_positive_int("n_comparisons", n_comparisons)
-    if not 0.0 < alpha < 1.0:
+    if variant is not None:
+        if variant not in K_VARIANTS:
+            raise ValueError(f"variant={variant!r} must be one of {tuple(K_VARIANTS)}")
+        if alpha is not None:
+            raise ValueError(f"give alpha={alpha!r} or variant={variant!r}, not both")
+        alpha = K_VARIANTS[variant]
+    alpha = 0.01 if alpha is None else alpha
+    if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 1.0):
         raise ValueError(f"alpha={alpha!r} must lie in (0, 1)")
     if not dof > 0:
         raise ValueError(f"dof={dof!r} must be > 0")
     p = alpha / (2.0 * n_comparisons)
     return float(-ndtri(p)) if np.isinf(dof) else float(student_t.isf(p, dof))
+
+
+#: The ``single`` rule's k (4 SE): the tolerance of a lone Monte-Carlo check.
+K_SINGLE = family_k(variant="single")
+
+
+def r2_estimate(sq_err, reference_variance: float = LATENT_VARIANCE) -> MCEstimate:
+    """r^2 = 1 - mean(sq_err) / reference variance over trials, with its standard error.
+
+    The one estimator of r^2 of the toolkit: trials are independent, so SE = sd(sq_err) /
+    (sqrt(n) reference variance), with n - 1 degrees of freedom.
+
+    Parameters
+    ----------
+    sq_err : array, shape (n_trials, ...), squared error of each trial (already pooled over
+        coordinates when a pooled r^2 is wanted); n_trials >= 2, finite
+    reference_variance : the denominator of r^2 (default Var(x*_j) = 1/12)
+
+    Returns
+    -------
+    MCEstimate with value and se of shape (...)
+
+    Examples
+    --------
+    >>> est = r2_estimate(np.array([0.0, 1 / 6]))
+    >>> float(est.value), round(float(est.se), 12)
+    (0.0, 1.0)
+    """
+    sq = np.asarray(sq_err, dtype=float)
+    if sq.ndim < 1 or sq.shape[0] < 2:
+        raise ValueError(f"sq_err must have shape (n_trials >= 2, ...); got shape {sq.shape}")
+    if not np.all(np.isfinite(sq)) or np.any(sq < 0):
+        raise ValueError("sq_err must be finite and >= 0")
+    if not (np.isfinite(reference_variance) and reference_variance > 0):
+        raise ValueError(f"reference_variance={reference_variance!r} must be finite and > 0")
+    m = _mean_se(sq)
+    return MCEstimate(1.0 - m.value / reference_variance, m.se / reference_variance, m.dof)
 
 
 def _mean_se(values: np.ndarray, axis: int = 0) -> MCEstimate:
@@ -122,27 +177,39 @@ def mc_r2(noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
         x, mu = simulate_estimates(noise, rng, n, T, estimator)
         parts.append((mu - x[:, None, :]) ** 2)  # (n, T, D)
     sq = np.concatenate(parts, axis=0)
-    pooled, per_coordinate = _mean_se(sq.mean(axis=2)), _mean_se(sq)
-    return tuple(MCEstimate(1.0 - m.value / LATENT_VARIANCE, m.se / LATENT_VARIANCE, m.dof)
-                 for m in (pooled, per_coordinate))
+    return r2_estimate(sq.mean(axis=2)), r2_estimate(sq)
 
 
 def _fit_affine_decoders(F: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Least-squares [W; w0] for x ~ [F, 1] at each leading index. F (K, n, D), x (n, D) -> (K, D+1, D)."""
     Fa = np.concatenate([F, np.ones(F.shape[:2] + (1,))], axis=2)
-    gram = np.einsum("kni,knj->kij", Fa, Fa)
-    rhs = np.einsum("kni,nj->kij", Fa, x)
+    gram = np.matmul(np.swapaxes(Fa, 1, 2), Fa)
+    rhs = np.matmul(np.swapaxes(Fa, 1, 2), x)
     return np.linalg.solve(gram, rhs)
 
 
+def _protocol_mse(mu_tr, x_tr, mu_te, x_te) -> np.ndarray:
+    """Pooled test MSE (K,) of the decoders fit on (mu_tr (K, n, D), x_tr) and scored on the test set."""
+    coef = _fit_affine_decoders(mu_tr, x_tr)  # (K, D+1, D)
+    pred = np.matmul(mu_te, coef[:, :-1]) + coef[:, None, -1]
+    return ((pred - x_te) ** 2).mean(axis=(1, 2))
+
+
 def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test: int, replicates: int,
-                   rng, estimator: str = "mean", normalisation: str = "fullrange") -> MCEstimate:
+                   rng, estimator: str = "mean", normalisation: str = "fullrange",
+                   extrapolate: bool = False) -> MCEstimate:
     """r^2 of the evaluation protocol, simulated: fit a least-squares decoder with intercept from
     mu(t) to x* on a fold's training region, score it on the held-out region.
 
     Replicate r uses fold ``folds[r % len(folds)]``; each replicate draws fresh training and test
     trials. The estimate is the mean over replicates of the pooled r^2 and the SE is their
     sd / sqrt(replicates) (conservative if folds differ in expectation).
+
+    A decoder fit on n trials scores r^2(n) = r^2(inf) + c / n + O(1 / n^2): its coefficients
+    carry O(D / n) estimation error. With ``extrapolate`` each replicate reports the
+    large-sample limit by Richardson extrapolation in 1/n from a fit on all n training trials
+    and one on the first n/2 of them, 2 r^2(n) - r^2(n/2) = r^2(inf) + O(1 / n^2), scored on the
+    same test set (the replicate spread, hence the SE, includes the extrapolation).
 
     Parameters
     ----------
@@ -160,7 +227,7 @@ def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test
     if not folds:
         raise ValueError("folds must be a non-empty list of Fold")
     replicates = check_positive_int("replicates", replicates, minimum=2)
-    n_train = check_positive_int("n_train", n_train, minimum=noise.D + 2)
+    n_train = check_positive_int("n_train", n_train, minimum=2 * (noise.D + 2) if extrapolate else noise.D + 2)
     n_test = check_positive_int("n_test", n_test)
     T, idx = int(t.max()), t.astype(int) - 1
     r2 = np.empty((replicates, t.size))
@@ -168,9 +235,11 @@ def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test
         fold = folds[r % len(folds)]
         x_tr, mu_tr = simulate_estimates(noise, rng, n_train, T, estimator, fold.sample(rng, n_train, "train"))
         x_te, mu_te = simulate_estimates(noise, rng, n_test, T, estimator, fold.sample(rng, n_test, "test"))
-        coef = _fit_affine_decoders(np.swapaxes(mu_tr[:, idx], 0, 1), x_tr)  # (K, D+1, D)
-        pred = np.einsum("kni,kij->knj", np.swapaxes(mu_te[:, idx], 0, 1), coef[:, :-1]) + coef[:, None, -1]
-        mse = ((pred - x_te) ** 2).mean(axis=(1, 2))
+        mu_tr, mu_te = np.swapaxes(mu_tr[:, idx], 0, 1), np.swapaxes(mu_te[:, idx], 0, 1)  # (K, n, D)
+        mse = _protocol_mse(mu_tr, x_tr, mu_te, x_te)
+        if extrapolate:
+            half = n_train // 2
+            mse = 2.0 * mse - _protocol_mse(mu_tr[:, :half], x_tr[:half], mu_te, x_te)
         r2[r] = 1.0 - mse / reference_variance(fold, normalisation)
     return _mean_se(r2)
 

@@ -4,7 +4,8 @@ Simulates the optimal agent on many trials of the world of SPEC section 1 and ch
 
   recovery   trilateration mu_hat = C^+ [(s/sqrt(t)) Phi^-1(Yhat) - b] from the log-probability
              outputs equals the running MLE mu(t), for every trial and every t, to float64
-             precision (the tolerance is a stated rounding-error bound).
+             precision (the tolerance is a stated rounding-error bound). Beyond t = 64 steps:
+             every step of 64 trials and 64 log-spaced steps of every trial.
   latent     the same from the latent state Z(t) of a random filter agent (an invertible random
              affine image of [sqrt(t) mu(t), sqrt(t), junk]) through its read-out (W, w0):
              mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b.
@@ -38,20 +39,42 @@ from optimal.agent import hard_outputs, log_outputs, optimal_probits, outputs, r
 from theory.identifiability import diagnose
 from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent, recover_mu_from_log_outputs,
                                    recovery_error_bound)
-from theory.designs import DESIGNS, Design, build_design, make_design
+from theory.designs import DESIGN_CHOICES, Design, build_design, make_design, resolve_design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
-from verify.information_mc import information_checks
+from verify.information_mc import check_resolvable, information_checks
+from verify.montecarlo import K_SINGLE, r2_estimate
 from infra.cli import show_progress
+from infra.guard import FLOAT, check_terms
 from verify.verdict import Check, base_parser, run_cli
 
-#: Standard errors allowed between a Monte-Carlo estimate and its prediction (two-sided p ~ 6e-5).
-K_SE = 4.0
 #: Junk dimensions of the simulated filter agent's latent state (ignored by its read-out).
 JUNK_DIMS = 3
 #: Noise sd at which the sigma -> 0 limit of the optimal outputs is evaluated (latent units).
 SIGMA_LIMIT = 1e-9
 #: Upper bound on trials x steps x max(N, D) floats held at once; larger runs go in chunks.
 CHUNK_FLOATS = 2_000_000
+#: Up to this many evidence steps every check covers every step of every trial. Longer runs
+#: check every step on SUBSET_TRIALS trials and LOG_STEPS log-spaced steps (1 and t included)
+#: on all trials, so the cost grows like trials x LOG_STEPS + SUBSET_TRIALS x t, not trials x t.
+FULL_STEPS = 64
+LOG_STEPS = 64
+SUBSET_TRIALS = 64
+
+
+def check_steps(t: int) -> np.ndarray:
+    """The evidence lengths checked on every trial: all of 1..t, or LOG_STEPS log-spaced ones.
+
+    Examples
+    --------
+    >>> check_steps(3).tolist()
+    [1, 2, 3]
+    >>> s = check_steps(5000); int(s[0]), int(s[-1]), len(s) <= LOG_STEPS
+    (1, 5000, True)
+    """
+    t = check_positive_int("t", t)
+    if t <= FULL_STEPS:
+        return np.arange(1, t + 1)
+    return np.unique(np.round(np.geomspace(1, t, LOG_STEPS)).astype(int))
 
 
 @dataclass(frozen=True)
@@ -78,10 +101,10 @@ class Theorem31Config:
         check_positive_int("t", self.t)
         check_positive_int("trials", self.trials, 2)
         check_sigma(self.sigma)
-        if self.design not in ("auto",) + DESIGNS:
-            raise ValueError(f"design={self.design!r} must be one of {('auto',) + DESIGNS}")
-        if self.design == "even" and self.D != 2:
-            raise ValueError(f"design='even' needs D=2; got D={self.D}")
+        check_resolvable(self.sigma, self.t)
+        resolve_design(self.design, self.D)
+        if self.rank is not None:
+            check_positive_int("rank", self.rank)
         if self.rank is not None and not 1 <= self.rank < min(self.ntask, self.D):
             raise ValueError(f"rank={self.rank} must be in 1..min(ntask, D) - 1 = {min(self.ntask, self.D) - 1} "
                              "(it forces a rank-deficient C)")
@@ -90,7 +113,7 @@ class Theorem31Config:
 
     @property
     def design_kind(self) -> str:
-        return ("even" if self.D == 2 else "random") if self.design == "auto" else self.design
+        return resolve_design(self.design, self.D)
 
 
 def make_config_design(config: Theorem31Config, rng) -> Design:
@@ -103,33 +126,63 @@ def make_config_design(config: Theorem31Config, rng) -> Design:
     return make_design(G / np.linalg.norm(G, axis=1, keepdims=True), b, name=f"random rank {config.rank}")
 
 
-def _chunks(config: Theorem31Config, width: int):
-    per_trial = config.t * max(width, config.D)
-    size = max(1, min(config.trials, CHUNK_FLOATS // per_trial))
-    return [(i, min(i + size, config.trials)) for i in range(0, config.trials, size)]
+def _trial_chunks(n: int, steps: int, width: int, D: int) -> list[tuple[int, int]]:
+    size = max(1, min(n, CHUNK_FLOATS // (steps * max(width, D))))
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
 
 
 def _simulate(config, design, rng_data, rng_agent, progress=False):
-    """Yield per-chunk (x*, mu (n, T, D), t (T,), junk) from the world; a progress bar on stderr
-    when ``progress`` and the run needs more than one chunk."""
-    t = np.arange(1, config.t + 1, dtype=float)
-    chunks = _chunks(config, design.ntask + 1 + JUNK_DIMS)
-    for lo, hi in tqdm(chunks, desc="trials", unit="chunk", disable=not progress or len(chunks) == 1,
-                       file=sys.stderr):
+    """Yield per-chunk (x* (n, D), mu (n, K, D), t (K,), junk (n, K, JUNK_DIMS), population).
+
+    ``population`` is True for the chunks of the ``config.trials`` trials (each at the steps of
+    :func:`check_steps`; their last step is t), False for the SUBSET_TRIALS further trials checked
+    at every step when t > FULL_STEPS. Steps between checked ones are summed exactly: the partial
+    sums of the noise at steps t_1 < t_2 < ... have independent N(0, (t_k - t_{k-1}) sigma^2)
+    increments. A progress bar on stderr when ``progress`` and the run needs more than one chunk.
+    """
+    width = design.ntask + 1 + JUNK_DIMS
+    steps = check_steps(config.t)
+    every = np.arange(1, config.t + 1, dtype=float)
+    jobs = [(lo, hi, True) for lo, hi in _trial_chunks(config.trials, len(steps), width, config.D)]
+    if len(steps) < config.t:
+        jobs += [(lo, hi, False) for lo, hi in
+                 _trial_chunks(min(SUBSET_TRIALS, config.trials), config.t, width, config.D)]
+    sigma = check_sigma(config.sigma, config.D)
+    for lo, hi, population in tqdm(jobs, desc="trials", unit="chunk", disable=not progress or len(jobs) == 1,
+                                   file=sys.stderr):
         x = sample_latents(rng_data, hi - lo, config.D)
-        mu = running_mle(sample_evidence(rng_data, x, config.t, config.sigma))
+        if population and len(steps) < config.t:
+            t = steps.astype(float)
+            dt = np.diff(t, prepend=0.0)
+            noise = np.cumsum(rng_data.standard_normal((hi - lo, len(t), config.D)) * np.sqrt(dt)[:, None], axis=1)
+            mu = x[:, None, :] + sigma * noise / t[:, None]
+        else:
+            t = every
+            mu = running_mle(sample_evidence(rng_data, x, config.t, config.sigma))
         junk = rng_agent.standard_normal(mu.shape[:-1] + (JUNK_DIMS,))
-        yield x, mu, t, junk
+        yield x, mu, t, junk, population
+
+
+def _coverage(config) -> str:
+    """Which (trial, step) pairs the per-step checks cover (see :func:`check_steps`)."""
+    steps = check_steps(config.t)
+    if len(steps) == config.t:
+        return "every trial at every t"
+    return (f"all {config.trials} trials at {len(steps)} log-spaced t in 1..{config.t}, "
+            f"{min(SUBSET_TRIALS, config.trials)} trials at every t")
 
 
 def _r2_check(sq_err: np.ndarray, sigma, t: int) -> Check:
-    """r^2 = 1 - MSE / (1/12) pooled over coordinates vs 1 - 12 sigma^2 / t, SE from the sample."""
+    """r^2 = 1 - MSE / (1/12) pooled over coordinates vs 1 - 12 sigma^2 / t, SE from the sample.
+
+    ``sq_err`` (n_trials, D): squared errors of mu(t) per trial and coordinate.
+    """
     predicted = 1.0 - float(np.mean(np.broadcast_to(np.asarray(sigma) ** 2, (sq_err.shape[1],)))) / (t * LATENT_VARIANCE)
-    measured = 1.0 - sq_err.mean() / LATENT_VARIANCE
-    se = sq_err.std(ddof=1) / np.sqrt(sq_err.size) / LATENT_VARIANCE
-    tol = max(K_SE * se, ROUNDING_FACTOR * EPS)
+    est = r2_estimate(sq_err.mean(axis=1))
+    measured, se = float(est.value), float(est.se)
+    tol = max(K_SINGLE * se, ROUNDING_FACTOR * EPS)
     return Check("r2", f"r^2 of mu(t={t}) vs x* equals 1 - 12 sigma^2 / t (reference normalisation Var = 1/12)",
-                 predicted, float(measured), f"<= {tol:.3g} ({K_SE:g} SE, SE = {se:.2g} from the sample)",
+                 predicted, measured, f"<= {tol:.3g} ({K_SINGLE:g} SE, SE = {se:.2g} from the sample)",
                  bool(abs(measured - predicted) <= tol))
 
 
@@ -141,7 +194,7 @@ def _identifiable_checks(config, design, diag, streams, progress) -> tuple[list[
     tol_out = tol_lat = 0.0
     max_z, saturated, n_out = 0.0, 0, 0
     sq_err = []
-    for x, mu, t, junk in _simulate(config, design, rng_data, rng_agent, progress):
+    for x, mu, t, junk, population in _simulate(config, design, rng_data, rng_agent, progress):
         z = optimal_probits(mu, design, config.sigma, t)
         log_p, log_q = log_outputs(z)
         mu_out = recover_mu_from_log_outputs(log_p, log_q, design, config.sigma, t)
@@ -158,11 +211,13 @@ def _identifiable_checks(config, design, diag, streams, progress) -> tuple[list[
         max_z = max(max_z, float(np.abs(z).max()))
         saturated += int(np.sum(np.abs(z) > 8.3))
         n_out += z.size
-        sq_err.append((mu[:, -1, :] - x) ** 2)
+        if population:
+            sq_err.append((mu[:, -1, :] - x) ** 2)
     checks = [
-        Check("recovery", "trilateration from the log-probability outputs returns mu(t) for every trial and t",
+        Check("recovery", f"trilateration from the log-probability outputs returns mu(t) ({_coverage(config)})",
               0.0, err_out, f"<= {tol_out:.3g} (float64 rounding bound)", err_out <= tol_out),
-        Check("latent", "mu(t) is an affine function of the latent state Z(t): (1/sqrt t) C^+ (s*(W Z + w0)) - C^+ b",
+        Check("latent", "mu(t) is an affine function of the latent state Z(t): (1/sqrt t) C^+ (s*(W Z + w0)) - C^+ b"
+              f" ({_coverage(config)})",
               0.0, err_lat, f"<= {tol_lat:.3g} (float64 rounding bound)", err_lat <= tol_lat),
         _r2_check(np.concatenate(sq_err), config.sigma, config.t),
     ]
@@ -175,7 +230,7 @@ def _rank_deficient_checks(config, design, diag, streams, progress) -> tuple[lis
     P, V = diag.row_projector, diag.null_space
     err_row, tol_row, invis = 0.0, 0.0, 0.0
     probits, null_coord, sq_err = [], [], []
-    for x, mu, t, _junk in _simulate(config, design, rng_data, rng_data, progress):
+    for x, mu, t, _junk, population in _simulate(config, design, rng_data, rng_data, progress):
         z = optimal_probits(mu, design, config.sigma, t)
         mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, config.sigma, t, allow_projection=True)
         err_row = max(err_row, float(np.abs(mu_hat - mu @ P).max()))
@@ -184,9 +239,10 @@ def _rank_deficient_checks(config, design, diag, streams, progress) -> tuple[lis
         shift = 0.3 * V.sum(axis=1)  # a step along the null space
         invis = max(invis, float(np.abs(optimal_probits(mu + shift, design, config.sigma, t) - z).max()
                                  / (1 + np.abs(z).max())))
-        probits.append(z[:, -1, :])
-        null_coord.append(x @ V)
-        sq_err.append((mu[:, -1, :] - x) ** 2)
+        if population:
+            probits.append(z[:, -1, :])
+            null_coord.append(x @ V)
+            sq_err.append((mu[:, -1, :] - x) ** 2)
     Zs, Y = np.concatenate(probits), np.concatenate(null_coord)
     r2_null = _linear_r2(Zs, Y)
     n, p = Zs.shape
@@ -194,7 +250,8 @@ def _rank_deficient_checks(config, design, diag, streams, progress) -> tuple[lis
     # mean p/(n-1), sd ~ sqrt(2p)/n. Allow mean + 6 sd.
     r2_bound = p / (n - 1) + 6 * np.sqrt(2 * p) / n
     checks = [
-        Check("row_space_recovery", "trilateration recovers the projection P mu of mu onto the row space of C",
+        Check("row_space_recovery", "trilateration recovers the projection P mu of mu onto the row space of C "
+              f"({_coverage(config)})",
               0.0, err_row, f"<= {tol_row:.3g} (float64 rounding bound)", err_row <= tol_row),
         Check("null_space_invisible", "moving mu along the null space of C changes no output (relative probit change)",
               0.0, invis, f"<= {ROUNDING_FACTOR * EPS * 8:.3g} (rounding)", invis <= ROUNDING_FACTOR * EPS * 8),
@@ -217,7 +274,7 @@ def _linear_r2(Xreg: np.ndarray, Y: np.ndarray) -> float:
 def _noiseless_checks(config, design, diag, streams, progress) -> tuple[list[Check], dict]:
     rng_data, _ = streams
     x = sample_latents(rng_data, config.trials, config.D)
-    mu = running_mle(sample_evidence(rng_data, x, config.t, 0.0))[:, -1]
+    mu = x.copy()  # noiseless evidence: mu(t) = x* for every t
     y = hard_outputs(mu, design)
     # The sigma -> 0 limit of the optimal outputs: at sigma = SIGMA_LIMIT every point farther than
     # 10 sds (10 SIGMA_LIMIT / sqrt(t)) from all boundaries has Phi(z) within Phi(-10) ~ 8e-24 of 0/1.
@@ -241,10 +298,24 @@ def _noiseless_checks(config, design, diag, streams, progress) -> tuple[list[Che
         Check("cells_not_points", "outputs take at most sum_{k<=D} C(N,k) values (cells of the arrangement)",
               max_cells, len(patterns), "<= predicted", len(patterns) <= max_cells),
         Check("point_not_identified", "x* varies within cells: the best decoder from outputs (cell mean) has MSE > 0",
-              "> 0", mse, f"MSE > {K_SE:g} SE (SE = {se:.2g})", mse > K_SE * se),
+              "> 0", mse, f"MSE > {K_SINGLE:g} SE (SE = {se:.2g})", mse > K_SINGLE * se),
         _r2_check((mu - x) ** 2, 0.0, config.t),
     ]
     return checks, {"cells_seen": len(patterns)}
+
+
+def memory_terms(config: Theorem31Config) -> dict:
+    """Estimated peak bytes of :func:`run`, by the parameter that drives each term (for the size guard).
+
+    Per chunk about a dozen arrays of trials x steps x (N + D + 1 + JUNK_DIMS) floats (at least
+    one trial's worth, t x width, however small CHUNK_FLOATS is); per trial a few (N + D)-vectors
+    kept to the end; the information check's n pairs.
+    """
+    width = config.ntask + config.D + 1 + JUNK_DIMS
+    one_trial = (config.t if config.t > FULL_STEPS else len(check_steps(config.t))) * width
+    return {f"--t={config.t}": 12 * FLOAT * max(CHUNK_FLOATS, one_trial),
+            f"--trials={config.trials}": 4 * FLOAT * config.trials * (config.ntask + 3 * config.D),
+            f"--ntask={config.ntask}": 8 * FLOAT * 4000 * (config.ntask + config.D) + FLOAT * config.ntask ** 2}
 
 
 def run(config: Theorem31Config, progress: bool = False) -> dict:
@@ -279,14 +350,14 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.theorem31")
+    p = base_parser(__doc__, "python -m verify.theorem31", allow_large=True)
     d = Theorem31Config()
     p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
     p.add_argument("--ntask", type=int, default=d.ntask, help=f"number of tasks N (default {d.ntask})")
     p.add_argument("--sigma", type=float, default=d.sigma, help=f"per-step noise sd, >= 0 (default {d.sigma})")
     p.add_argument("--t", type=int, default=d.t, help=f"evidence steps (default {d.t})")
     p.add_argument("--trials", type=int, default=d.trials, help=f"simulated trials (default {d.trials})")
-    p.add_argument("--design", choices=("auto",) + DESIGNS, default=d.design,
+    p.add_argument("--design", choices=DESIGN_CHOICES, default=d.design,
                    help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--offsets", action="store_true", help="random offsets b_i ~ U(-1/4, 1/4)")
     p.add_argument("--rank", type=int, default=None, help="force a random C of this rank < min(ntask, D)")
@@ -296,6 +367,7 @@ def build_parser():
 def _body(args) -> dict:
     config = Theorem31Config(D=args.D, ntask=args.ntask, sigma=args.sigma, t=args.t, trials=args.trials,
                              design=args.design, offsets=args.offsets, rank=args.rank, seed=args.seed)
+    check_terms(memory_terms(config), "simulated trials, steps and outputs", allow_large=args.allow_large)
     result = run(config, progress=show_progress(args))
     info = result["info"]
     lines = [result["explanation"]]
