@@ -174,9 +174,11 @@ def test_variant_networks_are_trained_with_their_own_configuration(tmp_path):
 
     config = NetworkCheckConfig(**{**TINY, "ntask": (2,)}, activation="tanh", leaky=False, experiments=("3a",))
     run(config, tmp_path, progress=False)
-    (path,) = (tmp_path / "networks" / "b60").glob("train-*.npz")
-    ens = load_ensemble(path)
-    assert ens.config.activation == "tanh" and ens.config.leaky is False
+    paths = sorted((tmp_path / "networks" / "b60").glob("train-*.npz"))   # one file per network
+    assert len(paths) == config.networks
+    for path in paths:
+        ens = load_ensemble(path)
+        assert ens.K == 1 and ens.config.activation == "tanh" and ens.config.leaky is False
 
 
 def test_free_rt_and_sigma_experiments_report_their_axes_and_theory_lines(tmp_path):
