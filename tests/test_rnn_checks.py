@@ -65,9 +65,9 @@ def test_paper_claims_outside_the_theory_do_not_decide_the_verdict():
 
 
 def test_every_experiment_declares_its_networks_and_the_registry_knows_the_published_ones():
-    assert set(REGISTRY) == {"3a", "3c", "4", "5a", "5c", "dynamics"}
-    config = NetworkCheckConfig(**TINY, experiments=tuple(REGISTRY))
-    for e in REGISTRY.values():
+    assert {"3a", "3c", "4", "5a", "5c", "dynamics"} <= set(REGISTRY)
+    config = NetworkCheckConfig(**TINY, experiments=("3a", "3c", "4", "5a", "5c", "dynamics"))
+    for e in (REGISTRY[name] for name in config.experiments):
         train = e.networks(config)
         assert train.batches == 60 and train.hidden == 16
     assert REGISTRY["5a"].networks(config).timeline == "free"

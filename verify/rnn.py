@@ -12,6 +12,8 @@ in verify/networks/):
   5a        free-reaction-time networks: OOD r^2 vs evidence time t (t = timing + 1)
   5c        OOD r^2 vs sigma against the ceilings
   dynamics  PCA of noiseless trajectories; fixed points and multipliers of dF/dh
+  5b        OOD r^2 and angles vs the latent dimension D (--D), per N: orthant folds for D <= 3,
+            half-spaces above; N < D rows are the predicted failure (row-space prediction)
 
 Four named decoders side by side on the same states: ridge_cv (the headline: ridge penalty by
 inner cross-validation inside the training quadrants), lstsq, whole_cube (fit on the whole cube,
@@ -63,7 +65,7 @@ __all__ = ["EXPERIMENTS", "NetworkCheckConfig", "RNNCheckConfig", "build_parser"
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True)
+    p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True, dask=True)
     d = NetworkCheckConfig()
     p.add_argument("--experiment", nargs="+", default=list(d.experiments), choices=EXPERIMENTS + ("all",),
                    help=f"experiments to run (default: {' '.join(d.experiments)})")
@@ -89,6 +91,8 @@ def build_parser():
     p.add_argument("--encode-fixation", action="store_true",
                    help="pass f(0) through the encoder at fixation and decision steps of the evaluation trials "
                         "(the reference's convention; default off)")
+    p.add_argument("--D", type=int, nargs="+", default=list(d.Ds), dest="Ds",
+                   help="latent dimensions of experiment 5b (default 2 4 6 8 10)")
     p.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     p.add_argument("--adam-steps", type=int, default=None,
                    help="Adam steps of the reference_adam decoder (default: the reference's count per N, "
@@ -105,13 +109,13 @@ def config_from_args(args) -> NetworkCheckConfig:
                               leaky=not args.non_leaky, eval_trials=args.eval_trials,
                               normalisation=args.normalisation, reference_defect=args.reference_defect,
                               encode_fixation=args.encode_fixation, n_boot=args.n_boot, adam_steps=args.adam_steps,
-                              experiments=experiments,
+                              experiments=experiments, Ds=tuple(sorted(set(args.Ds))),
                               seed=args.seed)
 
 
 def _body(args) -> dict:
     config = config_from_args(args)
-    result = run(config, args.out, progress=show_progress(args), workers=args.workers)
+    result = run(config, args.out, progress=show_progress(args), workers=args.workers, dask=args.dask)
     files = write_outputs(result, args.out, config.key)
     result["files"] = [str(f) for f in files]
     result["text"] = format_rows(result) + f"\nfiles written to {files[0].parent}\n"

@@ -72,7 +72,9 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
         files.append(atomic_write_bytes(out / "per_network.csv", csv_bytes(result["per_network"])))
     label = budget_label(result["config"])
     for group, g in result["results"].items():
-        if g["rows"]:
+        if g.get("figure") is not None and g["rows"]:   # an experiment's own figures (verify.networks sweeps)
+            files += g["figure"](g, out, label)
+        elif g["rows"]:
             path = out / _R2_FIGURES[g["axis"]]
             figures.plot_r2(g["rows"], g["figures"], g["axis"], path, label)
             files.append(path)
@@ -80,7 +82,7 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
             path = out / ("calibration.png" if group == "reference" else f"calibration_{group}.png")
             figures.plot_calibration(g["rows"], g["figures"], path)
             files.append(path)
-        if g["axis"] == "ntask" and len(g["rows"]) > 0:
+        if g["axis"] == "ntask" and len(g["rows"]) > 0 and g.get("figure") is None:
             figures.plot_angles(g["rows"], out / "angles_vs_ntask.png")
             files.append(out / "angles_vs_ntask.png")
         if "4" in g["extras"]:

@@ -16,6 +16,8 @@ D = 2
 #: Trials per network for the probes: 3/4 of them (~16,000) train each quadrant fold's decoder,
 #: enough for a stable inner-CV ridge choice.
 EVAL_TRIALS = 21_336
+#: Experiments whose row-space ceilings exist for the full-range normalisation only.
+SWEEPS_FULLRANGE = {"5b", "large_n"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class NetworkCheckConfig:
     encode_fixation: bool = False       # f(0) at fixation / decision steps (evaluation inputs)
     n_boot: int = 2000                  # bootstrap replicates of every interval
     adam_steps: int | None = None       # reference_adam steps (None: the reference's count per N)
+    Ds: tuple = (2, 4, 6, 8, 10)        # experiment 5b: latent dimensions
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -63,6 +66,11 @@ class NetworkCheckConfig:
                               ("normalisation", NORMALISATIONS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be one of {tuple(allowed)}")
+        if not self.Ds or any(isinstance(d, bool) or not isinstance(d, int) or d < 2 for d in self.Ds):
+            raise ValueError(f"Ds={list(self.Ds)!r} must be integers >= 2 (experiment 5b's latent dimensions)")
+        if self.normalisation != "fullrange" and set(self.experiments) & SWEEPS_FULLRANGE:
+            raise ValueError(f"normalisation={self.normalisation!r}: experiments "
+                             f"{sorted(set(self.experiments) & SWEEPS_FULLRANGE)} have full-range ceilings only")
         unknown = set(self.experiments) - set(REGISTRY)
         if unknown or not self.experiments:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")

@@ -42,12 +42,18 @@ class Experiment:
     ----------
     name, title : registry key and what it shows
     axis : row key of the experiment's axis ("ntask", "t", "sigma"), or None (no decoder rows)
-    networks : config -> TrainConfig of its ensemble (via :func:`verify.networks.pipeline.train_config`)
+    networks : config -> TrainConfig of its ensemble (via :func:`verify.networks.pipeline.train_config`),
+        or a list of them (one ensemble per value of an axis the TrainConfig holds once, e.g. D or H);
+        the settings of every ensemble are measured and their rows concatenated
     settings : (config, info) -> list of Setting (info: :func:`verify.networks.pipeline.network_info`)
     verdicts : (config, rows, values, rng, extras) -> (checks, skipped); values: each row's (K, F)
         headline r^2; extras: {experiment name: its extra result} of the same ensemble
     extra : (ens, config) -> dict, measurements beyond the decoders (tuning, dynamics), or None
     group : name of the ensemble it runs on (experiments with the same group share networks)
+    row_theory : (info, setting, t, config) -> dict merged into each row after the default theory
+        line (the experiment's own axes and ceilings), or None
+    figure : (group result, folder, budget label) -> list of paths, the experiment's own figures
+        (None: the shared OOD r^2 figure of its axis)
     """
 
     name: str
@@ -58,6 +64,8 @@ class Experiment:
     verdicts: Callable = field(default=lambda config, rows, values, rng, extras: ([], []))
     extra: Callable | None = None
     group: str = "reference"
+    row_theory: Callable | None = None
+    figure: Callable | None = None
 
 
 #: Options of the checks' configuration that belong to the network architecture's own configuration.

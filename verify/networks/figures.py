@@ -90,8 +90,9 @@ def plot_calibration(rows, figures, path) -> None:
         ax.set_xlabel(r"optimal probit $z = \sqrt{t}\,(c\cdot\mu + b)/(\sigma |c|)$")
         ax.set_ylabel("network output logit")
         mu = row["mu_agreement"]
-        ax.set_title(f"N = {row['ntask']}: mu agreement exact {mu['exact']:.3f}, calibrated {mu['calibrated']:.3f}",
-                     fontsize=8)
+        exact, cal = (("n/a" if v is None else f"{v:.3f}") for v in (mu["exact"], mu["calibrated"]))
+        where = f"D = {row['D']}, " if "D" in row else ""
+        ax.set_title(f"{where}N = {row['ntask']}: mu agreement exact {exact}, calibrated {cal}", fontsize=8)
         handles, labels = ax.get_legend_handles_labels()
         keep = dict(zip(labels, handles))
         ax.legend(keep.values(), keep.keys(), fontsize=6)

@@ -46,9 +46,10 @@ def train_config(arch: str, ntask, networks: int, sigma, **kwargs):
     return ensemble_config(ntask=ntask, networks=networks, sigma=sigma, arch=arch, **kwargs)
 
 
-def train_or_load(config, cache_dir, progress: bool, workers: int | None):
-    """(ensemble, training summary) of ``config``, cached under ``cache_dir``."""
-    return trained_ensemble(config, cache_dir, progress, workers)
+def train_or_load(config, cache_dir, progress: bool, workers: int | None, dask_address: str | None = None):
+    """(ensemble, training summary) of ``config``, cached under ``cache_dir`` one file per network;
+    trained on ``workers`` local processes or on the Dask cluster ``dask_address`` (or ``"local"``)."""
+    return trained_ensemble(config, cache_dir, progress, workers, dask_address)
 
 
 #: The frozen networks' states on a set of trials (:class:`nets.frozen.DecisionStates`): x_star,

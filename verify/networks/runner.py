@@ -21,7 +21,7 @@ from verify.networks.verdicts import row_passed
 from verify.verdict import all_passed
 
 #: Ensembles in the order they are trained.
-GROUPS = ("reference", "free_rt", "sigma")
+GROUPS = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n")
 
 
 def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
@@ -40,6 +40,8 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
         row = {"experiment": experiment.group, "arch": config.arch, "ntask": int(info["ntask"][k0]),
                experiment.axis: setting.value, "sigma": setting.sigma, "t": int(states.t)}
         row |= theory_line(setting.sigma, states.t, info["D"], config.normalisation)
+        if experiment.row_theory is not None:
+            row |= experiment.row_theory(info, setting, int(states.t), config)
         head = measured["decoders"][HEADLINE]
         values.append(measured.pop("values")["headline"])
         row |= {"ood_r2_median": head["median"], "ood_r2_q25": head["q25"], "ood_r2_q75": head["q75"],
@@ -54,17 +56,32 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
     return rows, values, records, figures
 
 
-def run(config, out=None, progress: bool = True, cache=None, workers: int | None = None) -> dict:
+def run(config, out=None, progress: bool = True, cache=None, workers: int | None = None,
+        dask: str | None = None) -> dict:
     """Run the configured experiments (see :func:`_run`); BLAS is held to one thread while measuring:
     the probes multiply many small matrices, where threads only oversubscribe the cores."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(config, out, progress, cache, workers)
+        return _run(config, out, progress, cache, workers, dask)
 
 
-def _run(config, out, progress: bool, cache, workers: int | None) -> dict:
+def _merge_training(summaries: list) -> dict:
+    """One training summary of a group's ensembles: checkpoints and losses concatenated, seconds
+    summed, the rate over the ensembles that trained (nan when every network was cached)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    seconds = sum(s["seconds"] for s in summaries)
+    trained = [s for s in summaries if s["network_batches_per_second"] == s["network_batches_per_second"]]
+    work = sum(s["network_batches_per_second"] * s["seconds"] for s in trained)
+    return {"checkpoints": [c for s in summaries for c in s["checkpoints"]],
+            "final_loss": [v for s in summaries for v in s["final_loss"]], "seconds": seconds,
+            "network_batches_per_second": work / sum(s["seconds"] for s in trained) if trained else float("nan")}
+
+
+def _run(config, out, progress: bool, cache, workers: int | None, dask: str | None) -> dict:
     """Run the configured experiments.
 
-    Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``).
+    Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``), on
+    ``workers`` local processes or on the Dask cluster ``dask`` (an address or ``"local"``).
 
     Returns
     -------
@@ -82,16 +99,30 @@ def _run(config, out, progress: bool, cache, workers: int | None) -> dict:
         if not exps:
             continue
         rng = np.random.default_rng(streams[group])
-        ens, training = pipeline.train_or_load(exps[0].networks(config), cache, progress, workers)
+        specs = exps[0].networks(config)
+        specs = specs if isinstance(specs, list) else [specs]
         measured = next((e for e in exps if e.settings is not None), None)
-        g_rows, values, g_records, figures = _rows(ens, config, measured, rng) if measured else ([], [], [], [])
-        extras = {e.name: e.extra(ens, config) for e in exps if e.extra is not None}
+        g_rows, values, g_records, figures, trainings = [], [], [], [], []
+        extras: dict = {e.name: [] for e in exps if e.extra is not None}
+        for spec in specs:
+            ens, training = pipeline.train_or_load(spec, cache, progress, workers, dask)
+            trainings.append(training)
+            if measured:
+                r, v, rec, fig = _rows(ens, config, measured, rng)
+                g_rows, values, g_records, figures = g_rows + r, values + v, g_records + rec, figures + fig
+            for e in exps:
+                if e.extra is not None:
+                    extras[e.name].append(e.extra(ens, config))
+        if len(specs) == 1:
+            extras = {name: v[0] for name, v in extras.items()}
+        training = _merge_training(trainings)
         for e in exps:
             c, s = e.verdicts(config, g_rows, values, rng, extras)
             checks += c
             skipped += s
         results[group] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
-                          "axis": measured.axis if measured else None}
+                          "axis": measured.axis if measured else None,
+                          "figure": next((e.figure for e in exps if e.figure is not None), None)}
         rows += g_rows
         records += g_records
     return {"config": config.to_dict(), "rows": rows, "per_network": records, "results": results, "checks": checks,

@@ -1,0 +1,91 @@
+"""Experiment 5b: OOD r^2 and decoder angles vs the latent dimension D, per number of tasks N.
+
+One ensemble per D (the even design at D = 2, random unit-normal designs above; the encoder
+D -> 100 -> 100 -> 40 of ``--encoder mlp``), every N of ``--ntask`` in each. Folds: held-out
+orthants for D <= 3, half-spaces x_j > 0 above (``theory.folds.ood_folds(D, "auto")``; rows say
+which in ``fold_scheme``). Theory line per row (:mod:`theory.dimensionality`), from the networks'
+own designs: identifiable (rank C = D <= N) rows carry the protocol ceiling of that D and fold
+scheme; N < D rows carry the row-space prediction (only the projection of mu on the row space of C
+is decodable; mean over the setting's designs of :func:`theory.dimensionality.design_ceiling`).
+
+Binding: identifiable rows below the protocol ceiling; N < D rows (the predicted failure) below
+the row-space prediction; at every D with both kinds, the largest identifiable N decodes better
+than the largest N < D (bootstrap interval of the difference).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from theory.dimensionality import design_ceiling, identifiable_ceiling, r2_projection_whole_cube
+from theory.folds import ood_folds
+from verify.networks import pipeline, verdicts
+from verify.networks.experiment import Experiment, by_value, training_kwargs
+from verify.networks.sweep_figures import plot_angles_sweep, plot_sweep
+
+
+def design_name(D: int) -> str:
+    """The even design at D = 2 (as in 3a), random unit-normal designs above."""
+    return "even" if D == 2 else "random"
+
+
+def ensembles(config, Ds, ntask) -> list:
+    """One TrainConfig per D, with every N of ``ntask``."""
+    return [pipeline.train_config(config.arch, ntask=list(ntask), networks=config.networks, sigma=config.sigma,
+                                  D=int(D), design=design_name(D), **training_kwargs(config)) for D in Ds]
+
+
+def networks(config):
+    return ensembles(config, config.Ds, config.ntask)
+
+
+def settings(config, info):
+    return by_value(sorted(set(int(n) for n in info["ntask"])), "ntask", info)
+
+
+def row_theory(info, setting, t, config) -> dict:
+    """D, identifiable, fold_scheme, the design-based protocol ceiling and the whole-cube ceiling."""
+    D, s2 = int(info["D"]), setting.sigma**2 / t
+    designs = [info["designs"][k] for k in setting.networks]
+    ranks = [int(np.linalg.matrix_rank(d.C)) for d in designs]
+    ceilings = [design_ceiling(d, s2) for d in designs]
+    return {"D": D, "ntask": int(info["ntask"][setting.networks[0]]), "cell": f"D={D},N={setting.value}",
+            "identifiable": bool(min(ranks) == D), "rank_C": min(ranks), "fold_scheme": ood_folds(D)[0].scheme,
+            "r2_protocol": float(np.mean(ceilings)), "r2_protocol_identifiable": identifiable_ceiling(D, s2),
+            "r2_id_ceiling": float(np.mean([r2_projection_whole_cube(r, D, s2) for r in ranks]))}
+
+
+def gap_checks(config, rows, values, rng, axis: str = "D") -> list:
+    """Per ``axis`` value with both kinds of rows: the largest identifiable N beats the largest N < D."""
+    checks = []
+    for a in sorted({r[axis] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r[axis] == a]
+        good = [i for i in idx if rows[i]["identifiable"]]
+        bad = [i for i in idx if not rows[i]["identifiable"]]
+        if good and bad:
+            i, j = bad[-1], good[-1]
+            checks.append(verdicts.monotone([rows[i], rows[j]], [values[i], values[j]], "cell",
+                                            f"identifiability_D{a}", True, rng, config.n_boot))
+    return checks
+
+
+def verdicts_5b(config, rows, values, rng, extras):
+    good = [r for r in rows if r["identifiable"]]
+    bad = [r for r in rows if not r["identifiable"]]
+    checks = [verdicts.below_ceiling(good, "cell", "identifiable")] if good else []
+    if bad:
+        checks.append(verdicts.below_ceiling(bad, "cell", "row_space_prediction"))
+    skipped = [] if bad else ["row_space_prediction: no N < D cell in this run"]
+    return checks + gap_checks(config, rows, values, rng), skipped
+
+
+def figure(group, folder, budget) -> list:
+    rows, figs = group["rows"], group["figures"]
+    r0 = rows[0]
+    title = (f"5b: OOD r$^2$ vs D (orthant folds for D <= 3, half-spaces above; sigma = {r0['sigma']:g}, "
+             f"t = {r0['t']}, {r0['arch']})\n{budget}; dashed: protocol ceiling (N >= D) / row-space prediction (N < D)")
+    return (plot_sweep(rows, figs, "D", "ntask", folder / "r2_vs_D.png", title, "latent dimension D")
+            + plot_angles_sweep(rows, "D", "ntask", folder / "angles_vs_D.png", "5b: hidden-space angles vs D"))
+
+
+DIMENSIONALITY = Experiment("5b", "OOD r^2 and angles vs the latent dimension D, per N", "ntask", networks, settings,
+                            verdicts_5b, group="dimensionality", row_theory=row_theory, figure=figure)
