@@ -14,6 +14,14 @@ in verify/networks/):
   dynamics  PCA of noiseless trajectories; fixed points and multipliers of dF/dh
   5b        OOD r^2 and angles vs the latent dimension D (--D), per N: orthant folds for D <= 3,
             half-spaces above; N < D rows are the predicted failure (row-space prediction)
+  S1        ReLU vs quadratic encoder (--encoders): OOD r^2 vs N, invertibility per network
+  S5c       fixed vs free reaction time side by side at the final t (largest N)
+  S6        lifetime sparseness vs N and vs D on the 5b networks (measured; no theory)
+  hidden_size  OOD r^2 vs hidden size (--hiddens) against the capacity line (theory.capacity)
+  large_n   N up to 96 (--large-ntask) at D = 2 and 4 (--large-D)
+
+Networks train as tasks, one file per network, on --workers local processes or on a Dask cluster
+(--dask ADDRESS, or --dask local for a LocalCluster); the networks do not depend on where.
 
 Four named decoders side by side on the same states: ridge_cv (the headline: ridge penalty by
 inner cross-validation inside the training quadrants), lstsq, whole_cube (fit on the whole cube,
@@ -93,6 +101,14 @@ def build_parser():
                         "(the reference's convention; default off)")
     p.add_argument("--D", type=int, nargs="+", default=list(d.Ds), dest="Ds",
                    help="latent dimensions of experiment 5b (default 2 4 6 8 10)")
+    p.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(d.encoders),
+                   help="encoders of experiment S1 (default mlp quadratic)")
+    p.add_argument("--hiddens", type=int, nargs="+", default=list(d.hiddens),
+                   help="hidden sizes of experiment hidden_size (default 2 4 8 16 32 64)")
+    p.add_argument("--large-ntask", type=int, nargs="+", default=list(d.large_ntask),
+                   help="task counts of experiment large_n (default 24 48 96)")
+    p.add_argument("--large-D", type=int, nargs="+", default=list(d.large_Ds), dest="large_Ds",
+                   help="latent dimensions of experiment large_n (default 2 4)")
     p.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     p.add_argument("--adam-steps", type=int, default=None,
                    help="Adam steps of the reference_adam decoder (default: the reference's count per N, "
@@ -110,6 +126,9 @@ def config_from_args(args) -> NetworkCheckConfig:
                               normalisation=args.normalisation, reference_defect=args.reference_defect,
                               encode_fixation=args.encode_fixation, n_boot=args.n_boot, adam_steps=args.adam_steps,
                               experiments=experiments, Ds=tuple(sorted(set(args.Ds))),
+                              encoders=tuple(dict.fromkeys(args.encoders)), hiddens=tuple(sorted(set(args.hiddens))),
+                              large_ntask=tuple(sorted(set(args.large_ntask))),
+                              large_Ds=tuple(sorted(set(args.large_Ds))),
                               seed=args.seed)
 
 

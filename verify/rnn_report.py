@@ -72,7 +72,7 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
         files.append(atomic_write_bytes(out / "per_network.csv", csv_bytes(result["per_network"])))
     label = budget_label(result["config"])
     for group, g in result["results"].items():
-        if g.get("figure") is not None and g["rows"]:   # an experiment's own figures (verify.networks sweeps)
+        if g.get("figure") is not None:   # an experiment's own figures (verify.networks sweeps)
             files += g["figure"](g, out, label)
         elif g["rows"]:
             path = out / _R2_FIGURES[g["axis"]]

@@ -17,7 +17,7 @@ D = 2
 #: enough for a stable inner-CV ridge choice.
 EVAL_TRIALS = 21_336
 #: Experiments whose row-space ceilings exist for the full-range normalisation only.
-SWEEPS_FULLRANGE = {"5b", "large_n"}
+SWEEPS_FULLRANGE = {"5b", "large_n", "hidden_size"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,10 @@ class NetworkCheckConfig:
     n_boot: int = 2000                  # bootstrap replicates of every interval
     adam_steps: int | None = None       # reference_adam steps (None: the reference's count per N)
     Ds: tuple = (2, 4, 6, 8, 10)        # experiment 5b: latent dimensions
+    encoders: tuple = ("mlp", "quadratic")          # experiment S1
+    hiddens: tuple = (2, 4, 8, 16, 32, 64)          # hidden-size experiment
+    large_ntask: tuple = (24, 48, 96)               # large-N experiment: task counts ...
+    large_Ds: tuple = (2, 4)                        # ... at these latent dimensions
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -68,6 +72,12 @@ class NetworkCheckConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be one of {tuple(allowed)}")
         if not self.Ds or any(isinstance(d, bool) or not isinstance(d, int) or d < 2 for d in self.Ds):
             raise ValueError(f"Ds={list(self.Ds)!r} must be integers >= 2 (experiment 5b's latent dimensions)")
+        if any(e not in ENCODERS for e in self.encoders) or not self.encoders:
+            raise ValueError(f"encoders={list(self.encoders)!r} must be a non-empty subset of {tuple(ENCODERS)}")
+        for name in ("hiddens", "large_ntask", "large_Ds"):
+            v, low = getattr(self, name), 2
+            if not v or any(isinstance(n, bool) or not isinstance(n, int) or n < low for n in v):
+                raise ValueError(f"{name}={list(v)!r} must be integers >= {low}")
         if self.normalisation != "fullrange" and set(self.experiments) & SWEEPS_FULLRANGE:
             raise ValueError(f"normalisation={self.normalisation!r}: experiments "
                              f"{sorted(set(self.experiments) & SWEEPS_FULLRANGE)} have full-range ceilings only")

@@ -80,6 +80,8 @@ def verdicts_5b(config, rows, values, rng, extras):
 
 def figure(group, folder, budget) -> list:
     rows, figs = group["rows"], group["figures"]
+    if not rows:
+        return []
     r0 = rows[0]
     title = (f"5b: OOD r$^2$ vs D (orthant folds for D <= 3, half-spaces above; sigma = {r0['sigma']:g}, "
              f"t = {r0['t']}, {r0['arch']})\n{budget}; dashed: protocol ceiling (N >= D) / row-space prediction (N < D)")

@@ -3,9 +3,15 @@ from __future__ import annotations
 
 from verify.networks.dimensionality import DIMENSIONALITY
 from verify.networks.dynamics import DYNAMICS
+from verify.networks.encoder import ENCODER
+from verify.networks.hidden_size import HIDDEN_SIZE
+from verify.networks.large_n import LARGE_N
+from verify.networks.reaction_time import REACTION_TIME
+from verify.networks.sparseness import SPARSENESS
 from verify.networks.free_rt import FREE_RT
 from verify.networks.ntask import ANGLES, OOD
 from verify.networks.sigma import SIGMA
 from verify.networks.tuning import TUNING
 
-REGISTRY = {e.name: e for e in (OOD, ANGLES, TUNING, FREE_RT, SIGMA, DYNAMICS, DIMENSIONALITY)}
+REGISTRY = {e.name: e for e in (OOD, ANGLES, TUNING, FREE_RT, SIGMA, DYNAMICS, DIMENSIONALITY, ENCODER, REACTION_TIME,
+                                    SPARSENESS, HIDDEN_SIZE, LARGE_N)}

@@ -20,6 +20,8 @@ from verify.networks.registry import REGISTRY
 from verify.networks.verdicts import row_passed
 from verify.verdict import all_passed
 
+#: Experiments whose extra measurement rows go into the result's ``measured`` (JSON) by name.
+MEASURED = ("S6",)
 #: Ensembles in the order they are trained.
 GROUPS = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n")
 
@@ -87,13 +89,14 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
     -------
     dict with ``config``, ``rows`` (every setting of every experiment), ``per_network`` (tidy
     records), ``results`` (per ensemble: rows, training, extras, figure data), ``checks``,
-    ``skipped`` and ``passed``
+    ``skipped``, ``passed`` and ``measured`` ({experiment: rows} of measurements without a
+    decoder axis, e.g. S6)
     """
     out = Path("runs/rnn") if out is None else Path(out)
     cache = out / "networks" if cache is None else Path(cache)
     streams = dict(zip(GROUPS, np.random.SeedSequence(config.seed).spawn(len(GROUPS))))
     chosen = [REGISTRY[name] for name in config.experiments]
-    results, checks, skipped, rows, records = {}, [], [], [], []
+    results, checks, skipped, rows, records, measurements = {}, [], [], [], [], {}
     for group in GROUPS:
         exps = [e for e in chosen if e.group == group]
         if not exps:
@@ -120,10 +123,14 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
             c, s = e.verdicts(config, g_rows, values, rng, extras)
             checks += c
             skipped += s
+        own = [e.figure for e in exps if e.figure is not None]
         results[group] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
                           "axis": measured.axis if measured else None,
-                          "figure": next((e.figure for e in exps if e.figure is not None), None)}
+                          "figure": (lambda g, folder, budget, fs=own: [p for f in fs for p in f(g, folder, budget)])
+                          if own else None}
+        measurements |= {name: [r for e in (v if isinstance(v, list) else [v]) for r in e["rows"]]
+                         for name, v in extras.items() if name in MEASURED}
         rows += g_rows
         records += g_records
     return {"config": config.to_dict(), "rows": rows, "per_network": records, "results": results, "checks": checks,
-            "skipped": skipped, "passed": all_passed(checks)}
+            "skipped": skipped, "passed": all_passed(checks), "measured": measurements}
