@@ -61,3 +61,82 @@ def test_5b_cli_writes_the_figures_and_rejects_a_dimension_below_two(tmp_path, c
     capsys.readouterr()
     assert main(args[:2] + ["--D", "1"] + args[5:]) == 2
     assert "Ds=[1] must be integers >= 2" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def run_sweeps(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweeps")
+    config = NetworkCheckConfig(**TINY, ntask=(2, 3), Ds=(2, 3), hiddens=(2, 8), large_ntask=(4, 8), large_Ds=(2,),
+                                experiments=("S1", "S5c", "S6", "hidden_size", "large_n"))
+    return out, config, run(config, out, progress=False)
+
+
+def test_S1_rows_name_the_encoder_and_report_invertibility_per_network(run_sweeps):
+    _, config, result = run_sweeps
+    rows = result["results"]["encoder"]["rows"]
+    assert [(r["encoder"], r["ntask"]) for r in rows] == [("mlp", 2), ("mlp", 3), ("quadratic", 2), ("quadratic", 3)]
+    for r in rows:
+        assert len(r["invertibility"]) == config.networks
+        assert r["theorem_applies"] == all(i["invertible"] for i in r["invertibility"])
+        assert all(i["min_singular"] >= 0 for i in r["invertibility"])
+
+
+def test_S1_invertibility_detects_a_non_invertible_encoder():
+    from theory.encoders import Encoder, draw_encoder, invertibility
+    from verify.networks.encoder import INVERTIBILITY_POINTS
+    f = draw_encoder("quadratic", 2, rng=0)
+    # zero biases make a quadratic layer even, f(x) = f(-x): not invertible, as the row must say
+    even = Encoder("quadratic", f.weights, tuple(0 * b for b in f.biases), 2)
+    assert invertibility(f, rng=0, n_points=INVERTIBILITY_POINTS).invertible
+    assert not invertibility(even, rng=0, n_points=INVERTIBILITY_POINTS).invertible
+
+
+def test_S5c_has_one_row_per_timeline_at_its_final_t(run_sweeps):
+    _, config, result = run_sweeps
+    rows = result["results"]["reaction_time"]["rows"]
+    assert [r["timeline"] for r in rows] == ["fixed", "free"]
+    assert all(r["ntask"] == max(config.ntask) for r in rows)
+    for r in rows:      # each row's ceiling is the one of its own t
+        np.testing.assert_allclose(r["r2_ceiling"], 1 - 12 * r["sigma"] ** 2 / r["t"], rtol=1e-12)
+    names = {c.name for c in result["checks"]}
+    assert {"ood_below_ceiling_timeline", "free_rt_not_below_fixed"} <= names
+
+
+def test_S6_measures_sparseness_per_D_and_N_with_intervals(run_sweeps):
+    _, config, result = run_sweeps
+    rows = result["measured"]["S6"]
+    assert [(r["D"], r["ntask"]) for r in rows] == [(2, 2), (2, 3), (3, 2), (3, 3)]
+    for r in rows:
+        iv = r["sparseness"]
+        assert iv["ci_low"] <= iv["median"] <= iv["ci_high"]
+        assert all(0 <= s <= 1 for s in r["per_network"] if s == s)     # ReLU rates: S in [0, 1]
+
+
+def test_hidden_size_rows_carry_the_capacity_line(run_sweeps):
+    _, _, result = run_sweeps
+    rows = result["results"]["hidden_size"]["rows"]
+    assert [r["hidden"] for r in rows] == [2, 8]
+    for r in rows:      # H >= D = 2: the identifiable ceiling; whole-cube bound min(H, D) / D = 1
+        np.testing.assert_allclose(r["r2_protocol"], identifiable_ceiling(2, r["sigma"] ** 2 / r["t"]), rtol=1e-12)
+        assert r["r2_bound_any_state"] == 1.0
+
+
+def test_hidden_size_line_drops_below_D_dimensions():
+    from verify.networks.hidden_size import row_theory
+    from verify.networks.experiment import Setting
+    info = {"hidden": 1, "D": 2}
+    line = row_theory(info, Setting(1, (0,), None, 0.2), 20, NetworkCheckConfig())
+    s2 = 0.2**2 / 20
+    assert not line["identifiable"] and line["r2_bound_any_state"] == 0.5
+    # one decodable direction of two: below the best whole-cube value of a 1-d state, (1/2) / (1 + 12 s^2)
+    assert line["r2_protocol"] < r2_projection_whole_cube(1, 2, s2) < identifiable_ceiling(2, s2)
+
+
+def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
+    out, config, result = run_sweeps
+    rows = result["results"]["large_n"]["rows"]
+    assert [(r["D"], r["ntask"]) for r in rows] == [(2, 4), (2, 8)]
+    from verify.rnn_report import write_outputs
+    files = {p.name for p in write_outputs(result, out, config.key)}
+    assert {"r2_vs_ntask_by_encoder.png", "reaction_time.png", "sparseness.png", "r2_vs_hidden.png",
+            "r2_vs_large_ntask.png"} <= files

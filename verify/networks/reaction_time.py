@@ -10,9 +10,13 @@ timeline's OOD r^2 is not decidedly below the fixed one's (bootstrap interval of
 """
 from __future__ import annotations
 
+import numpy as np
+
 from analysis.bootstrap import bootstrap_difference, decide
+from analysis.decoders import HEADLINE
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, Setting, training_kwargs
+from verify.plotting import new_figure, save_figure
 from verify.verdict import Check
 
 #: (timeline, loss) of the two ensembles.
@@ -45,10 +49,6 @@ def verdicts_S5c(config, rows, values, rng, extras):
 
 
 def figure(group, folder, budget) -> list:
-    from analysis.decoders import HEADLINE
-    from verify.plotting import new_figure, save_figure
-    import numpy as np
-
     rows, figs = group["rows"], group["figures"]
     if not rows:
         return []

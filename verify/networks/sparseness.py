@@ -54,6 +54,7 @@ def figure(group, folder, budget) -> list:
                             color=line.get_color(), alpha=0.15, lw=0)
             for xi, r in zip(x, cells):
                 ax.scatter(np.full(len(r["per_network"]), xi), r["per_network"], s=8, color=line.get_color())
+        ax.set_xticks(sorted({r[x_key] for r in rows}))
         ax.set_xlabel({"ntask": "number of tasks N", "D": "latent dimension D"}[x_key])
         ax.set_ylabel("lifetime sparseness (median over active units)")
         ax.legend(fontsize=6)
