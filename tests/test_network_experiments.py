@@ -140,3 +140,17 @@ def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
     files = {p.name for p in write_outputs(result, out, config.key)}
     assert {"r2_vs_ntask_by_encoder.png", "reaction_time.png", "sparseness.png", "r2_vs_hidden.png",
             "r2_vs_large_ntask.png"} <= files
+
+
+@pytest.mark.slow  # starting a LocalCluster takes a few seconds
+def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import json
+    args = ["--experiment", "3a", "--ntask", "2", "3", "--networks", "2", "--batches", "20", "--hidden", "8",
+            "--encoder", "identity", "--eval-trials", "800", "--adam-steps", "5", "--n-boot", "100", "--quiet",
+            "--json", "--workers", "2"]
+    rows = []
+    for where, extra in (("local", []), ("dask", ["--dask", "local"])):
+        main(args + ["--out", str(tmp_path / where)] + extra)
+        rows.append(json.loads(capsys.readouterr().out)["rows"])
+    assert len(rows[0]) == 2 and rows[0] == rows[1]          # trained on other processes: bit-identical networks, identical rows
