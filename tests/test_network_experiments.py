@@ -16,7 +16,7 @@ TINY = dict(networks=2, batches=40, hidden=16, eval_trials=800, adam_steps=10, n
 def run_5b(tmp_path_factory):
     out = tmp_path_factory.mktemp("5b")
     config = NetworkCheckConfig(**TINY, ntask=(3, 6), Ds=(2, 4), experiments=("5b",))
-    return out, config, run(config, out, progress=False)
+    return out, config, run(config, out, progress=False, workers=1)
 
 
 def test_5b_rows_carry_D_identifiability_and_the_fold_scheme_of_each_cell(run_5b):
@@ -53,7 +53,7 @@ def test_5b_verdicts_split_identifiable_cells_from_the_predicted_failure(run_5b)
 
 def test_5b_cli_writes_the_figures_and_rejects_a_dimension_below_two(tmp_path, capsys):
     args = ["--experiment", "5b", "--D", "2", "3", "--ntask", "2", "3", "--networks", "2", "--batches", "20",
-            "--hidden", "8", "--eval-trials", "800", "--adam-steps", "5", "--n-boot", "100", "--quiet",
+            "--hidden", "8", "--eval-trials", "800", "--adam-steps", "5", "--n-boot", "100", "--quiet", "--workers", "1",
             "--out", str(tmp_path)]
     assert main(args) in (0, 1)
     pngs = {p.name for p in tmp_path.glob("*/*.png")}
@@ -68,7 +68,7 @@ def run_sweeps(tmp_path_factory):
     out = tmp_path_factory.mktemp("sweeps")
     config = NetworkCheckConfig(**TINY, ntask=(2, 3), Ds=(2, 3), hiddens=(2, 8), large_ntask=(4, 8), large_Ds=(2,),
                                 experiments=("S1", "S5c", "S6", "hidden_size", "large_n"))
-    return out, config, run(config, out, progress=False)
+    return out, config, run(config, out, progress=False, workers=1)
 
 
 def test_S1_rows_name_the_encoder_and_report_invertibility_per_network(run_sweeps):
@@ -154,3 +154,54 @@ def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
         main(args + ["--out", str(tmp_path / where)] + extra)
         rows.append(json.loads(capsys.readouterr().out)["rows"])
     assert len(rows[0]) == 2 and rows[0] == rows[1]          # trained on other processes: bit-identical networks, identical rows
+
+
+def _has_variants() -> bool:
+    import dataclasses
+    import nets.config
+    return "prior" in {f.name for f in dataclasses.fields(nets.config.TrainConfig)}
+
+
+variants = pytest.mark.skipif(not _has_variants(), reason="needs the prior/noise/task fields of nets.config.TrainConfig")
+
+
+def test_variant_options_are_validated_before_any_training():
+    for bad, rule in ((dict(rhos=(1.0,)), "rhos=[1.0]"), (dict(noises=("cauchy",)), "noises=['cauchy']"),
+                      (dict(noise_scales=(1.0,)), "noise_scales=[1.0]"), (dict(noise_a=1.0), "noise_a=1.0"),
+                      (dict(mult_ntask=(6,)), "mult_ntask=[6]")):
+        with pytest.raises(ValueError, match=rule.replace("[", r"\[").replace("]", r"\]")):
+            NetworkCheckConfig(**bad)
+
+
+def test_noise_ceilings_follow_the_estimator_variances_in_closed_form():
+    from verify.networks.noise import ceilings
+    s2 = 0.2**2 / 20
+    gauss = ceilings("gaussian", 0.2, 20, 2, (), 0.0, "fullrange")
+    np.testing.assert_allclose(gauss["r2_protocol"], identifiable_ceiling(2, s2), rtol=1e-12)
+    ar1 = ceilings("ar1", 0.2, 20, 2, (), 0.5, "fullrange")
+    # GLS variance sigma^2 (1 + a) / (t (1 - a) + 2 a) (Var of the BLUE), independent of theory.noise's code
+    v_gls = 0.04 * 1.5 / (20 * 0.5 + 1.0)
+    np.testing.assert_allclose(ar1["r2_ceiling_gls"], 1 - 12 * v_gls, rtol=1e-12)
+    assert ar1["estimator"] == "gls" and ar1["r2_protocol_mean"] < ar1["r2_protocol_gls"] < gauss["r2_protocol"]
+    gumbel = ceilings("gumbel", 0.2, 20, 2, (), 0.0, "fullrange")     # Var = pi^2 beta^2 / 6 per step
+    np.testing.assert_allclose(gumbel["r2_ceiling"], 1 - 12 * np.pi**2 * 0.04 / 6 / 20, rtol=1e-12)
+
+
+@variants
+def test_variant_experiments_run_with_their_theory_lines(tmp_path):
+    from theory.correlated import protocol_ceiling
+    config = NetworkCheckConfig(**TINY, ntask=(2,), rhos=(0.0, 0.6), noises=("gaussian", "ar1", "gumbel"),
+                                mult_ntask=(4,), experiments=("S3b", "noise", "multiplicative"))
+    result = run(config, tmp_path, progress=False, workers=1)
+    s3b = result["results"]["correlated"]["rows"]
+    assert [r["rho"] for r in s3b] == [0.0, 0.6]
+    for r in s3b:
+        np.testing.assert_allclose(r["r2_protocol"], protocol_ceiling(r["sigma"], r["t"], r["rho"]), rtol=1e-12)
+        np.testing.assert_allclose(r["factor_correlation"], 6 / np.pi * np.arcsin(r["rho"] / 2), rtol=1e-12)
+    noise = result["results"]["noise"]["rows"]
+    assert [(r["noise"], r["estimator"], r["ceiling_is_bound"]) for r in noise] == [
+        ("gaussian", "mean", True), ("ar1", "gls", True), ("gumbel", "mean", False)]
+    mult = result["results"]["multiplicative"]["rows"]
+    assert mult[0]["outside_theorem"] and mult[0]["mu_agreement"]["exact"] is None
+    binding = {c.name: c.binding for c in result["checks"]}
+    assert binding["ood_below_ceiling_noise_variants"] and not binding["ood_below_ceiling_multiplicative"]

@@ -19,6 +19,10 @@ in verify/networks/):
   S6        lifetime sparseness vs N and vs D on the 5b networks (measured; no theory)
   hidden_size  OOD r^2 vs hidden size (--hiddens) against the capacity line (theory.capacity)
   large_n   N up to 96 (--large-ntask) at D = 2 and 4 (--large-D)
+  S3b       correlated latents (--rho): copula prior, protocol ceiling under that prior
+  noise     Gaussian, anisotropic, AR(1), Gumbel evidence noise (--noises): closed-form ceilings,
+            mean and GLS for AR(1)
+  multiplicative  x1 x2 > +-thr boundaries (--mult-ntask): outside Theorem 3.1, reported only
 
 Networks train as tasks, one file per network, on --workers local processes or on a Dask cluster
 (--dask ADDRESS, or --dask local for a LocalCluster); the networks do not depend on where.
@@ -57,6 +61,7 @@ from __future__ import annotations
 from analysis.decoders import NORMALISATIONS
 from infra.cli import show_progress
 from theory.encoders import ENCODERS
+from theory.noise import NOISE_KINDS
 from verify.networks.config import EVAL_TRIALS, NetworkCheckConfig
 from verify.networks.pipeline import ACTIVATIONS, ARCHS
 from verify.networks.registry import REGISTRY
@@ -109,6 +114,15 @@ def build_parser():
                    help="task counts of experiment large_n (default 24 48 96)")
     p.add_argument("--large-D", type=int, nargs="+", default=list(d.large_Ds), dest="large_Ds",
                    help="latent dimensions of experiment large_n (default 2 4)")
+    p.add_argument("--rho", type=float, nargs="+", default=list(d.rhos), dest="rhos",
+                   help="copula correlations of experiment S3b (default 0 0.3 0.6 0.9)")
+    p.add_argument("--noises", nargs="+", choices=NOISE_KINDS, default=list(d.noises),
+                   help="evidence-noise kinds of experiment noise (default all four)")
+    p.add_argument("--noise-scales", type=float, nargs=2, default=list(d.noise_scales),
+                   help="anisotropic noise: per-coordinate multipliers of sigma (default 0.5 1.5)")
+    p.add_argument("--noise-a", type=float, default=d.noise_a, help=f"AR(1) coefficient (default {d.noise_a})")
+    p.add_argument("--mult-ntask", type=int, nargs="+", default=list(d.mult_ntask),
+                   help="task counts of experiment multiplicative, multiples of 4 (default 4 8 12 24)")
     p.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     p.add_argument("--adam-steps", type=int, default=None,
                    help="Adam steps of the reference_adam decoder (default: the reference's count per N, "
@@ -128,7 +142,9 @@ def config_from_args(args) -> NetworkCheckConfig:
                               experiments=experiments, Ds=tuple(sorted(set(args.Ds))),
                               encoders=tuple(dict.fromkeys(args.encoders)), hiddens=tuple(sorted(set(args.hiddens))),
                               large_ntask=tuple(sorted(set(args.large_ntask))),
-                              large_Ds=tuple(sorted(set(args.large_Ds))),
+                              large_Ds=tuple(sorted(set(args.large_Ds))), rhos=tuple(sorted(set(args.rhos))),
+                              noises=tuple(dict.fromkeys(args.noises)), noise_scales=tuple(args.noise_scales),
+                              noise_a=args.noise_a, mult_ntask=tuple(sorted(set(args.mult_ntask))),
                               seed=args.seed)
 
 

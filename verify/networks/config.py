@@ -8,6 +8,7 @@ import numpy as np
 from analysis.decoders import NORMALISATIONS
 from infra.store import config_hash
 from theory.encoders import ENCODERS
+from theory.noise import NOISE_KINDS
 from verify.networks.experiment import ARCH_OPTIONS
 from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
 
@@ -45,6 +46,11 @@ class NetworkCheckConfig:
     hiddens: tuple = (2, 4, 8, 16, 32, 64)          # hidden-size experiment
     large_ntask: tuple = (24, 48, 96)               # large-N experiment: task counts ...
     large_Ds: tuple = (2, 4)                        # ... at these latent dimensions
+    rhos: tuple = (0.0, 0.3, 0.6, 0.9)              # experiment S3b: copula correlations
+    noises: tuple = ("gaussian", "anisotropic", "ar1", "gumbel")   # noise variants
+    noise_scales: tuple = (0.5, 1.5)                # anisotropic: per-coordinate multipliers of sigma
+    noise_a: float = 0.5                            # AR(1) coefficient
+    mult_ntask: tuple = (4, 8, 12, 24)              # multiplicative boundaries (multiples of 4)
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -78,6 +84,18 @@ class NetworkCheckConfig:
             v, low = getattr(self, name), 2
             if not v or any(isinstance(n, bool) or not isinstance(n, int) or n < low for n in v):
                 raise ValueError(f"{name}={list(v)!r} must be integers >= {low}")
+        if not self.rhos or any(not np.isfinite(r) or not -1 < r < 1 for r in self.rhos):
+            raise ValueError(f"rhos={list(self.rhos)!r} must be finite with -1 < rho < 1")
+        if not self.noises or any(k not in NOISE_KINDS for k in self.noises):
+            raise ValueError(f"noises={list(self.noises)!r} must be a non-empty subset of {NOISE_KINDS}")
+        if len(self.noise_scales) != D or any(not np.isfinite(s) or s <= 0 for s in self.noise_scales):
+            raise ValueError(f"noise_scales={list(self.noise_scales)!r} must be {D} finite numbers > 0")
+        if not (np.isfinite(self.noise_a) and -1 < self.noise_a < 1):
+            raise ValueError(f"noise_a={self.noise_a!r} must be finite with -1 < a < 1")
+        if not self.mult_ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < 4 or n % 4
+                                      for n in self.mult_ntask):
+            raise ValueError(f"mult_ntask={list(self.mult_ntask)!r} must be positive multiples of 4 (one block "
+                             f"of thresholds per quadrant)")
         if self.normalisation != "fullrange" and set(self.experiments) & SWEEPS_FULLRANGE:
             raise ValueError(f"normalisation={self.normalisation!r}: experiments "
                              f"{sorted(set(self.experiments) & SWEEPS_FULLRANGE)} have full-range ceilings only")

@@ -54,6 +54,8 @@ class Experiment:
         line (the experiment's own axes and ceilings), or None
     figure : (group result, folder, budget label) -> list of paths, the experiment's own figures
         (None: the shared OOD r^2 figure of its axis)
+    latents : (info, config, rng, shape) -> x* of the probe trials, shape (K, n, D) (None: uniform
+        on the cube; S3b draws them from its correlated prior)
     """
 
     name: str
@@ -66,6 +68,7 @@ class Experiment:
     group: str = "reference"
     row_theory: Callable | None = None
     figure: Callable | None = None
+    latents: Callable | None = None
 
 
 #: Options of the checks' configuration that belong to the network architecture's own configuration.

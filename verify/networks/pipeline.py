@@ -87,8 +87,10 @@ def step_functions(ens, k: int):
 
 def network_info(ens) -> dict:
     """Per-network facts the measurements need: ntask, sigma, designs, encoders (and their kind),
-    timeline, n_stim, D, hidden (None for an architecture without it)."""
+    timeline, n_stim, D, hidden (None for an architecture without it), task (linear or
+    multiplicative) and the ensemble's TrainConfig (``config``: its prior and noise fields)."""
     c = ens.config
     return {"ntask": np.array(c.ntask), "sigma": np.array(c.sigma), "designs": ens.designs, "timeline": c.timeline,
             "n_stim": c.n_stim, "D": c.D, "K": ens.K, "encoders": ens.encoders, "encoder": c.encoder,
-            "hidden": getattr(c.net, "hidden", None)}
+            "hidden": getattr(c.net, "hidden", None), "task": getattr(c, "task", "linear"),
+            "config": c}

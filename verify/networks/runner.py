@@ -23,14 +23,17 @@ from verify.verdict import all_passed
 #: Experiments whose extra measurement rows go into the result's ``measured`` (JSON) by name.
 MEASURED = ("S6",)
 #: Ensembles in the order they are trained.
-GROUPS = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n")
+GROUPS = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n",
+          "correlated", "noise", "multiplicative")
 
 
 def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
     """Rows, the (K, F) headline values of each row, tidy records and figure data of one ensemble."""
     info = pipeline.network_info(ens)
     settings = experiment.settings(config, info)
-    x = np.random.default_rng(rng.integers(2**63)).uniform(-0.5, 0.5, (ens.K, config.eval_trials, info["D"]))
+    probe_rng, shape = np.random.default_rng(rng.integers(2**63)), (ens.K, config.eval_trials, info["D"])
+    x = probe_rng.uniform(-0.5, 0.5, shape) if experiment.latents is None else \
+        experiment.latents(info, config, probe_rng, shape)
     states_by_stim, rows, values, records, figures = {}, [], [], [], []
     for setting in settings:
         if setting.n_stim not in states_by_stim:

@@ -1,0 +1,104 @@
+"""Noise variants on networks: Gaussian, anisotropic, AR(1) and Gumbel evidence noise.
+
+One ensemble per kind of ``--noises`` (the ``noise``, ``noise_scales`` (anisotropic: per-coordinate
+multipliers of sigma) and ``noise_a`` (AR(1) coefficient) training fields of
+:class:`nets.config.TrainConfig`), trained and probed on that noise, the largest N of ``--ntask``.
+Theory line per row (:mod:`theory.noise`, :mod:`theory.ceilings`): the per-coordinate error
+variance v_j(t) of the estimator in closed form (:func:`theory.noise.estimator_variance`) and the
+protocol ceiling of a decoder of mu = x* + N(0, diag v), mean over the quadrant folds:
+``r2_protocol_mean`` (sample mean) and, for AR(1), ``r2_protocol_gls`` (the best linear unbiased
+estimator). ``r2_protocol`` is the best estimator's: GLS for AR(1), the mean otherwise.
+
+Binding: below ``r2_protocol`` for the Gaussian kinds (gaussian, anisotropic, ar1), where the
+estimator is sufficient. Gumbel noise: the sample mean is not sufficient, so its ceiling is a
+reference line and the comparison is reported, not binding (``ceiling_is_bound``).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from theory.ceilings import r2_in_distribution, r2_protocol
+from theory.folds import ood_folds
+from theory.noise import estimator_variance, make_noise
+from verify.networks import pipeline, verdicts
+from verify.networks.experiment import Experiment, Setting, training_kwargs
+from verify.networks.sweep_figures import plot_sweep
+
+#: Kinds whose estimator is a sufficient statistic (its protocol ceiling bounds every network).
+GAUSSIAN_KINDS = ("gaussian", "anisotropic", "ar1")
+
+
+def _fields(config, kind: str) -> dict:
+    out = {"noise": kind}
+    if kind == "anisotropic":
+        out["noise_scales"] = tuple(float(s) for s in config.noise_scales)
+    if kind == "ar1":
+        out["noise_a"] = float(config.noise_a)
+    return out
+
+
+def networks(config):
+    return [pipeline.train_config(config.arch, ntask=[max(config.ntask)], networks=config.networks, sigma=config.sigma,
+                                  **(training_kwargs(config) | _fields(config, kind))) for kind in config.noises]
+
+
+def settings(config, info):
+    # the axis is the kind's position in --noises (numeric, like every axis); rows name the kind in ``noise``
+    return [Setting(config.noises.index(info["config"].noise), tuple(range(info["K"])), None, config.sigma)]
+
+
+def noise_model(kind: str, sigma: float, D: int, scales, a: float):
+    """The :class:`theory.noise.NoiseModel` of a training configuration."""
+    s = sigma * np.asarray(scales, dtype=float) if kind == "anisotropic" else sigma
+    return make_noise(kind, s, D, a if kind == "ar1" else 0.0)
+
+
+def ceilings(kind: str, sigma: float, t: int, D: int, scales, a: float, normalisation: str) -> dict:
+    model = noise_model(kind, sigma, D, scales, a)
+    folds = ood_folds(D)
+    out = {}
+    for est in ("mean", "gls") if kind == "ar1" else ("mean",):
+        v = estimator_variance(model, t, est)
+        out[f"r2_protocol_{est}"] = float(np.mean([r2_protocol(v, f, normalisation) for f in folds]))
+        out[f"r2_id_ceiling_{est}"] = float(np.mean([r2_in_distribution(v, f, normalisation) for f in folds]))
+        out[f"r2_ceiling_{est}"] = float(1.0 - 12.0 * np.mean(v))
+    best = "gls" if kind == "ar1" else "mean"
+    return out | {"r2_protocol": out[f"r2_protocol_{best}"], "r2_id_ceiling": out[f"r2_id_ceiling_{best}"],
+                  "r2_ceiling": out[f"r2_ceiling_{best}"], "estimator": best}
+
+
+def row_theory(info, setting, t, config) -> dict:
+    c = info["config"]
+    kind = c.noise
+    return {"noise": kind, "noise_scales": list(c.noise_scales) if kind == "anisotropic" else None,
+            "noise_a": float(c.noise_a) if kind == "ar1" else None, "ceiling_is_bound": kind in GAUSSIAN_KINDS} \
+        | ceilings(kind, setting.sigma, t, int(info["D"]), c.noise_scales, c.noise_a, config.normalisation)
+
+
+def verdicts_noise(config, rows, values, rng, extras):
+    bound = [r for r in rows if r["ceiling_is_bound"]]
+    checks = [verdicts.below_ceiling(bound, "noise", "noise_variants")] if bound else []  # worst kind by name
+    for r in rows:
+        if not r["ceiling_is_bound"]:
+            c = verdicts.below_ceiling([r], "noise", f"mean_estimator_{r['noise']}")
+            checks.append(dataclasses.replace(c, binding=False))
+    return checks, []
+
+
+def figure(group, folder, budget) -> list:
+    rows = group["rows"]
+    if not rows:
+        return []
+    order = {r["noise"]: r["noise_index"] for r in rows}
+    r0 = rows[0]
+    title = (f"OOD r$^2$ by evidence noise (N = {r0['ntask']}, sigma = {r0['sigma']:g}, t = {r0['t']}, {r0['arch']}; "
+             f"{budget})\ndashed: protocol ceiling of the best estimator (GLS for AR(1)); x-axis: "
+             + ", ".join(f"{i} = {k}" for k, i in order.items()))
+    return plot_sweep([r | {"line": "networks"} for r in rows], group["figures"],
+                      "noise_index", "line", folder / "r2_by_noise.png", title, "noise kind (index)")
+
+
+NOISE = Experiment("noise", "OOD r^2 under Gaussian, anisotropic, AR(1) and Gumbel noise", "noise_index", networks,
+                   settings, verdicts_noise, group="noise", row_theory=row_theory, figure=figure)
