@@ -205,3 +205,25 @@ def test_variant_experiments_run_with_their_theory_lines(tmp_path):
     assert mult[0]["outside_theorem"] and mult[0]["mu_agreement"]["exact"] is None
     binding = {c.name: c.binding for c in result["checks"]}
     assert binding["ood_below_ceiling_noise_variants"] and not binding["ood_below_ceiling_multiplicative"]
+
+
+def test_full_budgets_count_the_networks_each_experiment_trains():
+    from verify.networks.budgets import FULL, network_batches
+    # 5b: 5 dimensions x 4 task counts x 5 networks x 1e5 batches (S6 shares its networks)
+    assert network_batches(FULL["5b"]) == 5 * 4 * 5 * 100_000
+    # reference: 3a's 5 N x 5 networks, 5a's 5 free-RT networks, 5c's 5 sigmas x 5 networks
+    assert network_batches(FULL["reference"]) == (25 + 5 + 25) * 100_000
+    assert network_batches(FULL["hidden_size"]) == 6 * 5 * 100_000
+
+
+def test_report_sections_return_markdown_with_figures_and_the_checks(tmp_path, monkeypatch):
+    from verify.networks import budgets, sections
+    tiny = {"S5c": dict(ntask=(2,), networks=2, batches=20, eval_trials=800, n_boot=100, adam_steps=5,
+                        experiments=("S5c",))}
+    monkeypatch.setitem(budgets.BUDGETS, "tiny", tiny)
+    md, checks, results = sections.report_sections(tmp_path, "tiny", 0, False, 1)
+    assert "### S5c" in md and "reaction_time.png" in md
+    assert {c.name for c in checks} == {"ood_below_ceiling_timeline", "free_rt_not_below_fixed"}
+    assert [r["timeline"] for r in results["S5c"]["rows"]] == ["fixed", "free"]
+    with pytest.raises(ValueError, match="budget='huge'"):
+        sections.report_sections(tmp_path, "huge")

@@ -63,8 +63,8 @@ from infra.cli import show_progress
 from theory.encoders import ENCODERS
 from theory.noise import NOISE_KINDS
 from verify.networks.config import EVAL_TRIALS, NetworkCheckConfig
-from verify.networks.pipeline import ACTIVATIONS, ARCHS
-from verify.networks.registry import REGISTRY
+from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
+from verify.networks.registry import REGISTRY, available
 from verify.networks.runner import run
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.rnn_report import format_rows, summary, write_outputs
@@ -81,7 +81,8 @@ def build_parser():
     p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True, dask=True)
     d = NetworkCheckConfig()
     p.add_argument("--experiment", nargs="+", default=list(d.experiments), choices=EXPERIMENTS + ("all",),
-                   help=f"experiments to run (default: {' '.join(d.experiments)})")
+                   help=f"experiments to run (default: {' '.join(d.experiments)}; all: every experiment the installed "
+                        "nets and the architecture can train)")
     p.add_argument("--arch", choices=ARCHS, default=d.arch, help=f"network architecture (default {d.arch})")
     p.add_argument("--ntask", type=int, nargs="+", default=list(d.ntask), help="task counts N >= 2 (default 2 3 6 12 24)")
     p.add_argument("--networks", type=int, default=d.networks, help=f"networks per N (default {d.networks})")
@@ -132,7 +133,9 @@ def build_parser():
 
 def config_from_args(args) -> NetworkCheckConfig:
     """The validated configuration (ValueError naming the parameter on bad input, before any work)."""
-    experiments = EXPERIMENTS if "all" in args.experiment else tuple(dict.fromkeys(args.experiment))
+    experiments = tuple(dict.fromkeys(args.experiment))
+    if "all" in experiments:        # every experiment the installed nets and the architecture can run
+        experiments = tuple(e for e in available() if e != "hidden_size" or "hidden" in arch_options(args.arch))
     return NetworkCheckConfig(ntask=tuple(sorted(set(args.ntask))), networks=args.networks, batches=args.batches,
                               sigma=args.sigma, sigmas=tuple(sorted(set(args.sigmas))), arch=args.arch,
                               encoder=args.encoder, hidden=args.hidden, activation=args.activation,

@@ -39,6 +39,11 @@ def arch_options(arch: str) -> dict:
     return {f.name: f.default for f in dataclasses.fields(cls)}
 
 
+def train_fields() -> set:
+    """Fields of the installed :class:`nets.config.TrainConfig` (the world variants need theirs)."""
+    return {f.name for f in dataclasses.fields(nets.config.TrainConfig)}
+
+
 def train_config(arch: str, ntask, networks: int, sigma, **kwargs):
     """:func:`nets.config.ensemble_config` of architecture ``arch``."""
     if arch not in ARCHS:

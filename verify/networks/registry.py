@@ -19,3 +19,13 @@ from verify.networks.tuning import TUNING
 REGISTRY = {e.name: e for e in (OOD, ANGLES, TUNING, FREE_RT, SIGMA, DYNAMICS, DIMENSIONALITY, ENCODER, REACTION_TIME,
                                     SPARSENESS, HIDDEN_SIZE, LARGE_N, CORRELATED, NOISE,
                                     MULTIPLICATIVE)}
+
+#: Training fields of nets.config.TrainConfig an experiment needs beyond the reference world.
+NEEDS = {"S3b": "prior", "noise": "noise", "multiplicative": "task"}
+
+
+def available() -> tuple:
+    """The experiments the installed nets can train (the world variants need their TrainConfig fields)."""
+    from verify.networks.pipeline import train_fields
+    have = train_fields()
+    return tuple(name for name in REGISTRY if NEEDS.get(name, "ntask") in have)
