@@ -64,13 +64,13 @@ from theory.encoders import ENCODERS
 from theory.noise import NOISE_KINDS
 from verify.networks.config import EVAL_TRIALS, NetworkCheckConfig
 from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
-from verify.networks.registry import REGISTRY, available
+from verify.networks.registry import ALL, available
 from verify.networks.runner import run
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.rnn_report import format_rows, summary, write_outputs
 from verify.verdict import base_parser, run_cli
 
-EXPERIMENTS = tuple(REGISTRY)
+EXPERIMENTS = tuple(ALL)
 #: The old name of the configuration.
 RNNCheckConfig = NetworkCheckConfig
 

@@ -55,7 +55,7 @@ class NetworkCheckConfig:
     seed: int = 0
 
     def __post_init__(self):
-        from verify.networks.registry import REGISTRY
+        from verify.networks.registry import ALL, NEEDS, REGISTRY
 
         if not self.ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < D for n in self.ntask):
             raise ValueError(f"ntask={list(self.ntask)!r} must be integers >= D={D} (Theorem 3.1 needs "
@@ -99,6 +99,11 @@ class NetworkCheckConfig:
         if self.normalisation != "fullrange" and set(self.experiments) & SWEEPS_FULLRANGE:
             raise ValueError(f"normalisation={self.normalisation!r}: experiments "
                              f"{sorted(set(self.experiments) & SWEEPS_FULLRANGE)} have full-range ceilings only")
+        pending = sorted(set(self.experiments) & (set(ALL) - set(REGISTRY)))
+        if pending:
+            raise ValueError(f"experiments {pending} need the training fields "
+                             f"{sorted({NEEDS[n] for n in pending})} of nets.config.TrainConfig, which the installed "
+                             f"nets does not have")
         unknown = set(self.experiments) - set(REGISTRY)
         if unknown or not self.experiments:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")
