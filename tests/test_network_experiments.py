@@ -227,3 +227,8 @@ def test_report_sections_return_markdown_with_figures_and_the_checks(tmp_path, m
     assert [r["timeline"] for r in results["S5c"]["rows"]] == ["fixed", "free"]
     with pytest.raises(ValueError, match="budget='huge'"):
         sections.report_sections(tmp_path, "huge")
+
+
+def test_hidden_size_needs_an_architecture_with_a_hidden_size():
+    with pytest.raises(ValueError, match="arch='transformer' has none"):
+        NetworkCheckConfig(arch="transformer", experiments=("hidden_size",))
