@@ -39,7 +39,8 @@ def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "
         for xi, (r, f) in zip(x, cells):
             pts = np.asarray(f["headline_per_network"])
             face = colour if r.get("identifiable", True) else "none"
-            ax.scatter(np.full(len(pts), xi) + 0.02 * (i - len(groups) / 2) * max(np.ptp(x), 1), pts, s=14,
+            shift = 1 + 0.02 * (i - (len(groups) - 1) / 2)        # lines side by side (relative: log axes too)
+            ax.scatter(np.full(len(pts), xi * shift), pts, s=14,
                        facecolor=face, edgecolor=colour, lw=0.8, zorder=3)
     xs = sorted({r[x_key] for r in rows})
     ax.set_xticks(xs, [f"{v:g}" for v in xs])
