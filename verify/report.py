@@ -210,8 +210,6 @@ def geometry_section(out: Path, budget: str, seed: int, progress: bool, workers:
     start = time.perf_counter()
     text, results, checks = geometry_report(out, seed, progress, budget, cache=out / "rnn" / "networks",
                                             workers=workers)
-    figures = [("geometry measures vs N: optimal agent (theory and Monte Carlo), trained RNNs, shuffle nulls",
-                out / "geometry" / "metrics_vs_ntask.png")]
     section = Section(
         "Representation geometry: CCGP, parallelism, shattering dimensionality, participation ratio, DCI",
         "The optimal agent's state is an affine image of mu(t), so its geometry measures take the closed-form "
@@ -219,7 +217,7 @@ def geometry_section(out: Path, budget: str, seed: int, progress: bool, workers:
         "CCGP(x1) = 2 int_0^(1/2) Phi(sqrt(t) x / sigma) dx in the large-sample limit (the Bayes bound of any "
         "agent); parallelism 1 and participation ratio D for every linear code; DCI depends on the units' basis "
         "(docs/geometry.md says where each measure saturates).",
-        tuple(checks), tuple(f for f in figures if f[1].exists()), time.perf_counter() - start, text)
+        tuple(checks), (), time.perf_counter() - start, text)   # the text embeds its figure
     return section, results
 
 
