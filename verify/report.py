@@ -119,7 +119,11 @@ def theorem31_section(out: Path, seed: int, workers: int | None, progress: bool,
         if record["status"] == "failed":
             checks.append(Check(f"[{label}] run", "the check ran", "ran", record["error"], "-", False))
             continue
-        checks += [replace(c, name=f"[{label}] {c.name}") for c in theorem31_checks(record["result"])]
+        try:
+            checks += [replace(c, name=f"[{label}] {c.name}") for c in theorem31_checks(record["result"])]
+        except ValueError as exc:          # a result that breaks the schema is a failed check, not bad input
+            checks.append(Check(f"[{label}] result", "the check returned readable verdicts", "readable", str(exc),
+                                "-", False))
     section = Section(
         "Theorem 3.1: trilateration and the disentangled latent state",
         "If rank(C) = D <= N and sigma > 0, the optimal outputs determine mu(t) in closed form, so any "
@@ -208,7 +212,8 @@ def geometry_section(out: Path, budget: str, seed: int, progress: bool, workers:
     """The field's geometry measures (CCGP, parallelism, shattering, participation ratio, DCI) vs N for
     the optimal agent (closed forms, Monte Carlo) and the trained RNNs of the network section, with nulls."""
     start = time.perf_counter()
-    text, results, checks = geometry_report(out, seed, progress, budget, cache=out / "rnn" / "networks",
+    nets = {k: BUDGETS[budget][k] for k in ("ntask", "networks", "batches")}    # the network section's networks
+    text, results, checks = geometry_report(out, seed, progress, nets, cache=out / "rnn" / "networks",
                                             workers=workers)
     section = Section(
         "Representation geometry: CCGP, parallelism, shattering dimensionality, participation ratio, DCI",
