@@ -30,7 +30,7 @@ import numpy as np
 
 from nets.architecture import ARCHS, arch_config_class, build_architecture
 from nets.rnn import ACTIVATIONS  # noqa: F401  (re-exported: the RNN's activations, for the checks' CLIs)
-from theory.designs import DESIGN_CHOICES, resolve_design
+from theory.designs import DESIGN_CHOICES, resolve_design  # noqa: F401  (re-exported: what `design` accepts)
 from theory.encoders import ENCODERS
 from theory.multiplicative import reference_thresholds
 from theory.noise import NOISE_KINDS, NoiseModel, make_noise
@@ -73,9 +73,11 @@ class TrainConfig:
     design : one of :data:`theory.designs.DESIGN_CHOICES`; ``auto`` is stored resolved
         (:func:`theory.designs.resolve_design`: even for D = 2, else random)
     prior : one of :data:`PRIORS`; rho : the copula correlation of z, |rho| < 1 (0 for uniform)
-    noise : one of :data:`NOISES`; noise_scales : anisotropic only, D positive multipliers of
-        sigma (``(1.0, 2.0)`` at sigma 0.2 gives sds (0.2, 0.4)), else empty; noise_a : the
-        AR(1) coefficient, |a| < 1 (0 for the other models)
+    noise : one of :data:`NOISES`; sigma is the per-step sd (the stationary sd for ``ar1``, the
+        Gumbel scale beta for ``gumbel``: sd pi beta / sqrt 6, mean gamma_E beta, as in
+        :mod:`theory.noise`); noise_scales : anisotropic only, D positive multipliers of sigma
+        (``(1.0, 2.0)`` at sigma 0.2 gives sds (0.2, 0.4)), else empty; noise_a : the AR(1)
+        coefficient, |a| < 1 (0 for the other models)
     task : one of :data:`TASKS`; ``multiplicative`` needs D = 2, every ntask a multiple of 4 and
         the fixed timeline (BCE), and ignores the design's boundaries (no offsets allowed)
     """

@@ -186,8 +186,8 @@ def draw_world(rng, n_trials: int, n_stim: int, noise, prior=None, x_star: np.nd
     Parameters
     ----------
     noise : a :class:`theory.noise.NoiseModel`, or a Gaussian sd (see :func:`as_noise_model`)
-    prior : a prior of :mod:`theory.priors` (its D sets the trials' D), or None (uniform; D from
-        ``x_star`` or the noise model)
+    prior : a prior of :mod:`theory.priors` (its D sets the trials' D), or None: the uniform
+        prior of the noise model's D (``noise`` must then be a NoiseModel, or ``x_star`` given)
 
     Returns
     -------
@@ -198,8 +198,9 @@ def draw_world(rng, n_trials: int, n_stim: int, noise, prior=None, x_star: np.nd
     n_trials = check_positive_int("n_trials", n_trials)
     n_stim = check_positive_int("n_stim", n_stim)
     if x_star is None:
-        D = prior.D if prior is not None else (noise.D if isinstance(noise, NoiseModel) else np.size(noise))
-        prior = UniformPrior(int(D)) if prior is None else prior
+        if prior is None and not isinstance(noise, NoiseModel):
+            raise ValueError("draw_world needs a prior, a NoiseModel or x_star to know the latent dimension D")
+        prior = UniformPrior(noise.D) if prior is None else prior
         x_star = prior.sample(rng, n_trials)
     else:
         x_star = np.asarray(x_star, dtype=float)
