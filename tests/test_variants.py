@@ -5,13 +5,17 @@ variant's trials have the statistics its theory module states.
 Monte-Carlo tolerances are 4 standard errors computed from the same sample (a false failure rate
 of ~6e-5 per comparison); the draws are seeded, so every run sees the same numbers.
 """
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nets.config import NOISES, PRIORS, TASKS, TrainConfig, config_difference, ensemble_config
 from nets.ensemble import build_ensemble, ensemble_inputs, network_streams
+from nets.pool import network_config
 from nets.train import draw_batch, train
 from nets.trials import draw_world, make_trials
 from theory.designs import even_design
@@ -153,6 +157,38 @@ def test_variant_ensemble_equals_separate_runs_bit_for_bit():
         for name, p in alone.ensemble.params.items():
             np.testing.assert_array_equal(p[0], together.ensemble.params[name][k], err_msg=name)
         np.testing.assert_array_equal(alone.losses[:, 0], together.losses[:, k])
+
+
+@st.composite
+def variant_fields(draw):
+    """Any valid combination of the world-variant fields (D = 2)."""
+    kw = {}
+    if draw(st.booleans()):
+        kw.update(prior="copula", rho=draw(st.floats(-0.99, 0.99)))
+    noise = draw(st.sampled_from(NOISES))
+    kw["noise"] = noise
+    if noise == "anisotropic":
+        kw["noise_scales"] = tuple(draw(st.lists(st.floats(0.1, 5.0), min_size=2, max_size=2)))
+    if noise == "ar1":
+        kw["noise_a"] = draw(st.floats(-0.95, 0.95))
+    if draw(st.booleans()):
+        kw["task"] = "multiplicative"
+    return kw
+
+
+@given(fields=variant_fields(), seed=st.integers(0, 2**31 - 1))
+def test_any_variant_round_trips_through_json_and_draws_each_network_as_if_alone(fields, seed):
+    config = ensemble_config(ntask=(4, 8, 4), sigma=(0.1, 0.2, 0.3), encoder="identity", hidden=3, batch_size=3,
+                             n_stim=3, dtype="float64", seed=seed, **fields)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    ens, rngs = build_ensemble(config)
+    u, y, _ = draw_batch(config, range(3), list(ens.designs), rngs, stack_encoders(ens.encoders, np.float64))
+    for k in range(3):
+        one = network_config(config, k)
+        ens1, rngs1 = build_ensemble(one)
+        u1, y1, _ = draw_batch(one, range(1), list(ens1.designs), rngs1, stack_encoders(ens1.encoders, np.float64))
+        np.testing.assert_array_equal(u1[0], u[k])
+        np.testing.assert_array_equal(y1[0], y[k, ..., :one.ntask[0]])
 
 
 def test_frozen_evaluation_draws_each_networks_own_noise_model():
