@@ -30,10 +30,11 @@ import numpy as np
 
 from nets.architecture import ARCHS, arch_config_class, build_architecture
 from nets.rnn import ACTIVATIONS  # noqa: F401  (re-exported: the RNN's activations, for the checks' CLIs)
+from nets.trials import noise_model
 from theory.designs import DESIGN_CHOICES, resolve_design  # noqa: F401  (re-exported: what `design` accepts)
 from theory.encoders import ENCODERS
 from theory.multiplicative import reference_thresholds
-from theory.noise import NOISE_KINDS, NoiseModel, make_noise
+from theory.noise import NOISE_KINDS, NoiseModel
 from theory.priors import PRIORS as _PRIORS, make_prior
 from theory.world import check_positive_int
 
@@ -212,16 +213,11 @@ class TrainConfig:
         ``sigma = 0`` gives a model of zero noise that still draws (and discards) the same
         random numbers, so the stream does not depend on sigma.
         """
-        s = self.sigma[k] if sigma is None else float(sigma)
-        if not (np.isfinite(s) and s >= 0):
-            raise ValueError(f"sigma={sigma!r} must be finite and >= 0")
+        s = self.sigma[k] if sigma is None else sigma
+        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not (np.isfinite(s) and s >= 0):
+            raise ValueError(f"sigma={sigma!r} must be a finite number >= 0")
         scales = np.array(self.noise_scales) if self.noise_scales else np.ones(self.D)
-        model = make_noise(self.noise, (s if s > 0 else 1.0) * scales, self.D, self.noise_a)
-        if s == 0:
-            zero = np.zeros(self.D)
-            zero.flags.writeable = False
-            model = NoiseModel(model.kind, zero, model.a)
-        return model
+        return noise_model(self.noise, float(s) * scales, self.D, self.noise_a)
 
     def thresholds(self, k: int) -> np.ndarray:
         """Network k's thresholds of the multiplicative task, shape (ntask[k] / 4,)."""

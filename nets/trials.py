@@ -161,18 +161,36 @@ def build_targets(x_star: np.ndarray, X: np.ndarray, design: Design, timeline: s
     return y
 
 
+def noise_model(kind: str, sigma, D: int, a: float = 0.0) -> NoiseModel:
+    """:func:`theory.noise.make_noise`, extended to sd 0: a coordinate of sd 0 gets zero noise
+    from the same draws (the random stream does not depend on sigma).
+
+    Parameters
+    ----------
+    sigma : scalar or shape (D,), >= 0: the sd (the stationary sd for ``ar1``, the scale beta
+        for ``gumbel``)
+    """
+    s = np.broadcast_to(check_sigma(sigma, D), (D,))
+    if np.all(s > 0):
+        return make_noise(kind, sigma, D, a)
+    checked = make_noise(kind, np.ones(D), D, a)   # validates kind, D and a
+    if kind == "gaussian" and not np.all(s == s[0]):
+        raise ValueError(f"noise='gaussian' is isotropic; sigma={sigma!r} differs across coordinates "
+                         "(use noise='anisotropic')")
+    sig = np.array(s, dtype=float)
+    sig.flags.writeable = False
+    return NoiseModel(checked.kind, sig, checked.a)
+
+
 def as_noise_model(noise, D: int) -> NoiseModel:
     """``noise`` if it is a :class:`theory.noise.NoiseModel` (of dimension D), else the Gaussian
-    model of sd ``noise`` (a scalar or shape (D,), >= 0; sd 0 gives zero noise from the same draws)."""
+    model of sd ``noise`` (a scalar, or shape (D,): anisotropic if the sds differ; >= 0)."""
     if isinstance(noise, NoiseModel):
         if noise.D != D:
             raise ValueError(f"noise model has D={noise.D}; the trials have D={D}")
         return noise
     s = np.broadcast_to(check_sigma(noise, D), (D,))
-    if np.all(s > 0):
-        return make_noise("gaussian" if np.all(s == s[0]) else "anisotropic", s, D)
-    model = make_noise("gaussian", 1.0, D)
-    return NoiseModel(model.kind, np.array(s), model.a)
+    return noise_model("gaussian" if np.all(s == s[0]) else "anisotropic", s, D)
 
 
 def draw_world(rng, n_trials: int, n_stim: int, noise, prior=None, x_star: np.ndarray | None = None):
