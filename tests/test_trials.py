@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nets.trials import (UNDECIDED, accumulator_normals, as_noise_model, bounded_accumulator, build_inputs,
-                         build_targets, draw_world, make_trials, task_labels)
+                         build_targets, draw_world, make_trials, noise_model, task_labels)
 from optimal.agent import optimal_probits, running_mle
 from theory.designs import build_design, even_design, labels, random_design
 from theory.encoders import draw_encoder, encode
@@ -154,6 +154,8 @@ def test_gaussian_sd_gives_the_same_evidence_as_the_world_sampler_and_zero_sd_th
     np.testing.assert_array_equal(X, sample_evidence(rng, x_ref, 3, 0.25))
     _, X0 = draw_world(2, 5, 3, 0.0, UniformPrior(2))
     np.testing.assert_array_equal(X0, np.broadcast_to(x_ref[:, None, :], X0.shape))
+    _, Xg = draw_world(2, 5, 3, noise_model("gumbel", 0.0, 2), UniformPrior(2))   # zero Gumbel noise too
+    np.testing.assert_array_equal(Xg, X0)
     assert as_noise_model([0.1, 0.2], 2).kind == "anisotropic"
 
 
@@ -171,6 +173,8 @@ def test_task_labels_are_the_design_or_the_reference_products():
     (lambda: draw_world(0, 2, 3, 0.2), "needs a prior"),
     (lambda: draw_world(0, 2, 3, 0.2, x_star=np.zeros((3, 2))), "x_star must have shape"),
     (lambda: as_noise_model(-0.1, 2), "sigma"),
+    (lambda: noise_model("ar1", 0.0, 2, a=1.5), "a=1.5 must lie in"),
+    (lambda: noise_model("gaussian", [0.0, 0.2], 2), "noise='gaussian' is isotropic"),
     (lambda: make_trials(0, 2, even_design(4), 0.2, draw_encoder("identity", 2), prior=UniformPrior(3)),
      "prior has D=3"),
 ])
