@@ -45,9 +45,9 @@ from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
 from nets.stacking import stack_noise
-from nets.trials import build_inputs, build_targets
+from nets.trials import build_inputs, build_targets, draw_world
 from theory.encoders import Encoder, stack_encoders
-from theory.world import check_positive_int, sample_evidence, sample_latents
+from theory.world import check_positive_int
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
 from infra.guard import check_terms, recurrent_training_terms
 
@@ -112,21 +112,23 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
 
     ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
     :func:`theory.encoders.stack_encoders` of their encoders in the training dtype, so they run
-    as one stacked product. Network k's stream gives, in order, the latents and the evidence
-    noise (the same draws as :func:`nets.trials.make_trials`), then the architecture's training
-    noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's recurrent noise if
-    rec_noise > 0, the transformer's dropout masks). Targets are padded to max(ntask) outputs of
-    the whole ensemble. ``arch`` defaults to ``config.architecture``.
+    as one stacked product. Network k's stream gives, in order, the latents from
+    ``config.latent_prior()`` and the evidence noise of ``config.noise_model(k)`` (the same draws
+    as :func:`nets.trials.draw_world` and :func:`nets.trials.make_trials`), then the
+    architecture's training noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's
+    recurrent noise if rec_noise > 0, the transformer's dropout masks); the labels of
+    ``config.task`` draw nothing. Targets are padded to max(ntask) outputs of the whole ensemble.
+    ``arch`` defaults to ``config.architecture``.
     """
     arch = config.architecture if arch is None else arch
     dtype = np.dtype(config.dtype)
+    prior = config.latent_prior()
     y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
     Xs, noises = [], []
     for j, k in enumerate(nets):
-        x_star = sample_latents(rngs[j], config.batch_size, config.D)
-        X = sample_evidence(rngs[j], x_star, config.n_stim, config.sigma[k])
+        x_star, X = draw_world(rngs[j], config.batch_size, config.n_stim, config.noise_model(k), prior)
         y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
-                                                     dtype).swapaxes(0, 1)
+                                                     dtype, config.task).swapaxes(0, 1)
         Xs.append(X)
         noises.append(arch.sample_noise(rngs[j], config.n_steps, config.batch_size, dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
