@@ -37,9 +37,9 @@ from threadpoolctl import threadpool_limits
 from nets.adam import AdamState, adam_init, adam_step
 from nets.checkpoint import Checkpoint, checkpoint_path, read_checkpoint, save_checkpoint
 from nets.architecture import ARCHS, arch_config_class
-from nets.config import DTYPES, TrainConfig, ensemble_config
+from nets.config import DTYPES, NOISES, PRIORS, TASKS as BOUNDARIES, TrainConfig, ensemble_config
 from nets.rnn import ACTIVATIONS
-from theory.designs import DESIGNS
+from theory.designs import DESIGN_CHOICES
 from theory.encoders import ENCODERS, MLP_WIDTHS
 from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
@@ -289,9 +289,21 @@ def build_parser():
     p.add_argument("--sigma", type=float, nargs="+", default=[0.2],
                    help="evidence noise sd per step (one, or one per task count; default 0.2)")
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
-    p.add_argument("--design", choices=DESIGNS, default="even", help="boundary design (default even; needs D = 2)")
+    p.add_argument("--design", choices=DESIGN_CHOICES, default="even",
+                   help="boundary design (default even, which needs D = 2; auto: even for D = 2, random otherwise)")
     p.add_argument("--task", default="reference", choices=list(TASKS),
                    help="reference: fixed 22-step timeline, BCE; free_rt: 20 steps, bounded accumulators, MSE")
+    w = p.add_argument_group("world variants (default: the reference world)")
+    w.add_argument("--boundaries", choices=BOUNDARIES, default="linear",
+                   help="task boundaries: linear (Theorem 3.1) or the reference's multiplicative x1 x2 > +-thr per "
+                        "quadrant (outside the theorem; ntask a multiple of 4)")
+    w.add_argument("--prior", choices=PRIORS, default="uniform",
+                   help="latent prior: uniform cube, or a Gaussian copula with uniform marginals (--rho)")
+    w.add_argument("--rho", type=float, default=0.0, help="copula correlation of z, |rho| < 1 (default 0)")
+    w.add_argument("--noise", choices=NOISES, default="gaussian", help="evidence noise model (default gaussian)")
+    w.add_argument("--noise-scales", type=float, nargs="+", default=(),
+                   help="anisotropic noise: D multipliers of sigma, e.g. 1 2")
+    w.add_argument("--noise-a", type=float, default=0.0, help="AR(1) noise coefficient, |a| < 1")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="training precision (default float32)")
     p.add_argument("--checkpoint-every", type=int, default=5000, help="batches between checkpoints (default 5000)")
     p.add_argument("--fresh", action="store_true",
@@ -329,7 +341,9 @@ def config_from_args(args) -> TrainConfig:
     return ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma, arch=args.arch,
                            batches=args.batches, batch_size=args.batch_size, lr=args.lr, encoder=args.encoder,
                            D=args.D, design=args.design, timeline=timeline, loss=loss, dtype=args.dtype,
-                           seed=args.seed, checkpoint_every=args.checkpoint_every, **net)
+                           seed=args.seed, checkpoint_every=args.checkpoint_every, task=args.boundaries,
+                           prior=args.prior, rho=args.rho, noise=args.noise, noise_scales=tuple(args.noise_scales),
+                           noise_a=args.noise_a, **net)
 
 
 #: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.

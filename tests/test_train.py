@@ -163,6 +163,11 @@ def test_command_line_prints_the_summary_as_json(capsys):
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--batch-size", "1000000000"], "--batch-size=1000000000"),
     (["--out", "/proc/x"], "--out='/proc/x'"),
+    (["--prior", "copula", "--rho", "1.5"], "rho=1.5"),
+    (["--rho", "0.5"], "rho=0.5"),
+    (["--noise", "anisotropic", "--noise-scales", "1"], "noise_scales"),
+    (["--noise", "ar1", "--noise-a", "1"], "noise_a"),
+    (["--boundaries", "multiplicative", "--ntask", "6"], "multiples of 4"),
     (["--design", "even", "--D", "3"], "D=3"),
     (["--workers", "0"], "workers=0"),
     (["--group-size", "0"], "--group-size=0"),
@@ -177,7 +182,8 @@ def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
     assert match in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task"])
+@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task",
+                                    "--boundaries", "--prior", "--noise"])
 def test_command_line_offers_choices_for_every_enumerated_option(option, capsys):
     with pytest.raises(SystemExit) as exc:
         main([option, "no-such-choice"])
