@@ -1,4 +1,4 @@
-"""Dynamics of a recurrent map: PCA of trajectories, fixed points, their multipliers (SPEC 6).
+"""Dynamics of a recurrent map: PCA of trajectories, fixed points, their multipliers (docs/theory.md §6).
 
 The network is a generic map h_{k+1} = F(h_k) (e.g. an RNN step under fixation input,
 F(h) = (1 - alpha) h + alpha relu(W_rec h + W_in u_fix + b)), given as a callable on a batch

@@ -1,7 +1,7 @@
-"""Trial-by-trial optimality: trilaterate a network's own outputs and compare with mu(t) (SPEC 6).
+"""Trial-by-trial optimality: trilaterate a network's own outputs and compare with mu(t) (docs/theory.md §6).
 
 A network with sigmoid outputs s(l) = 1 / (1 + exp(-l)) (l = logits, one per task) is optimal
-when s(l_i) = Yhat_i(t) = Phi(z_i(t)). Trilateration (SPEC section 3) then recovers that trial's
+when s(l_i) = Yhat_i(t) = Phi(z_i(t)). Trilateration (docs/theory.md §3) then recovers that trial's
 running MLE exactly from the probits z = Phi^-1(s(l)):
     mu_hat = C^+ [ (s_i / sqrt(t)) * z - b ],      s_i = sqrt(c_i^T Sigma c_i).
 The probit of a sigmoid output is computed in log space, never through probabilities:

@@ -1,4 +1,4 @@
-"""Tuning of hidden units to the latents, and their lifetime sparseness (SPEC sections 6 and 7).
+"""Tuning of hidden units to the latents, and their lifetime sparseness (docs/theory.md §6 and §7).
 
 Units are probed with noiseless stimuli on a regular grid of x* (8 x 8 for D = 2): the
 rate of each unit at the final step, per stimulus, gives its tuning map. Reported per unit:

@@ -6,6 +6,20 @@ has its own task count ``ntask[k]`` and noise ``sigma[k]``, and its own random s
 derived from ``numpy.random.SeedSequence(seed, spawn_key=(first_network + k,))`` -- the same
 streams as ``SeedSequence(seed).spawn(n)[first_network + k]`` -- so a one-network run with
 ``first_network=k`` reproduces network k of an ensemble.
+
+The world variants (paper Fig. S3b and the noise and boundary variants of the appendix) are
+fields with defaults that reproduce the reference world exactly:
+
+- ``prior`` / ``rho``: the latents x* of the training trials come from :mod:`theory.priors`
+  (``uniform``: U([-1/2, 1/2]^D); ``copula``: x* = Phi(z) - 1/2, z ~ N(0, [[1, rho], [rho, 1]]), D = 2);
+- ``noise`` / ``noise_scales`` / ``noise_a``: the evidence noise model (:mod:`theory.noise`) of the
+  training trials and of the frozen evaluation trials; network k's per-coordinate sd (Gumbel
+  scale) is ``sigma[k] * noise_scales[j]`` (anisotropic) or ``sigma[k]``;
+- ``task``: ``linear`` (the affine boundaries of the design) or ``multiplicative`` (the
+  reference's per-quadrant products x1 x2 > +-thr, :mod:`theory.multiplicative`; outside Theorem 3.1).
+
+:meth:`TrainConfig.to_dict` leaves these fields out while they hold their defaults, so every
+configuration from before the variants keeps its dictionary, and with it its cache key.
 """
 from __future__ import annotations
 
@@ -16,8 +30,12 @@ import numpy as np
 
 from nets.architecture import ARCHS, arch_config_class, build_architecture
 from nets.rnn import ACTIVATIONS  # noqa: F401  (re-exported: the RNN's activations, for the checks' CLIs)
-from theory.designs import DESIGNS
+from nets.trials import noise_model
+from theory.designs import DESIGN_CHOICES, resolve_design  # noqa: F401  (re-exported: what `design` accepts)
 from theory.encoders import ENCODERS
+from theory.multiplicative import reference_thresholds
+from theory.noise import NOISE_KINDS, NoiseModel
+from theory.priors import PRIORS as _PRIORS, make_prior
 from theory.world import check_positive_int
 
 TIMELINES = ("fixed", "free")
@@ -26,6 +44,16 @@ LOSS_STEPS = ("all", "decision")
 DTYPES = ("float32", "float64")
 #: (loss, timeline) pairs that define a task: the reference classification task, and free RT.
 VALID_TASKS = (("bce_sigmoid", "fixed"), ("mse_tanh5", "free"))
+
+#: Latent priors of the training trials (theory.priors).
+PRIORS = _PRIORS
+#: Evidence-noise models (theory.noise).
+NOISES = NOISE_KINDS
+#: Label rules at the decision step: the design's affine boundaries, or the reference's products.
+TASKS = ("linear", "multiplicative")
+#: The world-variant fields and the defaults that give the reference world; to_dict omits them there.
+VARIANT_DEFAULTS = {"prior": "uniform", "rho": 0.0, "noise": "gaussian", "noise_scales": (), "noise_a": 0.0,
+                    "task": "linear"}
 
 #: Fields that only say how long to run; a checkpoint may be resumed with different values.
 RUN_LENGTH_FIELDS = ("batches", "checkpoint_every")
@@ -43,6 +71,16 @@ class TrainConfig:
     net : the architecture's frozen configuration (default: its defaults); a dict is converted,
         unknown keys rejected. Its fields can also be read as attributes of the TrainConfig
         (``config.hidden`` is ``config.net.hidden``).
+    design : one of :data:`theory.designs.DESIGN_CHOICES`; ``auto`` is stored resolved
+        (:func:`theory.designs.resolve_design`: even for D = 2, else random)
+    prior : one of :data:`PRIORS`; rho : the copula correlation of z, |rho| < 1 (0 for uniform)
+    noise : one of :data:`NOISES`; sigma is the per-step sd (the stationary sd for ``ar1``, the
+        Gumbel scale beta for ``gumbel``: sd pi beta / sqrt 6, mean gamma_E beta, as in
+        :mod:`theory.noise`); noise_scales : anisotropic only, D positive multipliers of sigma
+        (``(1.0, 2.0)`` at sigma 0.2 gives sds (0.2, 0.4)), else empty; noise_a : the AR(1)
+        coefficient, |a| < 1 (0 for the other models)
+    task : one of :data:`TASKS`; ``multiplicative`` needs D = 2, every ntask a multiple of 4 and
+        the fixed timeline (BCE), and ignores the design's boundaries (no offsets allowed)
     """
 
     ntask: tuple = (24,)
@@ -56,6 +94,12 @@ class TrainConfig:
     loss_steps: str = "all"        # all steps, or the decision step only
     n_stim: int = 20               # stimulus steps of 100 ms
     bound: float = 5.0             # absorbing bound of the free-RT accumulator targets
+    prior: str = "uniform"         # latent prior of the training trials: uniform | copula
+    rho: float = 0.0               # copula correlation of z (0 for the uniform prior)
+    noise: str = "gaussian"        # evidence noise model: gaussian | anisotropic | ar1 | gumbel
+    noise_scales: tuple = ()       # anisotropic: per-coordinate multipliers of sigma (length D)
+    noise_a: float = 0.0           # ar1: the AR(1) coefficient (stationary sd sigma)
+    task: str = "linear"           # labels: linear (the design) | multiplicative (x1 x2 > +-thr)
     arch: str = "rnn"              # network architecture, nets.architecture.ARCHS
     net: object = None             # its configuration (RNNConfig, ...); None = the defaults
     batch_size: int = 16
@@ -95,12 +139,13 @@ class TrainConfig:
             check_positive_int(name, getattr(self, name))
         for name in ("batches", "seed", "first_network"):
             check_positive_int(name, getattr(self, name), 0)
-        for name, allowed in (("design", DESIGNS), ("encoder", ENCODERS), ("timeline", TIMELINES),
-                              ("loss", LOSSES), ("loss_steps", LOSS_STEPS), ("dtype", DTYPES)):
-            if getattr(self, name) not in allowed:
+        for name, allowed in (("encoder", ENCODERS), ("timeline", TIMELINES), ("loss", LOSSES),
+                              ("loss_steps", LOSS_STEPS), ("dtype", DTYPES), ("prior", PRIORS),
+                              ("noise", NOISES), ("task", TASKS)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be one of {allowed}")
-        if self.design == "even" and self.D != 2:
-            raise ValueError(f"design='even' needs D=2; got D={self.D}")
+        object.__setattr__(self, "design", resolve_design(self.design, self.D))
+        self._check_variants()
         if (self.loss, self.timeline) not in VALID_TASKS:
             raise ValueError(f"loss={self.loss!r} with timeline={self.timeline!r}: the valid pairs are {VALID_TASKS}")
         if self.loss_steps == "decision" and self.timeline != "fixed":
@@ -111,6 +156,74 @@ class TrainConfig:
         for name in ("lr", "adam_eps", "bound"):
             if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be finite and > 0")
+
+    def _check_variants(self) -> None:
+        for name in ("rho", "noise_a"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"{name}={v!r} must be a finite number")
+            object.__setattr__(self, name, float(v))
+        if self.prior == "uniform" and self.rho != 0:
+            raise ValueError(f"rho={self.rho!r} needs prior='copula' (prior='uniform' has independent factors: rho=0)")
+        if self.prior == "copula":
+            if self.D != 2:
+                raise ValueError(f"prior='copula' needs D=2; got D={self.D}")
+            if not -1 < self.rho < 1:
+                raise ValueError(f"rho={self.rho!r} must satisfy -1 < rho < 1 (a proper bivariate normal z)")
+        scales = self.noise_scales
+        scales = tuple(v.item() if isinstance(v, np.generic) else v for v in scales) \
+            if isinstance(scales, (list, tuple, np.ndarray)) else scales
+        if not isinstance(scales, tuple) or any(isinstance(v, bool) or not isinstance(v, numbers.Real)
+                                                or not np.isfinite(v) or v <= 0 for v in scales):
+            raise ValueError(f"noise_scales={self.noise_scales!r} must be a tuple of finite numbers > 0")
+        if self.noise == "anisotropic" and len(scales) != self.D:
+            raise ValueError(f"noise_scales={self.noise_scales!r} must have D={self.D} entries "
+                             "(one multiplier of sigma per coordinate) for noise='anisotropic'")
+        if self.noise != "anisotropic" and scales:
+            raise ValueError(f"noise_scales={self.noise_scales!r} is only used by noise='anisotropic' "
+                             f"(got noise={self.noise!r}); leave it empty")
+        object.__setattr__(self, "noise_scales", tuple(float(v) for v in scales))
+        if self.noise == "ar1" and not -1 < self.noise_a < 1:
+            raise ValueError(f"noise_a={self.noise_a!r} must satisfy -1 < noise_a < 1 (a stationary AR(1) process)")
+        if self.noise != "ar1" and self.noise_a != 0:
+            raise ValueError(f"noise_a={self.noise_a!r} is only used by noise='ar1' (got noise={self.noise!r}); "
+                             "leave it 0")
+        if self.task == "multiplicative":
+            if self.D != 2:
+                raise ValueError(f"task='multiplicative' needs D=2 (products x1 x2); got D={self.D}")
+            bad = [n for n in self.ntask if n % 4]
+            if bad:
+                raise ValueError(f"ntask={self.ntask!r} must be multiples of 4 for task='multiplicative' "
+                                 "(one block of thresholds per quadrant)")
+            if self.timeline != "fixed":
+                raise ValueError(f"task='multiplicative' needs timeline='fixed' (BCE on the decision labels); "
+                                 f"got timeline={self.timeline!r}")
+            if self.design_offsets:
+                raise ValueError("design_offsets=True does not apply to task='multiplicative' (its boundaries "
+                                 "are the products x1 x2 = +-thr, not the design's)")
+
+    def latent_prior(self):
+        """The prior of the training latents: :class:`theory.priors.UniformPrior` or ``CopulaPrior``."""
+        return make_prior(self.prior, self.D, self.rho)
+
+    def noise_model(self, k: int, sigma: float | None = None) -> NoiseModel:
+        """Network k's evidence-noise model (:class:`theory.noise.NoiseModel`) at its own sigma,
+        or at ``sigma`` (a scalar, multiplied by ``noise_scales`` for the anisotropic model).
+
+        ``sigma = 0`` gives a model of zero noise that still draws (and discards) the same
+        random numbers, so the stream does not depend on sigma.
+        """
+        s = self.sigma[k] if sigma is None else sigma
+        if isinstance(s, bool) or not isinstance(s, numbers.Real) or not (np.isfinite(s) and s >= 0):
+            raise ValueError(f"sigma={sigma!r} must be a finite number >= 0")
+        scales = np.array(self.noise_scales) if self.noise_scales else np.ones(self.D)
+        return noise_model(self.noise, float(s) * scales, self.D, self.noise_a)
+
+    def thresholds(self, k: int) -> np.ndarray:
+        """Network k's thresholds of the multiplicative task, shape (ntask[k] / 4,)."""
+        if self.task != "multiplicative":
+            raise ValueError(f"thresholds() needs task='multiplicative'; this configuration has task={self.task!r}")
+        return reference_thresholds(self.ntask[k])
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: the architecture's fields, read-only
@@ -135,7 +248,8 @@ class TrainConfig:
         return self.n_stim + 2 if self.timeline == "fixed" else self.n_stim
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields as a dict, without the world-variant fields that hold their defaults."""
+        return {k: v for k, v in asdict(self).items() if not (k in VARIANT_DEFAULTS and v == VARIANT_DEFAULTS[k])}
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -195,7 +309,7 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
 
 def config_difference(a: TrainConfig, b: TrainConfig, ignore=RUN_LENGTH_FIELDS) -> dict:
     """{field: (a value, b value)} for every field where ``a`` and ``b`` differ."""
-    da, db = a.to_dict(), b.to_dict()
+    da, db = asdict(a), asdict(b)
     return {k: (da[k], db[k]) for k in da if k not in ignore and da[k] != db[k]}
 
 

@@ -3,7 +3,22 @@
 Network k draws everything from ``SeedSequence(seed, spawn_key=(first_network + k,))``,
 spawned into four independent streams used in this order of purpose:
 0 = initial weights, 1 = encoder f, 2 = task design (random designs and offsets),
-3 = training data (latents, evidence noise, recurrent noise), advanced batch by batch.
+3 = training data, advanced batch by batch.
+
+The training-data stream gives, per batch, in this order (:func:`nets.train.draw_batch`):
+
+1. the latents x*, shape (batch_size, D), from the configuration's prior: ``uniform`` draws
+   batch_size x D uniforms on [-1/2, 1/2); ``copula`` draws batch_size x 2 standard normals
+   (g1, g2) per trial and sets z = (g1, rho g1 + sqrt(1 - rho^2) g2), x* = Phi(z) - 1/2;
+2. the evidence noise eps, shape (batch_size, n_stim, D), in C order (trial, step, coordinate):
+   standard normals scaled by the sd for ``gaussian`` and ``anisotropic``, standard normals
+   filtered into a stationary AR(1) process for ``ar1``, standard Gumbels scaled by beta = sd
+   for ``gumbel`` (:func:`theory.noise.sample_noise`);
+3. the architecture's training noise (the RNN's recurrent noise if rec_noise > 0, the
+   transformer's dropout masks).
+
+The labels (linear or multiplicative) draw nothing. With the default fields (uniform prior,
+Gaussian noise) these are exactly the draws from before the variants existed.
 
 Use :func:`build_ensemble` for a fresh one, :func:`load_ensemble` for a trained one, and
 :func:`ensemble_inputs` + ``ens.arch.forward`` (or :func:`nets.frozen.decision_states`) to run
@@ -124,8 +139,16 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
     """Inputs for running the frozen networks on chosen latents.
 
     Each network sees its own encoding f_k of its own noise draw (taken from ``rng`` in order
-    k = 0..K-1). ``sigma=0`` gives noiseless trials; ``sigma=None`` uses each network's
-    training sigma. ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
+    k = 0..K-1), from its own noise model (``config.noise_model(k, sigma)``: Gaussian,
+    anisotropic, AR(1) or Gumbel, as in training). ``sigma=0`` gives noiseless trials;
+    ``sigma=None`` uses each network's training sigma (a given sigma is multiplied by the
+    anisotropic ``noise_scales``). ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
+
+    The optimal agent of :func:`nets.frozen.decision_states` takes mu(t) as the running mean of
+    the returned evidence X. Under AR(1) noise that is unbiased but not the best linear estimate:
+    the GLS estimate, ``theory.noise.estimate(model, X, "gls")``, differs (smaller variance);
+    under Gumbel noise the running mean carries the noise mean gamma_E beta, which
+    ``theory.noise.estimate(model, X, "mean")`` subtracts.
     ``encode_fixation`` follows the reference code's input convention on the fixed timeline: its
     encoder sees the stimulus channels at every step, so the fixation and decision steps carry
     f_k(0) instead of 0 (the networks here are trained with 0; the audit found it immaterial).
@@ -147,8 +170,9 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
         raise ValueError(f"x_star must have shape (B, D={c.D}) or (K={c.K}, B, D); got {x_star.shape}")
     sig = c.sigma if sigma is None else (sigma,) * c.K
     steps = c.n_stim if n_stim is None else n_stim
-    trials = [make_trials(rng, x_star.shape[1], ens.designs[k], sig[k], ens.encoders[k], c.timeline,
-                          steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype)) for k in range(c.K)]
+    trials = [make_trials(rng, x_star.shape[1], ens.designs[k], c.noise_model(k, sig[k]), ens.encoders[k],
+                          c.timeline, steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype), task=c.task)
+              for k in range(c.K)]
     u = np.stack([t.u for t in trials])
     if encode_fixation and c.timeline == "fixed":
         for k, enc in enumerate(ens.encoders):

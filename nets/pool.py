@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
+from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, read_checkpoint, save_checkpoint
 from nets.adam import AdamState
 from nets.config import TrainConfig
 from nets.ensemble import Ensemble, ensemble_with_params
@@ -69,9 +69,11 @@ def network_path(cache_dir, config: TrainConfig, k: int) -> Path:
 
 
 def _batches_done(path: Path, config: TrainConfig) -> int:
-    if not path.exists():
+    """Batches the network file at ``path`` holds: 0 when missing, or stale or corrupt (warned once)."""
+    ckpt = read_checkpoint(path, expect=config)
+    if ckpt is None:
         return 0
-    done = load_checkpoint(path, expect=config).batches_done
+    done = ckpt.batches_done
     if done > config.batches:
         raise ValueError(f"{path} holds {done} batches, more than batches={config.batches}")
     return done

@@ -8,14 +8,16 @@ networks, so the ensemble gives the same networks as K separate runs with the sa
 for bit when the task counts agree; networks with fewer tasks carry zero-padded read-outs,
 which changes only the rounding of one sum), whatever --workers and --group-size.
 
-Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/ --resume
-       python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/ --resume
+Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/
+       python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/
 
-A rerun with the same --out and --resume resumes an interrupted run from its last checkpoint
-(bit-identical to an uninterrupted run), or loads a finished one without training. A
+A rerun with the same --out resumes an interrupted run from its last checkpoint (bit-identical
+to an uninterrupted run), or loads a finished one without training; --fresh starts over. A
 checkpoint's file name is keyed by the configuration without its run length, so a changed
-configuration starts a new file and a longer run continues a shorter one. Without --resume an
-existing checkpoint of the same configuration is overwritten.
+configuration starts a new file and a longer run continues a shorter one. A checkpoint that is
+damaged (truncated, altered, non-finite weights) or was written by other code is never resumed
+from: training starts afresh with a one-line warning (--strict-cache refuses a stale one).
+A request whose memory cannot fit this machine is refused up front (--allow-large overrides).
 
 Prints (or with --json emits, strict JSON) {"config", "seconds", "network_batches_per_second"
 (null when nothing was trained), "final_loss": [one per network, mean of the last 100 batches
@@ -33,20 +35,21 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nets.adam import AdamState, adam_init, adam_step
-from nets.checkpoint import Checkpoint, checkpoint_path, load_checkpoint, save_checkpoint
+from nets.checkpoint import Checkpoint, checkpoint_path, read_checkpoint, save_checkpoint
 from nets.architecture import ARCHS, arch_config_class
-from nets.config import DTYPES, TrainConfig, ensemble_config
+from nets.config import DTYPES, NOISES, PRIORS, TASKS as BOUNDARIES, TrainConfig, ensemble_config
 from nets.rnn import ACTIVATIONS
-from theory.designs import DESIGNS
-from theory.encoders import ENCODERS
+from theory.designs import DESIGN_CHOICES
+from theory.encoders import ENCODERS, MLP_WIDTHS
 from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
 from nets.stacking import stack_noise
-from nets.trials import build_inputs, build_targets
+from nets.trials import build_inputs, build_targets, draw_world
 from theory.encoders import Encoder, stack_encoders
-from theory.world import check_positive_int, sample_evidence, sample_latents
+from theory.world import check_positive_int
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
+from infra.guard import check_terms, recurrent_training_terms
 
 #: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100
@@ -109,21 +112,23 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
 
     ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
     :func:`theory.encoders.stack_encoders` of their encoders in the training dtype, so they run
-    as one stacked product. Network k's stream gives, in order, the latents and the evidence
-    noise (the same draws as :func:`nets.trials.make_trials`), then the architecture's training
-    noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's recurrent noise if
-    rec_noise > 0, the transformer's dropout masks). Targets are padded to max(ntask) outputs of
-    the whole ensemble. ``arch`` defaults to ``config.architecture``.
+    as one stacked product. Network k's stream gives, in order, the latents from
+    ``config.latent_prior()`` and the evidence noise of ``config.noise_model(k)`` (the same draws
+    as :func:`nets.trials.draw_world` and :func:`nets.trials.make_trials`), then the
+    architecture's training noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's
+    recurrent noise if rec_noise > 0, the transformer's dropout masks); the labels of
+    ``config.task`` draw nothing. Targets are padded to max(ntask) outputs of the whole ensemble.
+    ``arch`` defaults to ``config.architecture``.
     """
     arch = config.architecture if arch is None else arch
     dtype = np.dtype(config.dtype)
+    prior = config.latent_prior()
     y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
     Xs, noises = [], []
     for j, k in enumerate(nets):
-        x_star = sample_latents(rngs[j], config.batch_size, config.D)
-        X = sample_evidence(rngs[j], x_star, config.n_stim, config.sigma[k])
+        x_star, X = draw_world(rngs[j], config.batch_size, config.n_stim, config.noise_model(k), prior)
         y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
-                                                     dtype).swapaxes(0, 1)
+                                                     dtype, config.task).swapaxes(0, 1)
         Xs.append(X)
         noises.append(arch.sample_noise(rngs[j], config.n_steps, config.batch_size, dtype))
     u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
@@ -187,14 +192,17 @@ SEGMENT = 200
 
 
 def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True,
-          workers: int = 1, group_size: int | None = None) -> TrainResult:
+          workers: int = 1, group_size: int | None = None, strict_cache: bool = False) -> TrainResult:
     """Train the ensemble of ``config`` for ``config.batches`` batches.
 
     With ``out_dir``, a checkpoint is written every ``config.checkpoint_every`` batches and at
     the end (file name from :func:`nets.checkpoint.checkpoint_path`). With ``resume=True`` and
     an existing checkpoint, training continues from it (its configuration must match, except
     for the run length) and ends bit-identical to an uninterrupted run; without a checkpoint
-    it starts fresh. Without ``resume``, an existing checkpoint is overwritten.
+    it starts fresh. Without ``resume``, an existing checkpoint is overwritten. A checkpoint that
+    is truncated, altered, holds non-finite parameters or was written by other code is never
+    resumed from (:func:`nets.checkpoint.read_checkpoint`): training starts fresh with a one-line
+    warning, or, with ``strict_cache``, a stale one is refused (ValueError).
 
     The networks are trained in stacked groups of at most ``group_size`` (default: one group
     per worker), and ``workers > 1`` trains the groups in that many worker processes. Each
@@ -214,8 +222,8 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     losses = np.empty((config.batches, config.K))
     done = 0
     path = None if out_dir is None else checkpoint_path(out_dir, config)
-    if resume and path is not None and path.exists():
-        ckpt = load_checkpoint(path, expect=config)
+    ckpt = read_checkpoint(path, expect=config, strict=strict_cache) if resume and path is not None else None
+    if ckpt is not None:
         if ckpt.batches_done > config.batches:
             raise ValueError(f"batches={config.batches} is fewer than the {ckpt.batches_done} already done in {path}")
         params, adam, done, rng_states = ckpt.params, ckpt.adam, ckpt.batches_done, list(ckpt.rng_states)
@@ -269,7 +277,7 @@ ARCH_FLAGS = {"hidden": "hidden", "activation": "activation", "alpha": "alpha", 
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m nets.train", out=None, workers=True)
+    p = base_parser(__doc__, "python -m nets.train", out=None, workers=True, allow_large=True)
     p.add_argument("--arch", choices=ARCHS, default="rnn", help="network architecture (default rnn)")
     p.add_argument("--ntask", type=int, nargs="+", default=[24], help="task count(s) N; --networks networks for each")
     p.add_argument("--networks", type=int, default=1, help="networks per task count (default 1)")
@@ -281,13 +289,28 @@ def build_parser():
     p.add_argument("--sigma", type=float, nargs="+", default=[0.2],
                    help="evidence noise sd per step (one, or one per task count; default 0.2)")
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
-    p.add_argument("--design", choices=DESIGNS, default="even", help="boundary design (default even; needs D = 2)")
+    p.add_argument("--design", choices=DESIGN_CHOICES, default="even",
+                   help="boundary design (default even, which needs D = 2; auto: even for D = 2, random otherwise)")
     p.add_argument("--task", default="reference", choices=list(TASKS),
                    help="reference: fixed 22-step timeline, BCE; free_rt: 20 steps, bounded accumulators, MSE")
+    w = p.add_argument_group("world variants (default: the reference world)")
+    w.add_argument("--boundaries", choices=BOUNDARIES, default="linear",
+                   help="task boundaries: linear (Theorem 3.1) or the reference's multiplicative x1 x2 > +-thr per "
+                        "quadrant (outside the theorem; ntask a multiple of 4)")
+    w.add_argument("--prior", choices=PRIORS, default="uniform",
+                   help="latent prior: uniform cube, or a Gaussian copula with uniform marginals (--rho)")
+    w.add_argument("--rho", type=float, default=0.0, help="copula correlation of z, |rho| < 1 (default 0)")
+    w.add_argument("--noise", choices=NOISES, default="gaussian", help="evidence noise model (default gaussian)")
+    w.add_argument("--noise-scales", type=float, nargs="+", default=(),
+                   help="anisotropic noise: D multipliers of sigma, e.g. 1 2")
+    w.add_argument("--noise-a", type=float, default=0.0, help="AR(1) noise coefficient, |a| < 1")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="training precision (default float32)")
     p.add_argument("--checkpoint-every", type=int, default=5000, help="batches between checkpoints (default 5000)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from (or load) the checkpoint of this configuration in --out")
+    p.add_argument("--fresh", action="store_true",
+                   help="start over even if --out holds a checkpoint of this configuration (by default a rerun "
+                        "with the same --out resumes it, or loads it when finished)")
+    p.add_argument("--strict-cache", action="store_true",
+                   help="refuse (exit 2) a checkpoint written by other code instead of retraining with a warning")
     p.add_argument("--group-size", type=int, default=None,
                    help="networks per stacked group (default: K / workers; results do not depend on it)")
     a = p.add_argument_group("architecture options (default: the reference values of --arch)")
@@ -318,12 +341,34 @@ def config_from_args(args) -> TrainConfig:
     return ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma, arch=args.arch,
                            batches=args.batches, batch_size=args.batch_size, lr=args.lr, encoder=args.encoder,
                            D=args.D, design=args.design, timeline=timeline, loss=loss, dtype=args.dtype,
-                           seed=args.seed, checkpoint_every=args.checkpoint_every, **net)
+                           seed=args.seed, checkpoint_every=args.checkpoint_every, task=args.boundaries,
+                           prior=args.prior, rho=args.rho, noise=args.noise, noise_scales=tuple(args.noise_scales),
+                           noise_a=args.noise_a, **net)
+
+
+#: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.
+TRIAL_STEPS = 22
+
+
+def check_size(args) -> None:
+    """Refuse, before anything is built, a request whose memory cannot fit this machine (--allow-large skips)."""
+    for name in ("networks", "batch_size", "batches"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")
+    if any(n < 1 for n in args.ntask):
+        raise UsageError(f"--ntask={args.ntask} must hold integers >= 1")
+    width = args.hidden or args.d_mlp or args.d_model or 64
+    inputs = (args.D if args.encoder == "identity" else MLP_WIDTHS[-1]) + 1
+    one = recurrent_training_terms(batch_size=args.batch_size, steps=TRIAL_STEPS, hidden=width, inputs=inputs,
+                                   outputs=1, ntask=max(args.ntask))   # the read-out width counts under --ntask
+    K = args.networks * len(args.ntask)           # all K networks' parameters and activations are live at once
+    terms = {(f"--networks={args.networks} x {len(args.ntask)} task counts x {k}" if K > 1 else k): K * v
+             for k, v in one.items()}
+    check_terms(terms, "training activations and parameters", allow_large=args.allow_large)
 
 
 def _body(args) -> dict:
-    if args.resume and args.out is None:
-        raise UsageError("--resume needs --out (the folder holding the checkpoint)")
+    check_size(args)
     config = config_from_args(args)
     workers = min(check_workers(args.workers, minimum=1), config.K)
     if args.group_size is not None and args.group_size < 1:
@@ -332,8 +377,8 @@ def _body(args) -> dict:
         print(f"configuration: arch={config.arch} {config.net}, K={config.K} networks, "
               f"ntask={sorted(set(config.ntask))}, seed={config.seed}, dtype={config.dtype}, "
               f"batches={config.batches}, workers={workers}", file=sys.stderr)
-    result = train(config, out_dir=args.out, resume=args.resume, progress=show_progress(args),
-                   workers=workers, group_size=args.group_size)
+    result = train(config, out_dir=args.out, resume=not args.fresh, progress=show_progress(args),
+                   workers=workers, group_size=args.group_size, strict_cache=args.strict_cache)
     return result.summary()
 
 

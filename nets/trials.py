@@ -8,7 +8,10 @@ as in docs/theory.md).
     step n_stim + 1   fixation 0, stimulus channels 0           (decision)
 
 inputs u_t = [fixation_t, f(X)_t] (1 + m channels; 41 with the MLP encoder), targets 0.5 at
-steps 0..n_stim and the label y_i = [c_i . x* + b_i > 0] at the decision step.
+steps 0..n_stim and the label y_i = [c_i . x* + b_i > 0] at the decision step (``task="linear"``),
+or the reference's multiplicative label of :func:`theory.multiplicative.multiplicative_labels`
+(``task="multiplicative"``, per-quadrant x1 x2 > +-thr_k with the reference thresholds; outside
+Theorem 3.1).
 
 ``free`` (free reaction time, T = n_stim steps): inputs u_t = f(X(t)) only -- there is no
 fixation period to signal, so no constant channel (m channels). Target for task i at step t is
@@ -18,6 +21,11 @@ the bounded accumulator
 
 with c~_i = c_i / c_i2 for the ``even`` design, i.e. (-tan phi_i, 1) as in docs/theory.md, and
 c~_i = c_i, b~_i = b_i (the design's own, unit-length normals) for every other design.
+
+The world of a trial: x* from a latent prior of :mod:`theory.priors` (default the uniform cube),
+then the evidence X(s) = x* + eps(s), s = 1..n_stim, with eps from a noise model of
+:mod:`theory.noise` (default i.i.d. Gaussian, sd sigma). :func:`draw_world` draws both, in that
+order, from one generator.
 """
 from __future__ import annotations
 
@@ -27,7 +35,13 @@ import numpy as np
 
 from theory.designs import Design, labels
 from theory.encoders import Encoder, encode
-from theory.world import as_generator, check_positive_int, sample_evidence, sample_latents
+from theory.multiplicative import multiplicative_labels, reference_thresholds
+from theory.noise import NoiseModel, make_noise, sample_noise
+from theory.priors import UniformPrior
+from theory.world import as_generator, check_positive_int, check_sigma
+
+#: Label rules at the decision step (see the module docstring).
+TASKS = ("linear", "multiplicative")
 
 #: Target of every output before the decision step (fixed timeline): "don't know yet".
 UNDECIDED = 0.5
@@ -120,27 +134,112 @@ def build_inputs(X: np.ndarray, encoder: Encoder, timeline: str = "fixed", dtype
     return u
 
 
+def task_labels(x_star: np.ndarray, design: Design, task: str = "linear") -> np.ndarray:
+    """Decision labels, shape (B, N): [c_i . x* + b_i > 0] (``linear``), or the multiplicative
+    labels with the reference thresholds of N = design.ntask tasks (``multiplicative``, D = 2)."""
+    if task == "linear":
+        return labels(x_star, design)
+    if task != "multiplicative":
+        raise ValueError(f"task={task!r} must be one of {TASKS}")
+    return multiplicative_labels(x_star, reference_thresholds(design.ntask))
+
+
 def build_targets(x_star: np.ndarray, X: np.ndarray, design: Design, timeline: str = "fixed",
-                  bound: float = 5.0, dtype=np.float32) -> np.ndarray:
-    """Targets y, shape (B, T, N): 0.5 then the labels (fixed), or A_i(t) (free)."""
+                  bound: float = 5.0, dtype=np.float32, task: str = "linear") -> np.ndarray:
+    """Targets y, shape (B, T, N): 0.5 then the labels of ``task`` (fixed), or A_i(t) (free, linear only)."""
+    if task not in TASKS:
+        raise ValueError(f"task={task!r} must be one of {TASKS}")
     if timeline == "free":
+        if task != "linear":
+            raise ValueError(f"task={task!r} needs timeline='fixed' (the free timeline's targets are accumulators)")
         return bounded_accumulator(X, design, bound).astype(dtype)
     if timeline != "fixed":
         raise ValueError(f"timeline={timeline!r} must be 'fixed' or 'free'")
     B, n_stim = X.shape[:2]
     y = np.full((B, n_stim + 2, design.ntask), UNDECIDED, dtype=dtype)
-    y[:, -1] = labels(x_star, design)
+    y[:, -1] = task_labels(x_star, design, task)
     return y
 
 
-def make_trials(rng, n_trials: int, design: Design, sigma: float, encoder: Encoder,
-                timeline: str = "fixed", n_stim: int = 20, bound: float = 5.0,
-                x_star: np.ndarray | None = None, dtype=np.float32) -> Trials:
-    """Draw a batch of trials: x* ~ U([-1/2, 1/2]^D) (unless given), X = x* + sigma eps.
+def noise_model(kind: str, sigma, D: int, a: float = 0.0) -> NoiseModel:
+    """:func:`theory.noise.make_noise`, extended to sd 0: a coordinate of sd 0 gets zero noise
+    from the same draws (the random stream does not depend on sigma).
 
-    ``x_star`` lets a probe choose the latents (e.g. from chosen quadrants); ``sigma=0`` gives
-    noiseless evidence. Draws, in order: x* (if not given), then eps (always, even if sigma = 0,
-    so the stream does not depend on sigma).
+    Parameters
+    ----------
+    sigma : scalar or shape (D,), >= 0: the sd (the stationary sd for ``ar1``, the scale beta
+        for ``gumbel``)
+    """
+    s = np.broadcast_to(check_sigma(sigma, D), (D,))
+    if np.all(s > 0):
+        return make_noise(kind, sigma, D, a)
+    checked = make_noise(kind, np.ones(D), D, a)   # validates kind, D and a
+    if kind == "gaussian" and not np.all(s == s[0]):
+        raise ValueError(f"noise='gaussian' is isotropic; sigma={sigma!r} differs across coordinates "
+                         "(use noise='anisotropic')")
+    sig = np.array(s, dtype=float)
+    sig.flags.writeable = False
+    return NoiseModel(checked.kind, sig, checked.a)
+
+
+def as_noise_model(noise, D: int) -> NoiseModel:
+    """``noise`` if it is a :class:`theory.noise.NoiseModel` (of dimension D), else the Gaussian
+    model of sd ``noise`` (a scalar, or shape (D,): anisotropic if the sds differ; >= 0)."""
+    if isinstance(noise, NoiseModel):
+        if noise.D != D:
+            raise ValueError(f"noise model has D={noise.D}; the trials have D={D}")
+        return noise
+    s = np.broadcast_to(check_sigma(noise, D), (D,))
+    return noise_model("gaussian" if np.all(s == s[0]) else "anisotropic", s, D)
+
+
+def draw_world(rng, n_trials: int, n_stim: int, noise, prior=None, x_star: np.ndarray | None = None):
+    """Latents and evidence of ``n_trials`` trials, drawn from ``rng`` in this order:
+
+    1. x* from ``prior`` (default :class:`theory.priors.UniformPrior`: n_trials x D uniforms;
+       the copula prior: n_trials x 2 standard normals), unless ``x_star`` is given (no draws);
+    2. eps(s), s = 1..n_stim, from the noise model (:func:`theory.noise.sample_noise`:
+       n_trials x n_stim x D standard normals, or standard Gumbels, in C order).
+
+    Parameters
+    ----------
+    noise : a :class:`theory.noise.NoiseModel`, or a Gaussian sd (see :func:`as_noise_model`)
+    prior : a prior of :mod:`theory.priors` (its D sets the trials' D), or None: the uniform
+        prior of the noise model's D (``noise`` must then be a NoiseModel, or ``x_star`` given)
+
+    Returns
+    -------
+    x_star : ndarray, shape (n_trials, D)
+    X : ndarray, shape (n_trials, n_stim, D), X(s) = x* + eps(s)
+    """
+    rng = as_generator(rng)
+    n_trials = check_positive_int("n_trials", n_trials)
+    n_stim = check_positive_int("n_stim", n_stim)
+    if x_star is None:
+        if prior is None and not isinstance(noise, NoiseModel):
+            raise ValueError("draw_world needs a prior, a NoiseModel or x_star to know the latent dimension D")
+        prior = UniformPrior(noise.D) if prior is None else prior
+        x_star = prior.sample(rng, n_trials)
+    else:
+        x_star = np.asarray(x_star, dtype=float)
+        if x_star.ndim != 2 or x_star.shape[0] != n_trials:
+            raise ValueError(f"x_star must have shape (n_trials={n_trials}, D); got {x_star.shape}")
+        if not np.all(np.isfinite(x_star)):
+            raise ValueError("x_star must be finite (no NaN or inf)")
+    model = as_noise_model(noise, x_star.shape[1])
+    return x_star, x_star[:, None, :] + sample_noise(model, rng, n_trials, n_stim)
+
+
+def make_trials(rng, n_trials: int, design: Design, sigma, encoder: Encoder,
+                timeline: str = "fixed", n_stim: int = 20, bound: float = 5.0,
+                x_star: np.ndarray | None = None, dtype=np.float32, prior=None, task: str = "linear") -> Trials:
+    """Draw a batch of trials: x* from ``prior`` (default U([-1/2, 1/2]^D); unless given), X = x* + eps.
+
+    ``sigma`` is the Gaussian sd, or a :class:`theory.noise.NoiseModel` (e.g.
+    :meth:`nets.config.TrainConfig.noise_model`). ``x_star`` lets a probe choose the latents
+    (e.g. from chosen quadrants); ``sigma=0`` gives noiseless evidence. Draws, in order
+    (:func:`draw_world`): x* (if not given), then eps (always, even if sigma = 0, so the stream
+    does not depend on sigma). ``task`` picks the decision labels (:func:`task_labels`).
 
     Examples
     --------
@@ -152,16 +251,13 @@ def make_trials(rng, n_trials: int, design: Design, sigma: float, encoder: Encod
     """
     rng = as_generator(rng)
     n_stim = check_positive_int("n_stim", n_stim)
-    if x_star is None:
-        x_star = sample_latents(rng, n_trials, design.D)
-    else:
-        x_star = np.asarray(x_star, dtype=float)
-        if x_star.shape != (n_trials, design.D):
-            raise ValueError(f"x_star must have shape (n_trials, D)=({n_trials}, {design.D}); got {x_star.shape}")
-        if not np.all(np.isfinite(x_star)):
-            raise ValueError("x_star must be finite (no NaN or inf)")
+    if x_star is not None and np.shape(x_star) != (n_trials, design.D):
+        raise ValueError(f"x_star must have shape (n_trials, D)=({n_trials}, {design.D}); got {np.shape(x_star)}")
     if encoder.D != design.D:
         raise ValueError(f"encoder.D={encoder.D} must equal design.D={design.D}")
-    X = sample_evidence(rng, x_star, n_stim, sigma)
+    prior = UniformPrior(design.D) if prior is None else prior
+    if prior.D != design.D:
+        raise ValueError(f"prior has D={prior.D}; the design has D={design.D}")
+    x_star, X = draw_world(rng, n_trials, n_stim, as_noise_model(sigma, design.D), prior, x_star)
     return Trials(x_star=x_star, X=X, u=build_inputs(X, encoder, timeline, dtype),
-                  y=build_targets(x_star, X, design, timeline, bound, dtype))
+                  y=build_targets(x_star, X, design, timeline, bound, dtype, task))

@@ -1,4 +1,4 @@
-"""The optimal multi-task agent under a flat prior (SPEC section 2).
+"""The optimal multi-task agent under a flat prior (docs/theory.md §2).
 
 Sufficient statistic: the running maximum-likelihood estimate
     mu(t) = (1/t) sum_{s <= t} X(s),       mu(t) | x* ~ N(x*, Sigma / t),

@@ -1,4 +1,4 @@
-"""Exact Bayes outputs under the true uniform prior (SPEC section 2, derived).
+"""Exact Bayes outputs under the true uniform prior (docs/theory.md §2, derived).
 
 With x* ~ U([-1/2, 1/2]^D) and diagonal Gaussian noise, the posterior factorises: each
 coordinate is a normal N(mu_j(t), s_j^2), s_j = sigma_j / sqrt(t), truncated to [-1/2, 1/2].

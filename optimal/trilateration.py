@@ -1,4 +1,4 @@
-"""Trilateration: recover mu(t) from the outputs of an optimal agent (SPEC section 3).
+"""Trilateration: recover mu(t) from the outputs of an optimal agent (docs/theory.md §3).
 
 With s_i = sqrt(c_i^T Sigma c_i) (= sigma |c_i| for isotropic noise) and probits z = Phi^-1(Yhat),
     C mu(t) + b = (s / sqrt(t)) * z      (element-wise),

@@ -14,12 +14,12 @@ from analysis.decoders import (DECODERS, REFERENCE_ADAM_STEPS, REFERENCE_DEFECT_
                                reference_steps, ridge_cv, summarize, whole_cube)
 
 EPS = np.finfo(float).eps
-SIGMA, T = 0.2, 20  # reference noise sd per step and evidence steps (SPEC section 1)
+SIGMA, T = 0.2, 20  # reference noise sd per step and evidence steps (docs/theory.md §1)
 
 
 def _quadrant_protocol_r2(fold_orthant: int, s2: float, D: int = 2) -> float:
     """Large-sample r2_fullrange of a least-squares decoder of x* from mu = x* + N(0, s2 I),
-    fit on the other three quadrants and tested on ``fold_orthant`` (SPEC section 4):
+    fit on the other three quadrants and tested on ``fold_orthant`` (docs/theory.md §4):
     A = S (S + s2 I)^-1, test MSE = tr[(I-A)(S_q + d d^T)(I-A)^T] + s2 tr(A A^T), d = m_q - m.
     Quadrant means are +-1/4 per coordinate, quadrant covariance I/48."""
     centres = {k: (2.0 * ((k >> np.arange(D)) & 1) - 1.0) / 4 for k in range(2**D)}
@@ -124,7 +124,7 @@ def test_r2_is_one_for_perfect_and_zero_heldout_for_predicting_the_mean():
 
 
 def test_quadrant_protocol_closed_form_agrees_with_theory_ceilings():
-    # Two independent derivations of SPEC section 4's protocol ceiling (this file's and
+    # Two independent derivations of docs/theory.md §4's protocol ceiling (this file's and
     # theory.ceilings'), both linear algebra on exact moments: agree to a few eps.
     s2 = SIGMA**2 / T
     for fold in ood_folds(2):

@@ -22,7 +22,7 @@ from verify.montecarlo import K_SINGLE as K_SE
 from verify.information_mc import agreement_check, information_checks, main, mc_mi_latent_mle, mc_mi_outputs
 
 EPS = np.finfo(float).eps
-#: Reference per-sample noise at the decision: sigma = 0.2, t = 20 (SPEC section 1).
+#: Reference per-sample noise at the decision: sigma = 0.2, t = 20 (docs/theory.md §1).
 S_REF = 0.2 / np.sqrt(20)
 
 

@@ -100,7 +100,7 @@ def test_r2_standard_error_matches_its_gaussian_closed_form():
 
 
 def test_protocol_ceiling_matches_a_direct_simulation_at_the_reference_setting():
-    # SPEC: sigma = 0.2, t = 20, quadrant folds. The simulation fits least squares on 3 quadrants
+    # sigma = 0.2, t = 20, quadrant folds (docs/theory.md §4). The simulation fits least squares on 3 quadrants
     # and scores the held-out one; 16 replicates (4 per fold).
     noise, folds = make_noise("gaussian", 0.2, 2), ood_folds(2)
     mc = mc_protocol_r2(noise, [20], folds, 20_000, 20_000, 16, 21)
@@ -171,7 +171,7 @@ def test_simulated_angle_spread_matches_corollary_b9_at_large_N():
 
 
 def test_angle_spread_approximation_is_poor_at_N_equal_D():
-    # SPEC: "poor at N ~ D": the simulated spread exceeds the large-N formula by > 20% at N = D.
+    # The spread formula is poor at N ~ D (docs/theory.md §3): the simulated spread exceeds the large-N formula by > 20% at N = D.
     mc = mc_angle_spread(3, 3, 2_000, 52)
     assert mc.value - 1.2 * angle_spread(3, 3) > family_k(1, ALPHA) * mc.se
 

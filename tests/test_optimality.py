@@ -75,7 +75,7 @@ def test_optimal_network_outputs_recover_mu_trial_by_trial(design):
 
 def test_imperfect_outputs_lose_r2_as_predicted_by_probit_noise():
     # Probit errors e ~ N(0, v) i.i.d.: mu_hat - mu = (sigma / sqrt t) C^+ e, per-coordinate
-    # variance (sigma^2 / t) v (C^T C)^-1 = (sigma^2 / t) v (2 / N) for the even design (SPEC 3).
+    # variance (sigma^2 / t) v (C^T C)^-1 = (sigma^2 / t) v (2 / N) for the even design (docs/theory.md §3).
     design, v, n = even_design(4), 0.5, 20_000
     x, mu = _trials(1, n, design)
     e = np.sqrt(v) * np.random.default_rng(2).standard_normal((n, design.ntask))

@@ -37,7 +37,7 @@ def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_p
     out = capsys.readouterr().out
     assert code == 0, out
     md = (tmp_path / "report.md").read_text()
-    for title in ("Theorem 3.1", "Closed-form predictions", "Trained networks"):
+    for title in ("Theorem 3.1", "Closed-form predictions", "Trained networks", "Representation geometry"):
         assert f"## {title}" in md
     key = NetworkCheckConfig(**report.BUDGETS["quick"]).key
     assert f"rnn/{key}/r2_vs_ntask.png" in md and (tmp_path / "rnn" / key / "r2_vs_ntask.png").exists()
@@ -45,18 +45,26 @@ def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_p
         assert f"| {decoder} |" in md                          # which claims each decoder reproduces
     assert (tmp_path / "curves" / "gaussian" / "r2_vs_t.png").exists()
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results["passed"] is True and len(results["sections"]) == 3
+    assert results["passed"] is True and len(results["sections"]) == 4
     assert "report written to" in out
 
 
 def test_report_exits_1_when_a_binding_check_fails(small_report, monkeypatch, tmp_path):
     def wrong_point(point):
-        return {"checks": {"recovery": {"predicted": 0.0, "measured": 1.0, "tolerance": "<= 1e-14",
-                                        "passed": False}}, "passed": False}
+        return {"checks": {"recovery": {"claim": "mu is recovered", "predicted": 0.0, "measured": 1.0,
+                                        "tolerance": "<= 1e-14", "passed": False, "binding": True}},
+                "passed": False, "identifiable": True}
 
     monkeypatch.setattr(report, "theorem31_point", wrong_point)
     assert report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"]) == 1
     assert "| FAIL |" in (tmp_path / "report.md").read_text()
+
+
+def test_a_point_result_without_readable_verdicts_is_a_failed_check_not_bad_input(small_report, monkeypatch,
+                                                                                  tmp_path):
+    monkeypatch.setattr(report, "theorem31_point", lambda point: {"checks": {}, "passed": True})
+    assert report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"]) == 1
+    assert "result has no checks" in (tmp_path / "report.md").read_text()
 
 
 def test_rerun_takes_finished_sweep_points_from_the_cache(small_report, tmp_path, capsys):

@@ -47,7 +47,7 @@ def test_ar1_gls_precision_is_t_minus_2_times_1_minus_a_plus_2_over_1_plus_a(t):
 
 
 def test_ar1_reference_gap_between_gls_and_sample_mean_is_positive():
-    # SPEC: at a = 0.7, t = 20 GLS "does slightly better" than the sample mean; derive both exactly.
+    # At a = 0.7, t = 20 GLS does slightly better than the sample mean (docs/theory.md §4); derive both exactly.
     a, var_mean = ar1_mean_variance_exact(20)
     gls = (1 + a) / (20 * (1 - a) + 2 * a)  # 1 / precision, the closed form proven above
     value = sp.Rational(7, 10)

@@ -158,7 +158,16 @@ def test_command_line_prints_the_summary_as_json(capsys):
 @pytest.mark.parametrize("argv, match", [
     (["--ntask", "0"], "ntask"),
     (["--sigma", "-1"], "sigma"),
-    (["--resume"], "--resume needs --out"),
+    (["--networks", "1000000000"], "--networks=1000000000"),
+    (["--hidden", "1000000"], "--hidden=1000000"),
+    (["--ntask", "100000000"], "--ntask=100000000"),
+    (["--batch-size", "1000000000"], "--batch-size=1000000000"),
+    (["--out", "/proc/x"], "--out='/proc/x'"),
+    (["--prior", "copula", "--rho", "1.5"], "rho=1.5"),
+    (["--rho", "0.5"], "rho=0.5"),
+    (["--noise", "anisotropic", "--noise-scales", "1"], "noise_scales"),
+    (["--noise", "ar1", "--noise-a", "1"], "noise_a"),
+    (["--boundaries", "multiplicative", "--ntask", "6"], "multiples of 4"),
     (["--design", "even", "--D", "3"], "D=3"),
     (["--workers", "0"], "workers=0"),
     (["--group-size", "0"], "--group-size=0"),
@@ -173,7 +182,8 @@ def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
     assert match in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task"])
+@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task",
+                                    "--boundaries", "--prior", "--noise"])
 def test_command_line_offers_choices_for_every_enumerated_option(option, capsys):
     with pytest.raises(SystemExit) as exc:
         main([option, "no-such-choice"])
@@ -181,7 +191,7 @@ def test_command_line_offers_choices_for_every_enumerated_option(option, capsys)
 
 
 def test_command_line_reports_loaded_networks_with_a_null_rate_and_the_stored_final_loss(tmp_path, capsys):
-    argv = ["--batches", "4", "--hidden", "4", "--quiet", "--json", "--out", str(tmp_path), "--resume"]
+    argv = ["--batches", "4", "--hidden", "4", "--quiet", "--json", "--out", str(tmp_path)]   # a rerun loads
     assert main(argv) == 0
     first = json.loads(capsys.readouterr().out)
     assert main(argv) == 0
@@ -189,6 +199,8 @@ def test_command_line_reports_loaded_networks_with_a_null_rate_and_the_stored_fi
     again = json.loads(text)
     assert "NaN" not in text and again["network_batches_per_second"] is None
     assert again["final_loss"] == first["final_loss"] and again["checkpoint"] == first["checkpoint"]
+    assert main(argv + ["--fresh"]) == 0                            # --fresh trains again
+    assert json.loads(capsys.readouterr().out)["network_batches_per_second"] is not None
 
 
 def test_module_runs_as_a_script():
@@ -225,7 +237,7 @@ def test_unknown_configuration_keys_are_rejected():
                                   ["--arch", "transformer", "--d-model", "8", "--n-head", "2", "--d-mlp", "8"]])
 def test_command_line_trains_and_resumes_every_architecture(argv, tmp_path, capsys):
     common = argv + ["--ntask", "2", "--networks", "2", "--batch-size", "4", "--dtype", "float64", "--quiet", "--json"]
-    resumable = common + ["--out", str(tmp_path), "--resume", "--checkpoint-every", "2", "--workers", "2"]
+    resumable = common + ["--out", str(tmp_path), "--checkpoint-every", "2", "--workers", "2"]
     assert main(resumable + ["--batches", "2"]) == 0
     capsys.readouterr()
     assert main(resumable + ["--batches", "4"]) == 0              # continues the 2-batch run

@@ -4,11 +4,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nets.trials import (UNDECIDED, accumulator_normals, bounded_accumulator, build_inputs, build_targets,
-                         make_trials)
+from nets.trials import (UNDECIDED, accumulator_normals, as_noise_model, bounded_accumulator, build_inputs,
+                         build_targets, draw_world, make_trials, noise_model, task_labels)
 from optimal.agent import optimal_probits, running_mle
 from theory.designs import build_design, even_design, labels, random_design
 from theory.encoders import draw_encoder, encode
+from theory.multiplicative import multiplicative_labels, reference_thresholds
+from theory.noise import make_noise, sample_noise
+from theory.priors import CopulaPrior, UniformPrior
+from theory.world import sample_evidence, sample_latents
 
 
 def test_fixed_timeline_has_fixation_stimulus_and_decision_periods():
@@ -131,3 +135,49 @@ def test_stacked_inputs_match_per_network_inputs():
 def test_bad_input_is_rejected_with_a_message_naming_it(call, match):
     with pytest.raises(ValueError, match=match):
         call(draw_encoder("identity", 2), even_design(3))
+
+
+def test_draw_world_draws_the_latents_then_the_noise_from_one_stream():
+    model = make_noise("ar1", 0.3, D=2, a=0.4)
+    x, X = draw_world(7, 6, 4, model, CopulaPrior(0.2))
+    rng = np.random.default_rng(7)
+    x_ref = CopulaPrior(0.2).sample(rng, 6)
+    np.testing.assert_array_equal(x, x_ref)
+    np.testing.assert_array_equal(X, x_ref[:, None, :] + sample_noise(model, rng, 6, 4))
+
+
+def test_gaussian_sd_gives_the_same_evidence_as_the_world_sampler_and_zero_sd_the_same_draws():
+    x, X = draw_world(2, 5, 3, 0.25, UniformPrior(2))
+    rng = np.random.default_rng(2)
+    x_ref = sample_latents(rng, 5, 2)
+    np.testing.assert_array_equal(x, x_ref)
+    np.testing.assert_array_equal(X, sample_evidence(rng, x_ref, 3, 0.25))
+    _, X0 = draw_world(2, 5, 3, 0.0, UniformPrior(2))
+    np.testing.assert_array_equal(X0, np.broadcast_to(x_ref[:, None, :], X0.shape))
+    _, Xg = draw_world(2, 5, 3, noise_model("gumbel", 0.0, 2), UniformPrior(2))   # zero Gumbel noise too
+    np.testing.assert_array_equal(Xg, X0)
+    assert as_noise_model([0.1, 0.2], 2).kind == "anisotropic"
+
+
+def test_task_labels_are_the_design_or_the_reference_products():
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (40, 2))
+    np.testing.assert_array_equal(task_labels(x, even_design(8)), labels(x, even_design(8)))
+    np.testing.assert_array_equal(task_labels(x, even_design(8), "multiplicative"),
+                                  multiplicative_labels(x, reference_thresholds(8)))
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: task_labels(np.zeros((2, 2)), even_design(4), "cubic"), "task='cubic' must be one of"),
+    (lambda: build_targets(np.zeros((2, 2)), np.zeros((2, 3, 2)), even_design(4), "free", task="multiplicative"),
+     "needs timeline='fixed'"),
+    (lambda: draw_world(0, 2, 3, 0.2), "needs a prior"),
+    (lambda: draw_world(0, 2, 3, 0.2, x_star=np.zeros((3, 2))), "x_star must have shape"),
+    (lambda: as_noise_model(-0.1, 2), "sigma"),
+    (lambda: noise_model("ar1", 0.0, 2, a=1.5), "a=1.5 must lie in"),
+    (lambda: noise_model("gaussian", [0.0, 0.2], 2), "noise='gaussian' is isotropic"),
+    (lambda: make_trials(0, 2, even_design(4), 0.2, draw_encoder("identity", 2), prior=UniformPrior(3)),
+     "prior has D=3"),
+])
+def test_bad_world_arguments_are_rejected_with_a_message_naming_them(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,4 +1,4 @@
-"""Trilateration (SPEC section 3) as properties over drawn D, N, C, b, sigma, t.
+"""Trilateration (docs/theory.md §3) as properties over drawn D, N, C, b, sigma, t.
 
 Tolerance for recovery is the stated float64 rounding bound of
 optimal.trilateration.recovery_error_bound; the probit round trip is bounded by 2 eps (1 + |z|)

@@ -1,6 +1,6 @@
 """Optimal accuracy, optimal decision-step cross-entropy, and the cost of imperfect outputs.
 
-Accuracy and cross-entropy (SPEC section 4). Let d_i = c_i . x* + b_i be the signed (scaled)
+Accuracy and cross-entropy (docs/theory.md §4). Let d_i = c_i . x* + b_i be the signed (scaled)
 distance of x* to boundary i, and tau_i the sd of c_i . mu(t) around c_i . x* (tau_i =
 s_i / sqrt(t), s_i = sqrt(c_i^T Sigma c_i) = sigma |c_i| for isotropic Gaussian noise). The
 optimal decision sign(c_i . mu + b_i) is correct with probability
@@ -22,7 +22,7 @@ a_j = |c_ij|, integrated piece by piece with Gauss-Legendre nodes (split also at
 u = -b_i and geometrically around it down to the smallest tau); h is evaluated with
 Gauss-Hermite nodes.
 
-Imperfect outputs (SPEC section 3): if the probits carry i.i.d. errors of variance v, the
+Imperfect outputs (docs/theory.md §3): if the probits carry i.i.d. errors of variance v, the
 trilateration estimate mu = C^+ [(s / sqrt(t)) z - b] has error covariance
 (v / t) C^+ diag(s^2) C^+^T, which is (sigma^2 / t) v (C^T C)^-1 for unit normals.
 """

@@ -1,4 +1,4 @@
-"""Output-space factor angles (SPEC section 3, Corollary B.9).
+"""Output-space factor angles (docs/theory.md §3, Corollary B.9).
 
 Latent factor j moves the outputs' probits along column j of C (an N-vector). The angle between
 factors j and k in output space is

@@ -1,4 +1,4 @@
-"""Closed-form r^2 ceilings of SPEC section 4.
+"""Closed-form r^2 ceilings of docs/theory.md §4.
 
 With an estimator mu(t) of x* whose error has per-coordinate variance v_j (independent of x*),
 the reference score r^2 = 1 - MSE / Var(x*_j), MSE pooled over coordinates, is
@@ -7,7 +7,7 @@ the reference score r^2 = 1 - MSE / Var(x*_j), MSE pooled over coordinates, is
 
 i.e. 1 - 12 sigma^2 / t, the same for every D and N (once rank C = D).
 
-Under the evaluation protocol (SPEC section 6) a least-squares decoder with intercept is fit on
+Under the evaluation protocol (docs/theory.md §6) a least-squares decoder with intercept is fit on
 the training region of a fold and tested on the held-out region. In the large-sample limit, with
 training mean m and covariance S of x*, held-out mean m_q and covariance S_q, and noise
 covariance V = diag(v):
@@ -81,7 +81,7 @@ def r2_ceiling_gaussian(sigma, t) -> np.ndarray:
 
 
 def free_rt_samples(timing) -> np.ndarray:
-    """Samples seen at evaluation in the free-reaction-time task: t = timing + 1 (SPEC 7.1)."""
+    """Samples seen at evaluation in the free-reaction-time task: t = timing + 1 (docs/theory.md §7.1)."""
     checked = float_array("timing", timing)
     timing = np.asarray(timing)
     if np.any(checked < 0) or np.any(checked != np.round(checked)):

@@ -1,4 +1,4 @@
-"""Task boundary designs (SPEC section 1): N affine boundaries c_i . x + b_i = 0.
+"""Task boundary designs (docs/theory.md §1): N affine boundaries c_i . x + b_i = 0.
 
 Task i asks whether x* lies on the positive side, c_i . x* + b_i > 0. ``C`` stacks the
 normals as rows (shape (N, D)), ``b`` the offsets (shape (N,)).

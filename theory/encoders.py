@@ -1,4 +1,4 @@
-"""The encoder f through which an agent sees the evidence (SPEC section 7.2).
+"""The encoder f through which an agent sees the evidence (docs/theory.md §7.2).
 
 The agent receives f(X(s)) instead of X(s); noise is added before f. Two encoders exist:
 
@@ -25,7 +25,7 @@ from theory.world import as_generator, check_positive_int
 
 ENCODERS = ("identity", "mlp", "quadratic")
 
-#: Layer widths of the reference MLP encoder after the input layer (SPEC 7.2).
+#: Layer widths of the reference MLP encoder after the input layer (docs/theory.md §7.2).
 MLP_WIDTHS = (100, 100, 40)
 
 

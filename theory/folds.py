@@ -1,4 +1,4 @@
-"""Out-of-distribution folds of the latent cube (SPEC sections 4 and 6).
+"""Out-of-distribution folds of the latent cube (docs/theory.md §4 and §6).
 
 A fold splits [-1/2, 1/2]^D into a training region and a held-out test region:
 

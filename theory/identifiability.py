@@ -1,4 +1,4 @@
-"""What the outputs of an optimal agent identify (SPEC section 3, conditions of Theorem 3.1).
+"""What the outputs of an optimal agent identify (docs/theory.md §3, conditions of Theorem 3.1).
 
 The probits determine C mu + b. If rank(C) = D (so N >= D), mu is unique. If rank(C) = k < D
 only the projection of mu onto the row space of C is identified; components along the null

@@ -1,4 +1,4 @@
-"""Information form of Theorem 3.1 (SPEC section 3): I(x*; Yhat(t)) = I(x*; mu(t)) when rank(C) = D.
+"""Information form of Theorem 3.1 (docs/theory.md §3): I(x*; Yhat(t)) = I(x*; mu(t)) when rank(C) = D.
 
 All mutual informations are in nats, for x* ~ U([-1/2, 1/2]^D) and mu(t) | x* ~ N(x*, Sigma / t).
 

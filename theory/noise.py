@@ -1,4 +1,4 @@
-"""Evidence-noise models of SPEC section 4 and the estimators of x* that go with them.
+"""Evidence-noise models of docs/theory.md §4 and the estimators of x* that go with them.
 
 Evidence X(s) = x* + eps(s), s = 1..T, with eps from one of four models (per coordinate j,
 coordinates independent):
@@ -13,7 +13,7 @@ coordinates independent):
 Estimators, for every prefix length t = 1..T at once (shape (n_trials, T, D)):
 
 - ``mean``: the sample mean minus the known noise mean, mu(t) = (1/t) sum_{s<=t} X(s) - E[eps];
-  for Gaussian noise this is the MLE of SPEC section 2.
+  for Gaussian noise this is the MLE of docs/theory.md §2.
 - ``gls``: the best linear unbiased (generalised least squares) estimator under AR(1) noise,
   mu(t) = 1^T R^-1 X / 1^T R^-1 1 with R_rs = a^|r-s|. R^-1 is tridiagonal, which gives
   mu(t) = [X(1) + X(t) + (1 - a) sum_{1<s<t} X(s)] / [2 + (t - 2)(1 - a)]   (t >= 2),

@@ -1,4 +1,4 @@
-"""The generative world of SPEC section 1: a latent point in a cube seen through Gaussian noise.
+"""The generative world of docs/theory.md §1: a latent point in a cube seen through Gaussian noise.
 
 x* ~ Uniform([-1/2, 1/2]^D), one per trial, so Var(x*_j) = 1/12.
 X(s) = x* + eps(s), s = 1..t, eps(s) ~ N(0, diag(sigma^2)) i.i.d.

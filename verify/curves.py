@@ -1,4 +1,4 @@
-"""Theoretical r^2 curves of SPEC section 4, each checked against its Monte-Carlo twin.
+"""Theoretical r^2 curves of docs/theory.md §4, each checked against its Monte-Carlo twin.
 
 For every noise sd sigma and evidence length t it predicts in closed form, and simulates:
 
@@ -74,7 +74,7 @@ class CurvesConfig:
     design: str = "auto"             # even for D = 2, random otherwise
     noise: str = "gaussian"
     aniso: tuple = (1.0, 2.0)        # anisotropic sd multipliers, one per coordinate
-    ar1_a: float = 0.7               # AR(1) coefficient (the SPEC's example)
+    ar1_a: float = 0.7               # AR(1) coefficient (the example of docs/theory.md §4)
     estimator: str = "mean"          # "gls" only for ar1 noise
     free_rt: bool = False
     trials: int = 20_000             # Monte-Carlo trials (per protocol replicate: train and test each)

@@ -1,6 +1,6 @@
 """Verify Theorem 3.1: an optimal multi-task classifier's outputs (and latent state) encode mu(t).
 
-Simulates the optimal agent on many trials of the world of SPEC section 1 and checks:
+Simulates the optimal agent on many trials of the world of docs/theory.md §1 and checks:
 
   recovery   trilateration mu_hat = C^+ [(s/sqrt(t)) Phi^-1(Yhat) - b] from the log-probability
              outputs equals the running MLE mu(t), for every trial and every t, to float64
