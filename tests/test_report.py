@@ -100,3 +100,16 @@ def test_quick_report_with_its_real_budget_exits_0_within_3_minutes(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     networks = results["results"]["networks"]
     assert {"ridge_cv", "lstsq", "whole_cube", "reference_adam"} == set(networks["rows"][0]["decoders"])
+
+
+@pytest.mark.slow
+def test_full_report_adds_the_architectures_and_the_further_experiments(small_report, monkeypatch, tmp_path):
+    from verify.networks import budgets
+    tiny = dict(networks=2, batches=30, eval_trials=400, encoder="identity", n_boot=100, adam_steps=10)
+    monkeypatch.setitem(report.BUDGETS, "full", dict(ntask=(2, 6), experiments=("3a", "3c"), **tiny))
+    monkeypatch.setitem(budgets.BUDGETS, "full", {"S5c": dict(ntask=(6,), experiments=("S5c",), **tiny)})
+    assert report.main(["--out", str(tmp_path), "--full", "--quiet", "--workers", "1"]) == 0
+    md = (tmp_path / "report.md").read_text()
+    assert "## Architectures (Fig. 3b, 3c)" in md and "| transformer |" not in md.split("## Architectures")[0]
+    assert "## Further network experiments" in md and "### S5c" in md
+    assert (tmp_path / "architectures" / "architectures.png").exists()

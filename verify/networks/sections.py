@@ -37,8 +37,9 @@ THEORY = {
 
 
 def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = True, workers: int | None = None,
-                    dask: str | None = None) -> tuple[str, list, dict]:
-    """Run the budget's runnable entries; return (markdown, checks, {entry: result summary}).
+                    dask: str | None = None, exclude=()) -> tuple[str, list, dict]:
+    """Run the budget's runnable entries (but those named in ``exclude``, e.g. ``"reference"`` when the
+    report runs it as its own section); return (markdown, checks, {entry: result summary}).
 
     Networks are cached under ``out / "rnn" / "networks"`` (shared with the reference networks'
     section), files go to ``out / "rnn_experiments" / <configuration hash>/``.
@@ -49,6 +50,8 @@ def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = 
     folder, cache = out / "rnn_experiments", out / "rnn" / "networks"
     parts, checks, results = [], [], {}
     for name, entry in runnable(BUDGETS[budget]).items():
+        if name in exclude:
+            continue
         config = NetworkCheckConfig(**entry, seed=seed)
         start = time.perf_counter()
         result = run(config, folder, progress=progress, cache=cache, workers=workers, dask=dask)
