@@ -108,7 +108,8 @@ def test_full_report_adds_the_architectures_and_the_further_experiments(small_re
     tiny = dict(networks=2, batches=30, eval_trials=400, encoder="identity", n_boot=100, adam_steps=10)
     monkeypatch.setitem(report.BUDGETS, "full", dict(ntask=(2, 6), experiments=("3a", "3c"), **tiny))
     monkeypatch.setitem(budgets.BUDGETS, "full", {"S5c": dict(ntask=(6,), experiments=("S5c",), **tiny)})
-    assert report.main(["--out", str(tmp_path), "--full", "--quiet", "--workers", "1"]) == 0
+    # 30-batch networks have not learned, so a comparison across N may decide either way: not bad input
+    assert report.main(["--out", str(tmp_path), "--full", "--quiet", "--workers", "1"]) in (0, 1)
     md = (tmp_path / "report.md").read_text()
     assert "## Architectures (Fig. 3b, 3c)" in md and "| transformer |" not in md.split("## Architectures")[0]
     assert "## Further network experiments" in md and "### S5c" in md
