@@ -246,7 +246,6 @@ def _preactivation(params: dict, h: np.ndarray, u: np.ndarray) -> np.ndarray:
     return u @ params["W_in"] + params["b_in"][:, None] + h @ params["W_rec"] + params["b_rec"][:, None]
 
 
-
 class RNN:
     """The RNN behind the :class:`nets.architecture.Recurrent` interface; the state s is r (S = H)."""
 

@@ -40,8 +40,6 @@ def running_mle(X: np.ndarray) -> np.ndarray:
     return np.cumsum(X, axis=1) / t[:, None]
 
 
-
-
 def _time_factor(t, lead_shape) -> np.ndarray:
     """sqrt(t) broadcast against an array of shape ``lead_shape + (N,)``."""
     t = float_array("t", t, finite=False)
@@ -83,8 +81,6 @@ def log_outputs(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def outputs(z: np.ndarray) -> np.ndarray:
     """Yhat = Phi(z) as probabilities (they saturate at 0 and 1 for |z| > ~8.3 in float64)."""
     return ndtr(float_array("z", z, allow_inf=True))
-
-
 
 
 def random_filter_agent(D: int, junk_dims: int, rng):

@@ -85,7 +85,6 @@ def row_passed(row) -> bool | None:
     return bool(p or not d)
 
 
-
 def _table(records, decoder: str, readout: str, protocol: str) -> dict:
     """{N: (K, F) r^2} of one decoder from the tidy records of the reference networks."""
     cells: dict = {}
