@@ -59,6 +59,10 @@ def test_same_seed_same_rows_and_another_seed_other_rows(tmp_path, capsys):
     (["--sigma", "0"], "sigma"),
     (["--agent", "rnn", "--D", "3", "--ntask", "3"], "D=3"),
     (["--replicates", "1"], "replicates"),
+    (["--trials", "1000000000000"], "--trials=1000000000000"),         # oversized: refused before any work
+    (["--replicates", "1000000000"], "--replicates=1000000000"),
+    (["--ntask", "100000000"], "--ntask=100000000"),
+    (["--agent", "rnn", "--networks", "1000000000"], "--networks=1000000000"),
 ])
 def test_bad_input_exits_2_with_a_one_line_message(tmp_path, capsys, argv, word):
     assert vg.main(argv + ["--out", str(tmp_path), "--quiet"]) == 2

@@ -157,6 +157,11 @@ def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
     (["--encoder", "cubic"], "--encoder"),
     (["--arch", "perceptron"], "--arch"),
     (["--activation", "sigmoid"], "--activation"),
+    (["--networks", "1000000000"], "--networks=1000000000"),           # oversized: refused before anything is built
+    (["--hidden", "1000000"], "--hidden=1000000"),
+    (["--eval-trials", "1000000000000"], "--eval-trials=1000000000000"),
+    (["--ntask", "100000000"], "--ntask=100000000"),
+    (["--arch", "transformer", "--hidden", "8"], "does not apply to arch='transformer'"),
 ])
 def test_bad_input_exits_2_naming_the_parameter_before_any_training(argv, message, capsys, tmp_path):
     try:

@@ -38,6 +38,7 @@ from analysis.geometry import (RIDGE, ccgp, dci, geometric_null, parallelism_ber
                                parallelism_regressor_cosine, participation_ratio, shattering_dimensionality,
                                shuffle_null, unit_shuffle_null)
 from infra.cli import show_progress
+from infra.guard import check_terms
 from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from theory.designs import build_design
 from theory.geometry import (ccgp_optimal, dci_linear, parallelism_linear, participation_ratio_affine,
@@ -390,7 +391,7 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
 
 def build_parser():
     d = GeometryConfig()
-    p = base_parser(__doc__, "python -m verify.geometry", out="runs/geometry", workers=True)
+    p = base_parser(__doc__, "python -m verify.geometry", out="runs/geometry", workers=True, allow_large=True)
     p.add_argument("--agent", choices=AGENTS, default=d.agent, help=f"whose states (default {d.agent})")
     p.add_argument("--ntask", type=int, nargs="+", default=list(d.ntask), help="task counts N (default 2 6 24)")
     p.add_argument("--D", type=int, default=d.D, choices=(2, 3), help=f"latent dimension (default {d.D})")
@@ -406,7 +407,30 @@ def build_parser():
     return p
 
 
+#: Memory of one reference network in training (parameters, Adam moments, a batch's activations), bytes.
+TRAINING_BYTES = 10e6
+#: float64 copies of a (samples, trials, state) array the metrics hold at once (states, centred, classifier).
+STATE_COPIES = 6
+
+
+def check_size(args) -> None:
+    """Refuse, before any work, a request whose states cannot fit this machine (--allow-large skips).
+
+    The optimal agent keeps --replicates x --trials x N probits; networks --networks x N-values
+    networks' hidden states (64 units) for --trials trials, and train them all at once.
+    """
+    pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
+    samples = pos(args.replicates) if args.agent == "optimal" else pos(args.networks) * len(args.ntask)
+    terms = {f"--trials={args.trials} x --replicates={args.replicates}" if args.agent == "optimal" else
+             f"--trials={args.trials} x --networks={args.networks}": 8.0 * STATE_COPIES * samples * pos(args.trials) * 64,
+             f"--ntask={max(args.ntask)}": 8.0 * STATE_COPIES * samples * pos(args.trials) * pos(max(args.ntask))}
+    if args.agent != "optimal":
+        terms[f"--networks={args.networks} x {len(args.ntask)} task counts (training)"] = samples * TRAINING_BYTES
+    check_terms(terms, "states of the geometry measures", allow_large=args.allow_large)
+
+
 def _body(args) -> dict:
+    check_size(args)
     config = GeometryConfig(agent=args.agent, ntask=tuple(args.ntask), D=args.D, sigma=args.sigma, t=args.t,
                             networks=args.networks, batches=args.batches, trials=args.trials,
                             replicates=args.replicates, shuffles=args.shuffles, ridge=args.ridge, seed=args.seed)

@@ -68,6 +68,8 @@ from verify.networks.registry import ALL, available
 from verify.networks.runner import run
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.rnn_report import format_rows, summary, write_outputs
+from infra.guard import check_terms, recurrent_training_terms
+from theory.encoders import MLP_WIDTHS
 from verify.verdict import base_parser, run_cli
 
 EXPERIMENTS = tuple(ALL)
@@ -78,7 +80,7 @@ __all__ = ["EXPERIMENTS", "NetworkCheckConfig", "RNNCheckConfig", "build_parser"
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True, dask=True)
+    p = base_parser(__doc__, "python -m verify.rnn", out="runs/rnn", workers=True, dask=True, allow_large=True)
     d = NetworkCheckConfig()
     p.add_argument("--experiment", nargs="+", default=list(d.experiments), choices=EXPERIMENTS + ("all",),
                    help=f"experiments to run (default: {' '.join(d.experiments)}; all: every experiment the installed "
@@ -131,6 +133,34 @@ def build_parser():
     return p
 
 
+#: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.
+TRIAL_STEPS = 22
+#: float64 values kept per probe trial and hidden unit by the measurements (states, decoders' copies).
+PROBE_COPIES = 4
+
+
+def check_size(args) -> None:
+    """Refuse, before any configuration is built, a run whose memory cannot fit this machine.
+
+    The largest ensemble holds ``--networks`` x (the longest axis: N values, sigmas, D x N cells)
+    networks, all live at once in training; the probes keep every network's states for
+    ``--eval-trials`` trials. ``--allow-large`` skips the refusal.
+    """
+    pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
+    settings = max(len(args.ntask), len(args.sigmas), len(args.Ds) * len(args.ntask), len(args.hiddens),
+                   len(args.large_ntask) * len(args.large_Ds), len(args.rhos), len(args.noises), len(args.mult_ntask))
+    K = pos(args.networks) * settings
+    hidden = pos(max([args.hidden, *args.hiddens]))
+    ntask = pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask]))
+    one = recurrent_training_terms(batch_size=16, steps=TRIAL_STEPS, hidden=hidden, inputs=MLP_WIDTHS[-1] + 1,
+                                   outputs=1, ntask=ntask)
+    terms = {f"--networks={args.networks} x {settings} settings x {k}": K * v for k, v in one.items()}
+    probes = f"--eval-trials={args.eval_trials} x --networks={args.networks} x {settings} settings"
+    terms[probes] = 8.0 * K * pos(args.eval_trials) * (PROBE_COPIES * hidden + 2)
+    terms[f"--ntask={ntask} x {probes}"] = 8.0 * K * pos(args.eval_trials) * ntask      # the probes' logits
+    check_terms(terms, "training and probe states", allow_large=args.allow_large)
+
+
 def config_from_args(args) -> NetworkCheckConfig:
     """The validated configuration (ValueError naming the parameter on bad input, before any work)."""
     experiments = tuple(dict.fromkeys(args.experiment))
@@ -152,6 +182,7 @@ def config_from_args(args) -> NetworkCheckConfig:
 
 
 def _body(args) -> dict:
+    check_size(args)
     config = config_from_args(args)
     result = run(config, args.out, progress=show_progress(args), workers=args.workers, dask=args.dask)
     files = write_outputs(result, args.out, config.key)
