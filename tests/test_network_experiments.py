@@ -142,7 +142,6 @@ def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
             "r2_vs_large_ntask.png"} <= files
 
 
-@pytest.mark.slow  # starting a LocalCluster takes a few seconds
 def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
     pytest.importorskip("distributed")
     import json
@@ -154,15 +153,6 @@ def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
         main(args + ["--out", str(tmp_path / where)] + extra)
         rows.append(json.loads(capsys.readouterr().out)["rows"])
     assert len(rows[0]) == 2 and rows[0] == rows[1]          # trained on other processes: bit-identical networks, identical rows
-
-
-def _has_variants() -> bool:
-    import dataclasses
-    import nets.config
-    return "prior" in {f.name for f in dataclasses.fields(nets.config.TrainConfig)}
-
-
-variants = pytest.mark.skipif(not _has_variants(), reason="needs the prior/noise/task fields of nets.config.TrainConfig")
 
 
 def test_variant_options_are_validated_before_any_training():
@@ -187,7 +177,6 @@ def test_noise_ceilings_follow_the_estimator_variances_in_closed_form():
     np.testing.assert_allclose(gumbel["r2_ceiling"], 1 - 12 * np.pi**2 * 0.04 / 6 / 20, rtol=1e-12)
 
 
-@variants
 def test_variant_experiments_run_with_their_theory_lines(tmp_path):
     from theory.correlated import protocol_ceiling
     config = NetworkCheckConfig(**TINY, ntask=(2,), rhos=(0.0, 0.6), noises=("gaussian", "ar1", "gumbel"),
