@@ -132,6 +132,7 @@ def test_hidden_size_line_drops_below_D_dimensions():
     assert line["r2_protocol"] < r2_projection_whole_cube(1, 2, s2) < identifiable_ceiling(2, s2)
 
 
+@pytest.mark.slow  # the same machinery as 5b, which runs by default
 def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
     out, config, result = run_sweeps
     rows = result["results"]["large_n"]["rows"]
@@ -142,6 +143,7 @@ def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
             "r2_vs_large_ntask.png"} <= files
 
 
+@pytest.mark.slow  # a LocalCluster with worker processes; the engine's Dask tests run by default
 def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
     pytest.importorskip("distributed")
     import json
