@@ -128,12 +128,14 @@ def strict_json(obj) -> str:
 
 
 def run_main(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Namespace], dict],
-             render: Callable[[dict], str], exit_code: Callable[[dict], int] = lambda r: EXIT_PASS) -> int:
+             render: Callable[[dict], str], exit_code: Callable[[dict], int] = lambda r: EXIT_PASS,
+             to_json: Callable[[dict], dict] = lambda r: r) -> int:
     """Parse, validate the shared options, run ``body``, print, return the exit code.
 
-    ``body(args)`` returns a JSON-able dict; ``render(result)`` its human-readable text;
-    ``exit_code(result)`` 0 or 1. With ``--json`` the dict is printed as strict JSON with
-    ``exit_code`` added. ``--out`` (when the parser has it and it is set) is probed before ``body``.
+    ``body(args)`` returns a dict; ``render(result)`` its human-readable text; ``exit_code(result)``
+    0 or 1; ``to_json(result)`` its JSON-able form (default: the dict itself), printed with ``--json``
+    as strict JSON with ``exit_code`` added. ``--out`` (when the parser has it and it is set) is
+    probed before ``body``.
     """
     args = parser.parse_args(argv)
     if args.seed is not None and args.seed < 0:
@@ -150,7 +152,7 @@ def run_main(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Nam
         return EXIT_USAGE
     code = exit_code(result)
     if args.json:
-        print(strict_json({**result, "exit_code": code}))
+        print(strict_json({**to_json(result), "exit_code": code}))
     else:
         print(render(result))
     return code

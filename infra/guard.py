@@ -101,6 +101,18 @@ def check_terms(terms, detail: str = "", seconds: float | None = None, allow_lar
     return total
 
 
+def ensemble_terms(one: dict, K: int, label: str) -> dict:
+    """Size-guard terms of K networks live at once: each of one network's terms times K, its key
+    prefixed by ``label`` (what makes K, e.g. ``"--networks=5 x 3 task counts"``) when K > 1.
+
+    Examples
+    --------
+    >>> ensemble_terms({"--hidden=64": 10.0}, 3, "--networks=3")
+    {'--networks=3 x --hidden=64': 30.0}
+    """
+    return {(f"{label} x {k}" if K > 1 else k): K * v for k, v in one.items()}
+
+
 def recurrent_training_terms(*, batch_size: int, steps: int, hidden: int, inputs: int, outputs: int,
                              networks: int = 1, at_once: int = 1, eval_trials: int = 0, ntask: int = 1,
                              itemsize: int = FLOAT) -> dict:

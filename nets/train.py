@@ -49,7 +49,7 @@ from nets.trials import build_inputs, build_targets, draw_world
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
-from infra.guard import check_terms, recurrent_training_terms
+from infra.guard import check_terms, ensemble_terms, recurrent_training_terms
 
 #: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100
@@ -362,8 +362,7 @@ def check_size(args) -> None:
     one = recurrent_training_terms(batch_size=args.batch_size, steps=TRIAL_STEPS, hidden=width, inputs=inputs,
                                    outputs=1, ntask=max(args.ntask))   # the read-out width counts under --ntask
     K = args.networks * len(args.ntask)           # all K networks' parameters and activations are live at once
-    terms = {(f"--networks={args.networks} x {len(args.ntask)} task counts x {k}" if K > 1 else k): K * v
-             for k, v in one.items()}
+    terms = ensemble_terms(one, K, f"--networks={args.networks} x {len(args.ntask)} task counts")
     check_terms(terms, "training activations and parameters", allow_large=args.allow_large)
 
 

@@ -68,7 +68,7 @@ from verify.networks.registry import ALL, available
 from verify.networks.runner import run
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.rnn_report import format_rows, summary, write_outputs
-from infra.guard import check_terms, recurrent_training_terms
+from infra.guard import check_terms, ensemble_terms, recurrent_training_terms
 from theory.encoders import MLP_WIDTHS
 from verify.verdict import base_parser, run_cli
 
@@ -154,7 +154,7 @@ def check_size(args) -> None:
     ntask = pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask]))
     one = recurrent_training_terms(batch_size=16, steps=TRIAL_STEPS, hidden=hidden, inputs=MLP_WIDTHS[-1] + 1,
                                    outputs=1, ntask=ntask)
-    terms = {f"--networks={args.networks} x {settings} settings x {k}": K * v for k, v in one.items()}
+    terms = ensemble_terms(one, K, f"--networks={args.networks} x {settings} settings")
     probes = f"--eval-trials={args.eval_trials} x --networks={args.networks} x {settings} settings"
     terms[probes] = 8.0 * K * pos(args.eval_trials) * (PROBE_COPIES * hidden + 2)
     terms[f"--ntask={ntask} x {probes}"] = 8.0 * K * pos(args.eval_trials) * ntask      # the probes' logits

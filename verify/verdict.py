@@ -143,10 +143,4 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
         binding = [c for c in result["checks"] if c.binding]
         return EXIT_PASS if binding and all_passed(binding) else EXIT_FAIL
 
-    holder = {}
-
-    def wrapped(args):
-        holder["result"] = body(args)
-        return payload(holder["result"])
-
-    return cli.run_main(parser, argv, wrapped, lambda _: render(holder["result"]), lambda _: code(holder["result"]))
+    return cli.run_main(parser, argv, body, render, code, to_json=payload)
