@@ -11,9 +11,17 @@ on 1 thread one), so the headline ratio is per CPU second, one core each: numpy'
 against PyTorch on 1 thread. It also reports the FLOP/s the numpy trainer achieves (matrix
 products only, counted from the shapes) and checks, in float64 and evaluation mode, that the
 numpy forward and gradients equal PyTorch's for the same weights (gate layout, attention scaling,
-LayerNorm, GELU). Run by hand, not in CI:
+LayerNorm, GELU).
+
+Each measurement is taken --repeats times, numpy and PyTorch interleaved so that a change in the
+machine's load hits both, and the best of the repeats is the rate (every repeat is kept in the
+JSON). The environment records numpy's BLAS and the kernel family OpenBLAS runs: OpenBLAS picks
+it from the CPU unless OPENBLAS_CORETYPE forces one (e.g. Haswell's AVX2 kernels on an AVX-512
+CPU, ~1.8x slower products), while PyTorch dispatches its own kernels from the CPU whatever that
+variable says. Run by hand, not in CI:
 
     python benchmarks/bench_archs.py --torch-python /tmp/torchenv/bin/python [--batches 200] [--json]
+    env -u OPENBLAS_CORETYPE python benchmarks/bench_archs.py ...   # OpenBLAS's own kernel choice
 """
 from __future__ import annotations
 
@@ -101,6 +109,42 @@ def agreement(python: str, arch: str) -> dict:
     return json.loads(out.stdout)
 
 
+def blas_environment() -> dict:
+    """numpy's BLAS as threadpoolctl sees it: library, version, kernel family, and OPENBLAS_CORETYPE."""
+    from threadpoolctl import threadpool_info
+    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    info = blas[0] if blas else {}
+    return {"blas": info.get("internal_api"), "blas_version": info.get("version"),
+            "blas_kernels": info.get("architecture"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
+def measure(arch: str, args) -> dict:
+    """The numpy and PyTorch rates of one architecture, best of ``args.repeats`` interleaved runs."""
+    numpy_runs, cpu_runs, torch_runs = [], [], {"1": [], "default": []}
+    for _ in range(args.repeats):
+        numpy_runs.append(numpy_rate(arch, args.networks, args.batches, args.workers))
+        cpu_runs.append(numpy_cpu_rate(arch, args.networks, args.batches))
+        if args.torch_python:
+            for t in (1, None):
+                torch_runs[str(t or "default")].append(torch_rate(args.torch_python, arch, args.batches, t))
+    nbs, cpu = max(numpy_runs), max(cpu_runs)
+    row = {"arch": arch, "K": args.networks, "workers": args.workers, "repeats": args.repeats,
+           "numpy_network_batches_per_second": nbs, "numpy_network_batches_per_cpu_second": cpu,
+           "numpy_runs_per_second": numpy_runs, "numpy_runs_per_cpu_second": cpu_runs,
+           "gflop_per_second": nbs * flops_per_network_batch(arch) / 1e9,
+           "mflop_per_network_batch": flops_per_network_batch(arch) / 1e6,
+           "minutes_for_25_networks_x_2e4_batches": 25 * 2e4 / nbs / 60}
+    if args.torch_python:
+        best = {t: max(runs, key=lambda r: r["batches_per_second"]) for t, runs in torch_runs.items()}
+        wall = max(r["batches_per_second"] for r in best.values())
+        torch_cpu = max(r["batches_per_cpu_second"] for r in torch_runs["1"])
+        row.update(torch_runs_by_threads=torch_runs, torch_one_by_one_network_batches_per_second=wall,
+                   torch_one_thread_batches_per_cpu_second=torch_cpu, ratio_vs_torch=nbs / wall,
+                   ratio_vs_torch_per_cpu_second=cpu / torch_cpu,
+                   agreement_with_torch=agreement(args.torch_python, arch))
+    return row
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--torch-python", default=None, help="python of an environment with torch (none: numpy only)")
@@ -108,28 +152,17 @@ def main(argv=None) -> int:
     p.add_argument("--networks", type=int, default=25, help="K networks trained together (default 25)")
     p.add_argument("--workers", type=int, default=2, help="nets.train worker processes (default 2)")
     p.add_argument("--archs", nargs="+", choices=ARCHS, default=list(ARCHS), help="architectures to measure")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats per measurement; the best counts "
+                   "(default 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     args = p.parse_args(argv)
-    rows = []
-    for arch in args.archs:
-        start_load = os.getloadavg()[0]
-        nbs = numpy_rate(arch, args.networks, args.batches, args.workers)
-        cpu = numpy_cpu_rate(arch, args.networks, args.batches)
-        row = {"arch": arch, "K": args.networks, "workers": args.workers, "numpy_network_batches_per_second": nbs,
-               "numpy_network_batches_per_cpu_second": cpu,
-               "gflop_per_second": nbs * flops_per_network_batch(arch) / 1e9,
-               "mflop_per_network_batch": flops_per_network_batch(arch) / 1e6,
-               "minutes_for_25_networks_x_2e4_batches": 25 * 2e4 / nbs / 60, "load_average_before": start_load}
-        if args.torch_python:
-            runs = {str(t or "default"): torch_rate(args.torch_python, arch, args.batches, t) for t in (1, None)}
-            best = max(r["batches_per_second"] for r in runs.values())
-            torch_cpu = runs["1"]["batches_per_cpu_second"]
-            row.update(torch_runs_by_threads=runs, torch_one_by_one_network_batches_per_second=best,
-                       torch_one_thread_batches_per_cpu_second=torch_cpu, ratio_vs_torch=nbs / best,
-                       ratio_vs_torch_per_cpu_second=cpu / torch_cpu,
-                       agreement_with_torch=agreement(args.torch_python, arch))
-        rows.append(row)
-    env = {"cpus": os.cpu_count(), "load_average_1min_end": os.getloadavg()[0], "time": time.strftime("%Y-%m-%d %H:%M")}
+    for name in ("batches", "networks", "workers", "repeats"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1")
+    start_load = os.getloadavg()[0]
+    rows = [measure(arch, args) for arch in args.archs]
+    env = {"cpus": os.cpu_count(), "load_average_1min_start": start_load, "load_average_1min_end": os.getloadavg()[0],
+           "time": time.strftime("%Y-%m-%d %H:%M"), **blas_environment()}
     if args.json:
         print(json.dumps({"environment": env, "results": rows}))
         return 0

@@ -49,8 +49,12 @@ class Architecture(Protocol):
     def init_params(self, rng: np.random.Generator, n_in: int, n_out: int, dtype) -> dict:
         """One network's parameters (no K axis), drawn from ``rng`` in float64, then cast."""
 
-    def sample_noise(self, rng: np.random.Generator, n_steps: int, batch_size: int, dtype) -> dict:
-        """One network's training randomness for one batch, ``{name: array (no K axis)}``; {} if none."""
+    def sample_noise(self, rng: np.random.Generator, n_steps: int, batch_size: int, dtype,
+                     out: dict | None = None) -> dict:
+        """One network's training randomness for one batch, ``{name: array (no K axis)}``; {} if none.
+
+        ``out``: arrays of those names and shapes to draw into (and return), the same values.
+        """
 
     def forward(self, params: dict, u: np.ndarray, noise: dict | None = None) -> tuple:
         """Run K networks: ``u`` (K or 1, T, B, n_in) -> (hidden (K, T, B, H), z (K, T, B, N), cache).

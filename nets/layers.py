@@ -109,7 +109,8 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, drop: np.ndar
 
     Returns
     -------
-    y : ndarray (..., T, d_head), and the cache (q, k, v, P, drop) for :func:`attention_backward`
+    y : ndarray (..., T, d_head), and the cache (q, k, v, P, Pd, drop) for :func:`attention_backward`
+        (Pd = P * drop, the weights y used)
     """
     T, d = q.shape[-2], q.shape[-1]
     S = (q * (1.0 / float(np.sqrt(d)))) @ k.swapaxes(-1, -2)   # scaling q is cheaper than scaling S
@@ -118,15 +119,16 @@ def attention_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, drop: np.ndar
     P = np.exp(S, out=S)
     P /= _row_sum(P)
     Pd = P if drop is None else P * drop
-    return Pd @ v, (q, k, v, P, drop)
+    return Pd @ v, (q, k, v, P, Pd, drop)
 
 
-def attention_backward(dy: np.ndarray, cache):
-    """(dq, dk, dv) of :func:`attention_forward` given dL/dy."""
-    q, k, v, P, drop = cache
+def attention_backward(dy: np.ndarray, cache, out: np.ndarray | None = None):
+    """(dq, dk, dv) of :func:`attention_forward` given dL/dy; ``out``: an array (3, ..., T, d_head)
+    to write them into (the caller's stacked layout, saving a copy)."""
+    q, k, v, P, Pd, drop = cache
     d = q.shape[-1]
-    Pd = P if drop is None else P * drop
-    dv = Pd.swapaxes(-1, -2) @ dy
+    dq, dk, dv = (None, None, None) if out is None else out
+    dv = np.matmul(Pd.swapaxes(-1, -2), dy, out=dv)
     dP = dy @ v.swapaxes(-1, -2)
     if drop is not None:
         dP *= drop
@@ -134,9 +136,9 @@ def attention_backward(dy: np.ndarray, cache):
     dS -= _row_sum(dP * P)
     dS *= P                                       # softmax backward; 0 at the masked entries
     scale = 1.0 / float(np.sqrt(d))
-    dq = dS @ k
+    dq = np.matmul(dS, k, out=dq)
     dq *= scale
-    dk = dS.swapaxes(-1, -2) @ q
+    dk = np.matmul(dS.swapaxes(-1, -2), q, out=dk)
     dk *= scale
     return dq, dk, dv
 
@@ -146,13 +148,14 @@ def attention_backward(dy: np.ndarray, cache):
 DROPOUT_BITS = 16
 
 
-def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
+def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype, out: np.ndarray | None = None) -> np.ndarray:
     """Multipliers keep / (1 - p'), keep = [V >= round(p 2^16)], V uniform 16-bit, p' the exact drop rate.
 
-    The same draws for any ``dtype`` (so float32 and float64 runs drop the same entries).
+    The same draws for any ``dtype`` (so float32 and float64 runs drop the same entries);
+    ``out``: an array of ``shape`` to write the multipliers into (and return).
     """
     n = int(np.prod(shape))
     threshold = round(p * 2**DROPOUT_BITS)
     V = np.frombuffer(rng.bytes(2 * n), dtype="<u2").reshape(shape)
-    keep = V >= threshold
-    return keep.astype(dtype) * np.asarray(2**DROPOUT_BITS / (2**DROPOUT_BITS - threshold), dtype=dtype)
+    scale = np.asarray(2**DROPOUT_BITS / (2**DROPOUT_BITS - threshold), dtype=dtype)
+    return np.multiply(V >= threshold, scale, out=out)      # bool x scale: 0 or the scale, in dtype

@@ -208,7 +208,7 @@ class LSTM:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, self.config.hidden, n_out, dtype)
 
-    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype) -> dict:
+    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """No training noise: the reference LSTM is deterministic given its inputs."""
         return {}
 

@@ -264,12 +264,14 @@ class RNN:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, self.config.hidden, n_out, dtype)
 
-    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype) -> dict:
+    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """Recurrent noise rec_noise * xi, xi ~ N(0, 1) of shape (T, B, H) (nothing when rec_noise = 0)."""
         if self.config.rec_noise == 0:
             return {}
         xi = rng.standard_normal((n_steps, batch_size, self.config.hidden))
-        return {"rec": (self.config.rec_noise * xi).astype(dtype)}
+        rec = np.empty(xi.shape, dtype=dtype) if out is None else out["rec"]
+        np.multiply(xi, self.config.rec_noise, out=rec, casting="same_kind")   # in float64, then rounded
+        return {"rec": rec}
 
     def forward(self, params: dict, u: np.ndarray, noise: dict | None = None):
         r, a, z = forward_tm(params, u, noise=None if noise is None else noise["rec"], **self._kw)

@@ -31,8 +31,18 @@ def stack_params(params: list, names: tuple, readout_names: tuple, n_out: int | 
     return out
 
 
-def stack_noise(noises: list) -> dict | None:
-    """K networks' per-batch noise dicts stacked along axis 0; None when they are empty (no noise)."""
-    if not noises or not noises[0]:
+def sample_stacked_noise(arch, rngs: list, n_steps: int, batch_size: int, dtype) -> dict | None:
+    """K networks' training noise for one batch, ``{name: (K, ...)}``; None when there is none.
+
+    Network j's noise is ``arch.sample_noise(rngs[j], ...)``, drawn straight into its slice of
+    the stacked arrays (no per-network arrays to copy); the same values as stacking the K dicts.
+    """
+    first = arch.sample_noise(rngs[0], n_steps, batch_size, dtype)
+    if not first:
         return None
-    return {name: np.stack([n[name] for n in noises]) for name in noises[0]}
+    out = {name: np.empty((len(rngs),) + a.shape, dtype=a.dtype) for name, a in first.items()}
+    for name, a in first.items():
+        out[name][0] = a
+    for j, rng in enumerate(rngs[1:], start=1):
+        arch.sample_noise(rng, n_steps, batch_size, dtype, out={name: a[j] for name, a in out.items()})
+    return out

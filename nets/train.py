@@ -44,8 +44,8 @@ from theory.encoders import ENCODERS, MLP_WIDTHS
 from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
-from nets.stacking import stack_noise
-from nets.trials import build_inputs, build_targets, draw_world
+from nets.stacking import sample_stacked_noise
+from nets.trials import UNDECIDED, build_inputs, build_targets, draw_world, task_labels
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
@@ -107,7 +107,8 @@ def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
     return (w_out * w_step[None, :, None, None]).astype(config.dtype)
 
 
-def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder, arch=None):
+def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, encoder: Encoder, arch=None,
+               models: list | None = None):
     """One batch for each network in ``nets``: (u, y, noise) in the (K, T, B, .) layout.
 
     ``designs[j]`` and ``rngs[j]`` belong to network ``nets[j]``; ``encoder`` is
@@ -118,21 +119,28 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
     architecture's training noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's
     recurrent noise if rec_noise > 0, the transformer's dropout masks); the labels of
     ``config.task`` draw nothing. Targets are padded to max(ntask) outputs of the whole ensemble.
-    ``arch`` defaults to ``config.architecture``.
+    ``arch`` defaults to ``config.architecture``; ``models`` (default: ``config.noise_model(k)``
+    for each k) lets a caller build the noise models once for many batches.
     """
     arch = config.architecture if arch is None else arch
+    models = [config.noise_model(k) for k in nets] if models is None else models
     dtype = np.dtype(config.dtype)
     prior = config.latent_prior()
-    y = np.zeros((len(nets), config.n_steps, config.batch_size, max(config.ntask)), dtype=dtype)
-    Xs, noises = [], []
+    K, B = len(nets), config.batch_size
+    y = np.zeros((K, config.n_steps, B, max(config.ntask)), dtype=dtype)
+    X = np.empty((K, B, config.n_stim, config.D))
     for j, k in enumerate(nets):
-        x_star, X = draw_world(rngs[j], config.batch_size, config.n_stim, config.noise_model(k), prior)
-        y[j, :, :, :config.ntask[k]] = build_targets(x_star, X, designs[j], config.timeline, config.bound,
-                                                     dtype, config.task).swapaxes(0, 1)
-        Xs.append(X)
-        noises.append(arch.sample_noise(rngs[j], config.n_steps, config.batch_size, dtype))
-    u = build_inputs(np.stack(Xs), encoder, config.timeline, dtype)          # (K, B, T, n_in)
-    return np.ascontiguousarray(u.swapaxes(1, 2)), y, stack_noise(noises)
+        x_star, X_j = draw_world(rngs[j], B, config.n_stim, models[j], prior)
+        N = config.ntask[k]
+        if config.timeline == "fixed":                                        # build_targets, time-major
+            y[j, :-1, :, :N] = UNDECIDED
+            y[j, -1, :, :N] = task_labels(x_star, designs[j], config.task)
+        else:
+            y[j, :, :, :N] = build_targets(x_star, X_j, designs[j], config.timeline, config.bound, dtype,
+                                           config.task).swapaxes(0, 1)
+        X[j] = X_j
+    noise = sample_stacked_noise(arch, rngs, config.n_steps, B, dtype)       # each stream after its world
+    return build_inputs(X, encoder, config.timeline, dtype, steps_first=True), y, noise
 
 
 def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, weights, arch=None):
@@ -161,12 +169,13 @@ def run_group(config: TrainConfig, nets: range, params: dict, adam: AdamState, r
     encoder = stack_encoders(encoders, np.dtype(config.dtype))
     weights = loss_weights(config, nets)
     arch = config.architecture
+    models = [config.noise_model(k) for k in nets]
     losses = np.empty((n_batches, len(nets)))
     # Small stacked matmuls: a multithreaded BLAS only adds synchronisation (measured 4-8x slower
     # on 2 cores), so each process trains on one BLAS thread; workers > 1 use the other cores.
     with threadpool_limits(limits=1, user_api="blas"):
         for i in range(n_batches):
-            u, y, noise = draw_batch(config, nets, designs, rngs, encoder, arch)
+            u, y, noise = draw_batch(config, nets, designs, rngs, encoder, arch, models)
             params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights, arch)
     return params, adam, [g.bit_generator.state for g in rngs], losses
 

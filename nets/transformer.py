@@ -101,8 +101,11 @@ def _linear_backward(dy: np.ndarray, x: np.ndarray, W: np.ndarray, need_dx: bool
     return dx, dW, db
 
 
-def _drop(x: np.ndarray, noise: dict | None, site: str) -> np.ndarray:
-    return x if noise is None else x * noise[site].reshape(x.shape)
+def _drop(x: np.ndarray, noise: dict | None, site: str, in_place: bool = False) -> np.ndarray:
+    """x times the site's dropout mask (x itself in evaluation mode); ``in_place`` overwrites x."""
+    if noise is None:
+        return x
+    return np.multiply(x, noise[site].reshape(x.shape), out=x if in_place else None)
 
 
 def forward_tm(params: dict, u: np.ndarray, config: TransformerConfig, noise: dict | None = None):
@@ -116,18 +119,18 @@ def forward_tm(params: dict, u: np.ndarray, config: TransformerConfig, noise: di
     nh, hd, R = config.n_head, C // config.n_head, T * B
     eps = config.ln_eps
     u2 = np.broadcast_to(u, (K,) + u.shape[1:]).reshape(K, R, n_in)
-    x0 = _drop(_linear(u2, params["W_p"], params["b_p"]), noise, "emb")           # (K, R, C)
+    x0 = _drop(_linear(u2, params["W_p"], params["b_p"]), noise, "emb", True)           # (K, R, C)
     a1, ln1 = layernorm_forward(x0, params["ln1_g"][:, None], params["ln1_b"][:, None], eps)
     qkv = _linear(a1, params["W_qkv"], params["b_qkv"])                            # (K, R, 3C)
     heads = qkv.reshape(K, T, B, 3, nh, hd).transpose(3, 0, 2, 4, 1, 5)            # (3, K, B, nh, T, hd)
     q, k, v = (np.ascontiguousarray(h) for h in heads)
     y, att = attention_forward(q, k, v, None if noise is None else noise["attn"])
     y2 = np.ascontiguousarray(y.transpose(0, 3, 1, 2, 4)).reshape(K, R, C)          # heads back to rows
-    x1 = x0 + _drop(_linear(y2, params["W_ao"], params["b_ao"]), noise, "res1")
+    x1 = x0 + _drop(_linear(y2, params["W_ao"], params["b_ao"]), noise, "res1", True)
     a2, ln2 = layernorm_forward(x1, params["ln2_g"][:, None], params["ln2_b"][:, None], eps)
     pre = _linear(a2, params["W_fc"], params["b_fc"])                              # (K, R, 4C)
     act, th = gelu_forward(pre)
-    x2 = x1 + _drop(_linear(act, params["W_mp"], params["b_mp"]), noise, "res2")
+    x2 = x1 + _drop(_linear(act, params["W_mp"], params["b_mp"]), noise, "res2", True)
     hf, lnf = layernorm_forward(x2, params["lnf_g"][:, None], params["lnf_b"][:, None], eps)
     z = _linear(hf, params["W_out"], params["b_out"])
     cache = dict(u2=u2, a1=a1, ln1=ln1, att=att, y2=y2, a2=a2, ln2=ln2, pre=pre, act=act, th=th, hf=hf,
@@ -156,12 +159,13 @@ def backward_tm(params: dict, cache, dz: np.ndarray, config: TransformerConfig) 
     do = _drop(dx1, noise, "res1")                                                 # x1 = x0 + drop(o)
     dy2, g["W_ao"], g["b_ao"] = _linear_backward(do, y2, params["W_ao"])
     dy = np.ascontiguousarray(dy2.reshape(K, T, B, nh, hd).transpose(0, 2, 3, 1, 4))  # (K, B, nh, T, hd)
-    dq, dk, dv = attention_backward(dy, att)
-    dqkv = np.stack([dq, dk, dv]).transpose(1, 4, 2, 0, 3, 5).reshape(K, R, 3 * C)
+    dheads = np.empty((3,) + dy.shape, dtype=dy.dtype)                             # (3, K, B, nh, T, hd)
+    attention_backward(dy, att, out=dheads)
+    dqkv = dheads.transpose(1, 4, 2, 0, 3, 5).reshape(K, R, 3 * C)
     da1, g["W_qkv"], g["b_qkv"] = _linear_backward(dqkv, a1, params["W_qkv"])
     dx0, g["ln1_g"], g["ln1_b"] = layernorm_backward(da1, ln1, params["ln1_g"][:, None], 1)
     dx0 += dx1
-    de = _drop(dx0, noise, "emb")
+    de = _drop(dx0, noise, "emb", True)
     _, g["W_p"], g["b_p"] = _linear_backward(de, u2, params["W_p"], need_dx=False)
     return g
 
@@ -183,7 +187,7 @@ class Transformer:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, n_out, self.config, dtype)
 
-    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype) -> dict:
+    def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """Dropout multipliers of one network for one batch (nothing when dropout = 0).
 
         Drawn in the order of :data:`DROPOUT_SITES`: emb (T, B, C), attn (B, n_head, T, T),
@@ -195,7 +199,8 @@ class Transformer:
         C, nh = self.config.d_model, self.config.n_head
         shapes = {"emb": (n_steps, batch_size, C), "attn": (batch_size, nh, n_steps, n_steps),
                   "res1": (n_steps, batch_size, C), "res2": (n_steps, batch_size, C)}
-        return {site: dropout_mask(rng, shapes[site], p, dtype) for site in DROPOUT_SITES}
+        return {site: dropout_mask(rng, shapes[site], p, dtype, None if out is None else out[site])
+                for site in DROPOUT_SITES}
 
     def forward(self, params: dict, u: np.ndarray, noise: dict | None = None):
         return forward_tm(params, u, self.config, noise)

@@ -105,13 +105,16 @@ def bounded_accumulator(X: np.ndarray, design: Design, bound: float = 5.0) -> np
     return np.where(absorbed, side * bound, S)
 
 
-def build_inputs(X: np.ndarray, encoder: Encoder, timeline: str = "fixed", dtype=np.float32) -> np.ndarray:
+def build_inputs(X: np.ndarray, encoder: Encoder, timeline: str = "fixed", dtype=np.float32,
+                 steps_first: bool = False) -> np.ndarray:
     """Network inputs from the evidence: [fixation, f(X)] (fixed) or f(X) (free).
 
     Parameters
     ----------
     X : ndarray, shape (B, n_stim, D), evidence before the encoder; or (K, B, n_stim, D)
         with K encoders stacked by :func:`theory.encoders.stack_encoders`
+    steps_first : return u time-major, (..., T, B, .), the trainer's layout (the same values,
+        written there directly rather than transposed afterwards)
 
     Returns
     -------
@@ -126,11 +129,12 @@ def build_inputs(X: np.ndarray, encoder: Encoder, timeline: str = "fixed", dtype
         raise ValueError(f"timeline={timeline!r} must be 'fixed' or 'free'")
     F = encode(encoder, X.astype(dtype), dtype=dtype)
     if timeline == "free":
-        return F
-    *lead, n_stim, m = F.shape
-    u = np.zeros(tuple(lead) + (n_stim + 2, 1 + m), dtype=dtype)
-    u[..., :-1, 0] = 1.0
-    u[..., 1:-1, 1:] = F
+        return F.swapaxes(-2, -3).copy() if steps_first else F
+    *lead, B, n_stim, m = F.shape
+    u = np.zeros(tuple(lead) + ((n_stim + 2, B) if steps_first else (B, n_stim + 2)) + (1 + m,), dtype=dtype)
+    u_bt = u.swapaxes(-2, -3) if steps_first else u                     # (..., B, T, .) view
+    u_bt[..., :-1, 0] = 1.0
+    u_bt[..., 1:-1, 1:] = F
     return u
 
 

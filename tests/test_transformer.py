@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nets import layers
 from nets.losses import loss_and_grad
-from nets.stacking import stack_noise, stack_params
+from nets.stacking import sample_stacked_noise, stack_params
 from nets.transformer import PARAM_NAMES, READOUT_NAMES, Transformer, TransformerConfig, init_params
 
 #: Central differences in float64 with h ~ eps^(1/3): error ~1e-10 on O(1) values; 1e-8 absolute
@@ -111,7 +111,7 @@ def _model(seed, K, B, T, n_in, N, n_head, hd, d_mlp, dropout=0.3):
     # move off the initial point (zero biases, unit gains, tiny weights) so every term matters
     params = {k: v + 0.5 * rng.normal(size=v.shape) for k, v in params.items()}
     u = rng.normal(size=(K, T, B, n_in))
-    noise = stack_noise([arch.sample_noise(rng, T, B, np.float64) for _ in range(K)])
+    noise = sample_stacked_noise(arch, [rng] * K, T, B, np.float64)
     return rng, arch, params, u, noise
 
 
@@ -201,7 +201,7 @@ def test_dropout_zero_and_evaluation_mode_give_identical_outputs(seed, K, B, T, 
     off = Transformer(TransformerConfig(**{**arch.config.__dict__, "dropout": 0.0}))
     assert off.sample_noise(rng, T, B, np.float64) == {}
     _, z_eval, _ = arch.forward(params, u, None)
-    _, z_off, _ = off.forward(params, u, stack_noise([off.sample_noise(rng, T, B, np.float64)] * K))
+    _, z_off, _ = off.forward(params, u, sample_stacked_noise(off, [rng] * K, T, B, np.float64))
     np.testing.assert_array_equal(z_eval, z_off)
     ones = {site: np.ones_like(m) for site, m in noise.items()}   # an all-keep mask is the identity
     np.testing.assert_array_equal(arch.forward(params, u, ones)[1], z_eval)
