@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from infra.blas import blas_kernels  # noqa: E402
 from nets.config import ensemble_config  # noqa: E402
 from nets.ensemble import build_ensemble, network_task  # noqa: E402
 from nets.losses import loss_and_grad  # noqa: E402
@@ -109,15 +110,6 @@ def agreement(python: str, arch: str) -> dict:
     return json.loads(out.stdout)
 
 
-def blas_environment() -> dict:
-    """numpy's BLAS as threadpoolctl sees it: library, version, kernel family, and OPENBLAS_CORETYPE."""
-    from threadpoolctl import threadpool_info
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    info = blas[0] if blas else {}
-    return {"blas": info.get("internal_api"), "blas_version": info.get("version"),
-            "blas_kernels": info.get("architecture"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
-
-
 def measure(arch: str, args) -> dict:
     """The numpy and PyTorch rates of one architecture, best of ``args.repeats`` interleaved runs."""
     numpy_runs, cpu_runs, torch_runs = [], [], {"1": [], "default": []}
@@ -162,7 +154,7 @@ def main(argv=None) -> int:
     start_load = os.getloadavg()[0]
     rows = [measure(arch, args) for arch in args.archs]
     env = {"cpus": os.cpu_count(), "load_average_1min_start": start_load, "load_average_1min_end": os.getloadavg()[0],
-           "time": time.strftime("%Y-%m-%d %H:%M"), **blas_environment()}
+           "time": time.strftime("%Y-%m-%d %H:%M"), "blas": blas_kernels()}
     if args.json:
         print(json.dumps({"environment": env, "results": rows}))
         return 0

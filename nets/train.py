@@ -21,7 +21,9 @@ A request whose memory cannot fit this machine is refused up front (--allow-larg
 
 Prints (or with --json emits, strict JSON) {"config", "seconds", "network_batches_per_second"
 (null when nothing was trained), "final_loss": [one per network, mean of the last 100 batches
-of the stored loss history], "checkpoint": path or null, "exit_code"}.
+of the stored loss history], "checkpoint": path or null, "blas": {"library", "version", "kernels",
+"OPENBLAS_CORETYPE"} of the products (networks trained on other BLAS kernels differ in rounding:
+:mod:`infra.blas`), "exit_code"}.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ from nets.stacking import sample_stacked_noise
 from nets.trials import UNDECIDED, build_inputs, build_targets, draw_world, task_labels
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int
+from infra.blas import blas_kernels
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
 from infra.guard import check_terms, ensemble_terms, recurrent_training_terms
 
@@ -89,7 +92,7 @@ class TrainResult:
         return {"config": self.config.to_dict(), "seconds": self.seconds,
                 "network_batches_per_second": self.network_batches_per_second,
                 "final_loss": self.final_loss.tolist(),
-                "checkpoint": None if self.checkpoint is None else str(self.checkpoint)}
+                "checkpoint": None if self.checkpoint is None else str(self.checkpoint), "blas": blas_kernels()}
 
 
 def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:

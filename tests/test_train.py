@@ -1,8 +1,11 @@
 """Training an ensemble (nets.train): equivalence with separate runs, seeding, learning toward the
 loss floor, the free-RT variant, the command line."""
 import json
+import os
+import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,6 +211,23 @@ def test_module_runs_as_a_script():
                            "--quiet", "--json"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["config"]["batches"] == 2
+
+
+def test_summary_names_the_blas_kernels_that_trained_the_networks():
+    from infra.blas import blas_kernels
+    if blas_kernels()["library"] != "openblas":
+        pytest.skip("OPENBLAS_CORETYPE selects kernels of OpenBLAS only")
+    cpuinfo = Path("/proc/cpuinfo")
+    if platform.machine() != "x86_64" or not cpuinfo.exists() or " avx2" not in cpuinfo.read_text():
+        pytest.skip("the Haswell and Sandybridge kernels need an x86-64 CPU with AVX2")
+    for family in ("Haswell", "Sandybridge"):          # AVX2 and AVX kernels, run by any x86-64 CPU with AVX2
+        env = {**os.environ, "OPENBLAS_CORETYPE": family}
+        proc = subprocess.run([sys.executable, "-m", "nets.train", "--batches", "2", "--hidden", "4", "--quiet",
+                               "--json"], capture_output=True, text=True, timeout=120, env=env)
+        assert proc.returncode == 0, proc.stderr
+        blas = json.loads(proc.stdout)["blas"]
+        assert blas["library"] == "openblas" and blas["OPENBLAS_CORETYPE"] == family
+        assert blas["kernels"].lower() == family.lower()
 
 
 @pytest.mark.parametrize("kwargs, match", [
