@@ -89,6 +89,11 @@ class DecisionStates:
         the full recurrent state after every step (RNN: r, S = H; LSTM: (h, c) concatenated,
         S = 2H), the states the fixed-point search starts from; for the transformer, which has no
         recurrent state, the read-out input (final LayerNorm output) at every position, S = d_model
+    values : ndarray (K, n, C) or None: for an architecture with attention (one that has
+        ``attention_values``: the transformer), the attention value vectors at the last stimulus
+        step, heads concatenated (the second tuning population the reference plots; a position's
+        value vector depends only on that position's input, and the decision step has no
+        stimulus); None otherwise
     """
 
     x_star: np.ndarray
@@ -98,6 +103,7 @@ class DecisionStates:
     t: int
     hidden_stim: np.ndarray | None = None
     trajectories: np.ndarray | None = None
+    values: np.ndarray | None = None
 
 
 def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None = None,
@@ -119,7 +125,8 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     x_star = np.asarray(x_star, dtype=float)
     n = x_star.shape[-2]
     arch, dtype = ens.arch, np.dtype(ens.config.dtype)
-    hidden, hidden_stim, logits, mus, trajs = [], [], [], [], []
+    hidden, hidden_stim, logits, mus, trajs, values = [], [], [], [], [], []
+    attention_values = getattr(arch, "attention_values", None)
     stim = -2 if ens.config.timeline == "fixed" else -1
     c = ens.config
     step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))
@@ -134,12 +141,15 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
         if keep_trajectories:
             s = arch.state_trajectory(h, cache) if arch.recurrent else h
             trajs.append(s.swapaxes(1, 2).astype(float))
+        if attention_values is not None:
+            values.append(attention_values(cache)[:, stim].astype(float))
     steps = ens.config.n_stim if n_stim is None else n_stim
     return DecisionStates(
         x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
         hidden=np.concatenate(hidden, axis=1), logits=np.concatenate(logits, axis=1),
         mu=np.concatenate(mus, axis=1), t=steps, hidden_stim=np.concatenate(hidden_stim, axis=1),
-        trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None)
+        trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None,
+        values=np.concatenate(values, axis=1) if values else None)
 
 
 def fixation_input(ens: Ensemble) -> np.ndarray:

@@ -43,3 +43,39 @@ def test_every_architecture_runs_through_the_shared_pipeline(tmp_path):
     assert result["configs"]["rnn non-leaky"]["leaky"] is False
     assert result["figure"].exists() and "transformer" in va.markdown(result)
     assert result["checks"][-1].name == "transformer_disentangles_at_smaller_ntask"
+
+
+def test_transformer_tuning_covers_its_attention_values_and_the_rnn_tuning_only_its_rates():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from analysis.tuning import grid_latents, unit_correlations
+    from nets.config import ensemble_config
+    from nets.ensemble import ensemble_inputs
+    from nets.layers import layernorm_forward
+    from nets.train import train
+    from verify.networks.tuning import tuning
+
+    check = SimpleNamespace(encode_fixation=False)
+    tiny = dict(ntask=[2, 6], networks=1, batches=3, batch_size=4, encoder="identity")
+    ens = train(ensemble_config(arch="transformer", d_model=8, n_head=2, d_mlp=8, dtype="float64", **tiny),
+                progress=False).ensemble
+    out = tuning(ens, check)
+    assert [(r["source"], r["ntask"]) for r in out["rows"]] == [("hidden", 2), ("hidden", 6),
+                                                                 ("attention_values", 2), ("attention_values", 6)]
+    # the value vectors at the last stimulus step, from the parameters: v = LN_1(u W_p + b_p) W_v + b_v
+    x = grid_latents(8, 2)
+    u, _ = ensemble_inputs(ens, x, 0, sigma=0.0)                      # (K, n, T, n_in), noiseless
+    p, C = ens.params, 8
+    last = u[:, :, -2] @ p["W_p"] + p["b_p"][:, None]
+    a1, _ = layernorm_forward(last, p["ln1_g"][:, None], p["ln1_b"][:, None], 1e-5)
+    v = a1 @ p["W_qkv"][:, :, 2 * C:] + p["b_qkv"][:, None, 2 * C:]
+    np.testing.assert_allclose(out["values"], v, rtol=1e-12, atol=1e-14)   # float64 rounding
+    np.testing.assert_allclose(out["values_correlations"], unit_correlations(v, x), rtol=1e-9, atol=1e-12)
+    assert np.all(np.ptp(v, axis=1) > 1e-6)                           # every value unit varies over the grid
+    assert all(r["sparseness_median"] is None for r in out["rows"])    # signed populations
+    rnn = train(ensemble_config(hidden=4, **tiny), progress=False).ensemble
+    out = tuning(rnn, check)
+    assert {r["source"] for r in out["rows"]} == {"hidden"} and out["values"] is None
+    assert all(r["sparseness_median"] is not None for r in out["rows"])   # ReLU rates

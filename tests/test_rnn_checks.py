@@ -64,6 +64,12 @@ def test_paper_claims_outside_the_theory_do_not_decide_the_verdict():
     assert "0/1 further paper claims reproduced" in verdict_line([theory, paper])
 
 
+def test_a_run_without_a_decided_theory_check_says_so_instead_of_passing():
+    paper = Check("b", "paper claim", 0, 0, "exact", True, binding=False)
+    assert verdict_line([]).startswith("NO VERDICT") and "PASS" not in verdict_line([])
+    assert verdict_line([paper]).startswith("NO VERDICT") and "1/1 further paper claims reproduced" in verdict_line([paper])
+
+
 def test_every_experiment_declares_its_networks_and_the_registry_knows_the_published_ones():
     assert {"3a", "3c", "4", "5a", "5c", "dynamics"} <= set(REGISTRY)
     config = NetworkCheckConfig(**TINY, experiments=("3a", "3c", "4", "5a", "5c", "dynamics"))

@@ -153,7 +153,7 @@ def test_command_line_prints_the_summary_as_json(capsys):
                  "--quiet", "--json", "--seed", "5"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint", "exit_code"}
+    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint", "blas", "exit_code"}
     assert out["config"]["ntask"] == [2, 2, 3, 3] and len(out["final_loss"]) == 4
     assert out["checkpoint"] is None and out["config"]["seed"] == 5
 

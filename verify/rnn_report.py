@@ -8,9 +8,10 @@ options never overwrite each other's files (the columns are documented in docs/n
   per_network.csv         the tidy table: one r^2 per network x fold x decoder x read-out
   tuning.csv              experiment 4 per N
   results.json            configuration, rows, verdicts, skipped claims, calibration curves
-  tuning.npz, dynamics.npz  rates on the grid; PCA trajectories and multipliers
+  tuning.npz, dynamics.npz  rates on the grid (and the transformer's attention values); PCA
+                          trajectories and multipliers
   r2_vs_ntask.png, calibration.png, angles_vs_ntask.png, free_rt.png, sigma.png, tuning.png,
-  pca.png, eigenvalues.png  the figures
+  tuning_values.png (transformer), pca.png, eigenvalues.png  the figures
 """
 from __future__ import annotations
 
@@ -88,10 +89,15 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
         if "4" in g["extras"]:
             tun = g["extras"]["4"]
             files.append(atomic_write_bytes(out / "tuning.csv", csv_bytes(tun["rows"])))
+            values = {} if tun["values"] is None else {"values": tun["values"],
+                                                        "values_correlations": tun["values_correlations"]}
             files.append(atomic_save_npz(out / "tuning.npz", grid=tun["grid"], rates=tun["rates"],
-                                         correlations=tun["correlations"], ntask=tun["ntask"]))
-            figures.plot_tuning(tun, out / "tuning.png")
+                                         correlations=tun["correlations"], ntask=tun["ntask"], **values))
+            figures.plot_tuning(tun["rates"], tun["ntask"], out / "tuning.png")
             files.append(out / "tuning.png")
+            if values:
+                figures.plot_tuning(tun["values"], tun["ntask"], out / "tuning_values.png", label="value")
+                files.append(out / "tuning_values.png")
         if g["extras"].get("dynamics", {}).get("networks"):
             dyn = g["extras"]["dynamics"]
             arrays = {f"net{d['network']}_{k}": np.asarray(d[k]) for d in dyn["networks"]
@@ -139,9 +145,10 @@ def format_rows(result: dict) -> str:
                      + (f" ({rate:.0f} network-batches/s)" if rate == rate else " (loaded from cache)"))
     for g in result["results"].values():
         for row in g["extras"].get("4", {}).get("rows", []):
-            lines.append(f"[tuning] N={row['ntask']}: median |corr| x1 {row['abs_corr_x1_median']:.2f}, "
+            lines.append(f"[tuning {row['source']}] N={row['ntask']}: median |corr| x1 {row['abs_corr_x1_median']:.2f}, "
                          f"x2 {row['abs_corr_x2_median']:.2f}; mixed {row['mixed_fraction']:.2f}; "
-                         f"sparseness {row['sparseness_median']:.2f}; silent {row['silent_fraction']:.2f}")
+                         + ("" if row["sparseness_median"] is None else f"sparseness {row['sparseness_median']:.2f}; ")
+                         + f"silent {row['silent_fraction']:.2f}")
         for d in g["extras"].get("dynamics", {}).get("networks", []):
             lines.append(f"[dynamics] net {d['network']}: PC1+PC2 {sum(d['pca_explained'][:2]):.3f} of variance; "
                          f"{d['fixed_points']} fixed points; near-unit multipliers per point "

@@ -100,12 +100,16 @@ def all_passed(checks: Sequence[Check]) -> bool:
 
 
 def verdict_line(checks: Sequence[Check]) -> str:
-    """'PASS: 3/3 checks agree with theory' (+ how many paper claims were reproduced)."""
+    """'PASS: 3/3 checks agree with theory' (+ how many paper claims were reproduced); with no
+    decided binding check, 'NO VERDICT: ...' rather than a pass that nothing could have failed."""
     binding = [c for c in checks if c.binding and c.decided]
     extra = [c for c in checks if not c.binding and c.decided]
     undecided = [c for c in checks if not c.decided]
-    line = (f"{'PASS' if all_passed(checks) else 'FAIL'}: {sum(c.passed for c in binding)}/{len(binding)} "
-            "checks agree with theory")
+    if binding:
+        line = (f"{'PASS' if all_passed(checks) else 'FAIL'}: {sum(c.passed for c in binding)}/{len(binding)} "
+                "checks agree with theory")
+    else:
+        line = "NO VERDICT: no check against theory was decided (measurements only)"
     if extra:
         line += f"; {sum(c.passed for c in extra)}/{len(extra)} further paper claims reproduced"
     if undecided:
@@ -130,13 +134,14 @@ def run_cli(parser: argparse.ArgumentParser, argv, body: Callable[[argparse.Name
     def payload(result: dict) -> dict:
         checks = result["checks"]
         out = {k: v for k, v in result.items() if k not in ("checks", "text", "shown_checks")}
-        return out | {"checks": [c.to_dict() for c in checks], "passed": all_passed(checks)}
+        return out | {"checks": [c.to_dict() for c in checks], "passed": code(result) == EXIT_PASS}
 
     def render(result: dict) -> str:
         lines = ["configuration: " + ", ".join(f"{k}={v}" for k, v in result["config"].items())]
         if result.get("text"):
             lines.append(result["text"])
-        lines += [format_table(result.get("shown_checks", result["checks"])), "", verdict_line(result["checks"])]
+        shown = result.get("shown_checks", result["checks"])
+        lines += ([format_table(shown), ""] if shown else []) + [verdict_line(result["checks"])]
         return "\n".join(lines)
 
     def code(result: dict) -> int:

@@ -160,9 +160,10 @@ def plot_multipliers(dyn, path) -> None:
     save_figure(fig, path)
 
 
-def plot_tuning(tun, path, n_units: int = 4) -> None:
-    """Rate maps of the most variable units of the most active network with the largest N."""
-    rates, ntask = np.asarray(tun["rates"]), np.asarray(tun["ntask"])
+def plot_tuning(rates, ntask, path, n_units: int = 4, label: str = "rate") -> None:
+    """Maps over the grid of the most variable units of the most active network with the largest N;
+    rates (K, 64, H) on the 8 x 8 grid, ntask (K,); ``label`` names the colour bar."""
+    rates, ntask = np.asarray(rates), np.asarray(ntask)
     top = np.flatnonzero(ntask == ntask.max())
     k = int(top[np.argmax([np.mean(rates[j] > 0) for j in top])])
     units = np.argsort(-rates[k].var(axis=0))[:n_units]
@@ -171,7 +172,7 @@ def plot_tuning(tun, path, n_units: int = 4) -> None:
     for ax, unit in zip(axes, units):
         im = ax.imshow(rates[k][:, unit].reshape(side, side).T, origin="lower", extent=(-0.5, 0.5, -0.5, 0.5),
                        cmap="viridis")
-        fig.colorbar(im, ax=ax, label="rate", shrink=0.8)
+        fig.colorbar(im, ax=ax, label=label, shrink=0.8)
         ax.set_xlabel("x*$_1$")
         ax.set_ylabel("x*$_2$")
         ax.set_title(f"N = {ntask[k]}, network {k}, unit {unit}", fontsize=8)
