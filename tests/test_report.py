@@ -114,3 +114,12 @@ def test_full_report_adds_the_architectures_and_the_further_experiments(small_re
     assert "## Architectures (Fig. 3b, 3c)" in md and "| transformer |" not in md.split("## Architectures")[0]
     assert "## Further network experiments" in md and "### S5c" in md
     assert (tmp_path / "architectures" / "architectures.png").exists()
+
+
+def test_a_part_without_a_decided_theory_check_is_marked_no_verdict_not_pass(tmp_path):
+    from verify.verdict import Check
+    checked = report.Section("checked", "s", "t", (Check("a", "a claim", 1.0, 1.0, "exact", True),), (), 1.0)
+    measured = report.Section("measured only", "s", "t", (), (), 1.0)
+    table = [line for line in report.render_markdown([checked, measured], tmp_path, True, 2.0).splitlines()
+             if line.startswith("| checked") or line.startswith("| measured only")]
+    assert table[0].endswith("| PASS | 1.0 |") and table[1].endswith("| NO VERDICT | 1.0 |")

@@ -274,9 +274,9 @@ def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
              f"total time {seconds:.0f} s.", "",
              "| part | checks | verdict | time (s) |", "|---|---|---|---|"]
     for s in sections:
-        ok = all_passed(s.checks)
-        lines.append(f"| {s.title} | {verdict_line(s.checks).split(': ', 1)[1]} | "
-                     f"{'PASS' if ok else 'FAIL'} | {s.seconds:.1f} |")
+        decided = any(c.binding and c.decided for c in s.checks)
+        verdict = ("PASS" if all_passed(s.checks) else "FAIL") if decided else "NO VERDICT"
+        lines.append(f"| {s.title} | {verdict_line(s.checks).split(': ', 1)[1]} | {verdict} | {s.seconds:.1f} |")
     for s in sections:
         lines += ["", f"## {s.title}", "", f"**Statement.** {s.statement}", "", f"**Theory.** {s.theory}", ""]
         if s.text:
