@@ -89,11 +89,11 @@ class DecisionStates:
         the full recurrent state after every step (RNN: r, S = H; LSTM: (h, c) concatenated,
         S = 2H), the states the fixed-point search starts from; for the transformer, which has no
         recurrent state, the read-out input (final LayerNorm output) at every position, S = d_model
-    values : ndarray (K, n, C) or None: for an architecture with attention (one that has
-        ``attention_values``: the transformer), the attention value vectors at the last stimulus
-        step, heads concatenated (the second tuning population the reference plots; a position's
-        value vector depends only on that position's input, and the decision step has no
-        stimulus); None otherwise
+    values : ndarray (K, n, C) or None (only when asked for): for an architecture with attention
+        (one that has ``attention_values``: the transformer), the attention value vectors at the
+        last stimulus step, heads concatenated (the second tuning population the reference plots;
+        a position's value vector depends only on that position's input, and the decision step
+        has no stimulus); None otherwise
     """
 
     x_star: np.ndarray
@@ -107,7 +107,8 @@ class DecisionStates:
 
 
 def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None = None,
-                    keep_trajectories: bool = False, encode_fixation: bool = False) -> DecisionStates:
+                    keep_trajectories: bool = False, encode_fixation: bool = False,
+                    keep_values: bool = False) -> DecisionStates:
     """Run the frozen ensemble on ``x_star`` and collect last-step states, logits and mu(t).
 
     Any architecture, in evaluation mode (no recurrent noise, no dropout).
@@ -119,6 +120,7 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     sigma : noise sd (default: each network's training sigma; 0 for noiseless trials)
     n_stim : stimulus steps (default: the training value); the free-RT evaluation uses timing + 1
     keep_trajectories : also return the hidden states of every step
+    keep_values : also return the attention value vectors (architectures with attention only)
     encode_fixation : f(0) in the stimulus channels at fixation and decision (see :func:`ensemble_inputs`)
     """
     rng = as_generator(rng)
@@ -126,7 +128,7 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     n = x_star.shape[-2]
     arch, dtype = ens.arch, np.dtype(ens.config.dtype)
     hidden, hidden_stim, logits, mus, trajs, values = [], [], [], [], [], []
-    attention_values = getattr(arch, "attention_values", None)
+    attention_values = getattr(arch, "attention_values", None) if keep_values else None
     stim = -2 if ens.config.timeline == "fixed" else -1
     c = ens.config
     step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))

@@ -47,7 +47,7 @@ from nets.ensemble import Ensemble, build_ensemble, network_task
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
 from nets.stacking import sample_stacked_noise
-from nets.trials import UNDECIDED, build_inputs, build_targets, draw_world, task_labels
+from nets.trials import build_inputs, build_targets, draw_world
 from theory.encoders import Encoder, stack_encoders
 from theory.world import check_positive_int
 from infra.blas import blas_kernels
@@ -134,13 +134,8 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
     X = np.empty((K, B, config.n_stim, config.D))
     for j, k in enumerate(nets):
         x_star, X_j = draw_world(rngs[j], B, config.n_stim, models[j], prior)
-        N = config.ntask[k]
-        if config.timeline == "fixed":                                        # build_targets, time-major
-            y[j, :-1, :, :N] = UNDECIDED
-            y[j, -1, :, :N] = task_labels(x_star, designs[j], config.task)
-        else:
-            y[j, :, :, :N] = build_targets(x_star, X_j, designs[j], config.timeline, config.bound, dtype,
-                                           config.task).swapaxes(0, 1)
+        y[j, :, :, :config.ntask[k]] = build_targets(x_star, X_j, designs[j], config.timeline, config.bound,
+                                                     dtype, config.task).swapaxes(0, 1)
         X[j] = X_j
     noise = sample_stacked_noise(arch, rngs, config.n_steps, B, dtype)       # each stream after its world
     return build_inputs(X, encoder, config.timeline, dtype, steps_first=True), y, noise

@@ -4,7 +4,6 @@ separate runs, workers do not matter, resume is bit-identical, float32 and float
 import numpy as np
 import pytest
 
-import nets.train as nt
 from nets.architecture import ARCHS, Architecture, Recurrent, arch_config_class, build_architecture
 from nets.checkpoint import checkpoint_path, load_checkpoint
 from nets.config import TrainConfig, ensemble_config
@@ -103,21 +102,10 @@ def test_workers_and_group_sizes_do_not_change_the_networks(arch):
 
 
 @pytest.mark.parametrize("arch", ["lstm", "transformer"])
-def test_killed_run_resumes_bit_identically(arch, tmp_path, monkeypatch):
+def test_killed_run_resumes_bit_identically(arch, tmp_path, killed_training):
     config = _config(arch, ntask=(2, 3), batches=9, checkpoint_every=4, seed=7)
     uninterrupted = train(config, progress=False)
-    real_step, calls = nt.train_step, {"n": 0}
-
-    def dies_at_batch_7(*args):
-        calls["n"] += 1
-        if calls["n"] == 7:
-            raise KeyboardInterrupt("killed")
-        return real_step(*args)
-
-    monkeypatch.setattr(nt, "train_step", dies_at_batch_7)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, out_dir=tmp_path, progress=False)
-    monkeypatch.setattr(nt, "train_step", real_step)
+    killed_training(config, tmp_path, at=7)
     assert load_checkpoint(checkpoint_path(tmp_path, config)).batches_done == 4
     resumed = train(config, out_dir=tmp_path, resume=True, progress=False)
     _assert_same_params(resumed.ensemble.params, uninterrupted.ensemble.params)

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import nets.train as nt
 from nets.checkpoint import checkpoint_path, load_checkpoint
 from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import load_ensemble
@@ -21,20 +20,9 @@ def _assert_same_run(a, b):
     assert a.adam.step == b.adam.step
 
 
-def test_killed_run_resumes_from_its_last_checkpoint_bit_identically(tmp_path, monkeypatch):
+def test_killed_run_resumes_from_its_last_checkpoint_bit_identically(tmp_path, killed_training):
     uninterrupted = train(CONFIG, progress=False)
-    real_step, calls = nt.train_step, {"n": 0}
-
-    def dies_at_batch_21(*args):
-        calls["n"] += 1
-        if calls["n"] == 21:
-            raise KeyboardInterrupt("killed")
-        return real_step(*args)
-
-    monkeypatch.setattr(nt, "train_step", dies_at_batch_21)
-    with pytest.raises(KeyboardInterrupt):
-        train(CONFIG, out_dir=tmp_path, progress=False)
-    monkeypatch.setattr(nt, "train_step", real_step)
+    killed_training(CONFIG, tmp_path, at=21)
     assert load_checkpoint(checkpoint_path(tmp_path, CONFIG)).batches_done == 16   # last multiple of 8
     resumed = train(CONFIG, out_dir=tmp_path, resume=True, progress=False)
     _assert_same_run(resumed, uninterrupted)

@@ -51,7 +51,7 @@ from verify.sweep import SWEEPS, theorem31_checks, theorem31_point, validate_the
 from infra.engine import make_executor, run_sweep
 from infra.cli import show_progress
 from infra.lock import folder_lock
-from verify.verdict import Check, all_passed, base_parser, format_value, run_cli, verdict_line
+from verify.verdict import Check, all_passed, base_parser, format_value, run_cli, verdict_line, verdict_word
 
 #: Theorem 3.1 points: (label, config). The first group must pass as stated; the second shows
 #: the predicted failures when the theorem's conditions are violated.
@@ -274,9 +274,8 @@ def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
              f"total time {seconds:.0f} s.", "",
              "| part | checks | verdict | time (s) |", "|---|---|---|---|"]
     for s in sections:
-        decided = any(c.binding and c.decided for c in s.checks)
-        verdict = ("PASS" if all_passed(s.checks) else "FAIL") if decided else "NO VERDICT"
-        lines.append(f"| {s.title} | {verdict_line(s.checks).split(': ', 1)[1]} | {verdict} | {s.seconds:.1f} |")
+        lines.append(f"| {s.title} | {verdict_line(s.checks).split(': ', 1)[1]} | {verdict_word(s.checks)} | "
+                     f"{s.seconds:.1f} |")
     for s in sections:
         lines += ["", f"## {s.title}", "", f"**Statement.** {s.statement}", "", f"**Theory.** {s.theory}", ""]
         if s.text:

@@ -99,17 +99,24 @@ def all_passed(checks: Sequence[Check]) -> bool:
     return all(c.passed for c in checks if c.binding and c.decided)
 
 
+def verdict_word(checks: Sequence[Check]) -> str:
+    """PASS or FAIL by the decided binding checks; NO VERDICT when there is none (a pass that
+    nothing could have failed is no pass)."""
+    if not any(c.binding and c.decided for c in checks):
+        return "NO VERDICT"
+    return "PASS" if all_passed(checks) else "FAIL"
+
+
 def verdict_line(checks: Sequence[Check]) -> str:
-    """'PASS: 3/3 checks agree with theory' (+ how many paper claims were reproduced); with no
-    decided binding check, 'NO VERDICT: ...' rather than a pass that nothing could have failed."""
+    """'PASS: 3/3 checks agree with theory' (+ how many paper claims were reproduced), or
+    'NO VERDICT: ...' (see :func:`verdict_word`)."""
     binding = [c for c in checks if c.binding and c.decided]
     extra = [c for c in checks if not c.binding and c.decided]
     undecided = [c for c in checks if not c.decided]
     if binding:
-        line = (f"{'PASS' if all_passed(checks) else 'FAIL'}: {sum(c.passed for c in binding)}/{len(binding)} "
-                "checks agree with theory")
+        line = f"{verdict_word(checks)}: {sum(c.passed for c in binding)}/{len(binding)} checks agree with theory"
     else:
-        line = "NO VERDICT: no check against theory was decided (measurements only)"
+        line = f"{verdict_word(checks)}: no check against theory was decided (measurements only)"
     if extra:
         line += f"; {sum(c.passed for c in extra)}/{len(extra)} further paper claims reproduced"
     if undecided:

@@ -15,7 +15,7 @@ from theory.correlated import protocol_ceiling
 from theory.priors import CopulaPrior, factor_correlation
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, Setting, training_kwargs
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 
 def networks(config):
@@ -51,8 +51,8 @@ def figure(group, folder, budget) -> list:
     if not rows:
         return []
     r0 = rows[0]
-    title = (f"S3b: OOD r$^2$ vs latent correlation (N = {r0['ntask']}, sigma = {r0['sigma']:g}, t = {r0['t']}, "
-             f"{r0['arch']}; {budget})\ndashed: protocol ceiling under the copula prior (theory.correlated)")
+    title = (f"S3b: OOD r$^2$ vs latent correlation (N = {r0['ntask']}, {setting_label(r0, budget)})\n"
+             "dashed: protocol ceiling under the copula prior (theory.correlated)")
     return plot_sweep([r | {"line": "copula prior"} for r in rows], group["figures"], "rho", "line",
                       folder / "r2_vs_rho.png", title, "copula correlation rho")
 

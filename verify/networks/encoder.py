@@ -17,7 +17,7 @@ import dataclasses
 from theory.encoders import invertibility
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, by_value, training_kwargs
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 #: Sampled points of the invertibility test per network.
 INVERTIBILITY_POINTS = 1024
@@ -61,7 +61,7 @@ def figure(group, folder, budget) -> list:
     if not rows:
         return []
     r0 = rows[0]
-    title = (f"S1: OOD r$^2$ vs N by encoder (sigma = {r0['sigma']:g}, t = {r0['t']}, {r0['arch']}; {budget})\n"
+    title = (f"S1: OOD r$^2$ vs N by encoder ({setting_label(r0, budget)})\n"
              "dashed: protocol ceiling (holds for invertible f); hollow: encoder not invertible")
     return plot_sweep([r | {"identifiable": r["theorem_applies"]} for r in rows], group["figures"], "ntask",
                       "encoder", folder / "r2_vs_ntask_by_encoder.png", title, "number of tasks N", log_x=True)

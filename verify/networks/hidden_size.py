@@ -17,7 +17,7 @@ import dataclasses
 from theory.capacity import best_protocol_r2_linear_state, r2_bound_any_state
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, Setting, training_kwargs
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 
 def networks(config):
@@ -52,8 +52,8 @@ def figure(group, folder, budget) -> list:
     if not rows:
         return []
     r0 = rows[0]
-    title = (f"OOD r$^2$ vs hidden size H (N = {r0['ntask']}, D = {r0['D']}, sigma = {r0['sigma']:g}, t = {r0['t']}, "
-             f"{r0['arch']}; {budget})\ndashed: best affine H-dim state (theory.capacity); hollow: H < D")
+    title = (f"OOD r$^2$ vs hidden size H (N = {r0['ntask']}, D = {r0['D']}, {setting_label(r0, budget)})\n"
+             "dashed: best affine H-dim state (theory.capacity); hollow: H < D")
     return plot_sweep(rows, group["figures"], "hidden", "D", folder / "r2_vs_hidden.png", title, "hidden units H",
                       log_x=True)
 

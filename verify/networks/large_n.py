@@ -13,7 +13,7 @@ import dataclasses
 
 from verify.networks import dimensionality, verdicts
 from verify.networks.experiment import Experiment
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 
 def networks(config):
@@ -36,8 +36,8 @@ def figure(group, folder, budget) -> list:
     if not rows:
         return []
     r0 = rows[0]
-    title = (f"OOD r$^2$ vs N up to {max(r['ntask'] for r in rows)} (sigma = {r0['sigma']:g}, t = {r0['t']}, "
-             f"{r0['arch']}; {budget})\ndashed: protocol ceiling of each D")
+    title = (f"OOD r$^2$ vs N up to {max(r['ntask'] for r in rows)} ({setting_label(r0, budget)})\n"
+             "dashed: protocol ceiling of each D")
     return plot_sweep(rows, group["figures"], "ntask", "D", folder / "r2_vs_large_ntask.png", title,
                       "number of tasks N", log_x=True)
 

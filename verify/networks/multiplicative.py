@@ -12,7 +12,7 @@ import dataclasses
 
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, by_value, training_kwargs
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 
 def networks(config):
@@ -41,8 +41,8 @@ def figure(group, folder, budget) -> list:
     if not rows:
         return []
     r0 = rows[0]
-    title = (f"Multiplicative boundaries (outside Theorem 3.1): OOD r$^2$ vs N (sigma = {r0['sigma']:g}, "
-             f"t = {r0['t']}, {r0['arch']}; {budget})\ndashed: the affine protocol ceiling, for reference only")
+    title = (f"Multiplicative boundaries (outside Theorem 3.1): OOD r$^2$ vs N ({setting_label(r0, budget)})\n"
+             "dashed: the affine protocol ceiling, for reference only")
     return plot_sweep(rows, group["figures"], "ntask", "task", folder / "r2_vs_ntask_multiplicative.png", title,
                       "number of tasks N", log_x=True)
 

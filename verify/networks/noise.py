@@ -24,7 +24,7 @@ from theory.folds import ood_folds
 from theory.noise import estimator_variance, make_noise
 from verify.networks import pipeline, verdicts
 from verify.networks.experiment import Experiment, Setting, training_kwargs
-from verify.networks.sweep_figures import plot_sweep
+from verify.networks.sweep_figures import plot_sweep, setting_label
 
 #: Kinds whose estimator is a sufficient statistic (its protocol ceiling bounds every network).
 GAUSSIAN_KINDS = ("gaussian", "anisotropic", "ar1")
@@ -93,8 +93,8 @@ def figure(group, folder, budget) -> list:
         return []
     order = {r["noise"]: r["noise_index"] for r in rows}
     r0 = rows[0]
-    title = (f"OOD r$^2$ by evidence noise (N = {r0['ntask']}, sigma = {r0['sigma']:g}, t = {r0['t']}, {r0['arch']}; "
-             f"{budget})\ndashed: protocol ceiling of the best estimator (GLS for AR(1)); x-axis: "
+    title = (f"OOD r$^2$ by evidence noise (N = {r0['ntask']}, {setting_label(r0, budget)})\n"
+             "dashed: protocol ceiling of the best estimator (GLS for AR(1)); x-axis: "
              + ", ".join(f"{i} = {k}" for k, i in order.items()))
     return plot_sweep([r | {"line": "networks"} for r in rows], group["figures"],
                       "noise_index", "line", folder / "r2_by_noise.png", title, "noise kind (index)")

@@ -63,10 +63,10 @@ States = DecisionStates
 
 
 def run_states(ens, x_star, rng, sigma=None, n_stim: int | None = None, encode_fixation: bool = False,
-               keep_trajectories: bool = False) -> States:
+               keep_trajectories: bool = False, keep_values: bool = False) -> States:
     """Run the frozen ensemble (any architecture, evaluation mode) on ``x_star`` ((n, D) or (K, n, D))."""
     return decision_states(ens, x_star, rng, sigma=sigma, n_stim=n_stim, keep_trajectories=keep_trajectories,
-                           encode_fixation=encode_fixation)
+                           encode_fixation=encode_fixation, keep_values=keep_values)
 
 
 def recurrent(ens) -> bool:

@@ -53,6 +53,11 @@ def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "
     ax.legend(fontsize=6.5, loc="best")
 
 
+def setting_label(row: dict, budget: str) -> str:
+    """'sigma = 0.2, t = 20, rnn; <budget>': the run setting a sweep figure's title names, from a row."""
+    return f"sigma = {row['sigma']:g}, t = {row['t']}, {row['arch']}; {budget}"
+
+
 def plot_sweep(rows, figures, x_key: str, line_key: str, path, title: str, x_label: str | None = None,
                log_x: bool = False) -> list:
     """One-panel sweep figure (see :func:`draw_sweep`); returns [path]."""

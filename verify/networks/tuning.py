@@ -38,7 +38,7 @@ def _rows(rates: np.ndarray, corr: np.ndarray, ntask: np.ndarray, source: str) -
 
 def tuning(ens, config) -> dict:
     x = grid_latents(8, ens.config.D)
-    states = pipeline.run_states(ens, x, 0, sigma=0.0, encode_fixation=config.encode_fixation)
+    states = pipeline.run_states(ens, x, 0, sigma=0.0, encode_fixation=config.encode_fixation, keep_values=True)
     ntask = np.array(ens.config.ntask)
     corr = unit_correlations(states.hidden, x)                  # (K, H, D)
     out = {"rows": _rows(states.hidden, corr, ntask, "hidden"), "grid": x, "rates": states.hidden,
