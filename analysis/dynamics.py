@@ -18,7 +18,7 @@ point, the rest well inside the unit circle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy import optimize

@@ -35,7 +35,7 @@ points of the same spread, within-condition scatter kept).
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
 
 import nets.lstm as nls  # noqa: E402
 import nets.rnn as nrn  # noqa: E402

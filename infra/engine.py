@@ -24,7 +24,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
@@ -52,7 +52,7 @@ class Grid:
     axes: tuple[tuple[str, tuple], ...]
 
     @classmethod
-    def from_dict(cls, axes: Mapping[str, Sequence]) -> "Grid":
+    def from_dict(cls, axes: Mapping[str, Sequence]) -> Grid:
         """Build a grid from ``{name: [values...]}``; every list non-empty, names strings."""
         items = []
         for name, values in axes.items():

@@ -32,7 +32,7 @@ import json
 import sys
 import zipfile
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -84,7 +84,7 @@ def _source_files(name: str) -> tuple[Path, list[Path]]:
     return Path(spec.origin).parent, [Path(spec.origin)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fingerprint(names: tuple) -> str:
     h = hashlib.sha256(TOOLKIT_VERSION.encode())
     for name in names:

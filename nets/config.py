@@ -252,7 +252,7 @@ class TrainConfig:
         return {k: v for k, v in asdict(self).items() if not (k in VARIANT_DEFAULTS and v == VARIANT_DEFAULTS[k])}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         """Inverse of :meth:`to_dict`; unknown keys (also inside ``net``) are an error."""
         return _from_dict(cls, d, "configuration")
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nets.config import TrainConfig, ensemble_config
+from nets.config import ensemble_config
 from nets.ensemble import build_ensemble, ensemble_inputs, ensemble_with_params, network_streams
 from nets.losses import loss_and_grad
 from nets.rnn import forward

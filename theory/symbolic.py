@@ -47,7 +47,7 @@ def _region_boxes(fold: Fold, part: str) -> list[list[tuple]]:
     return boxes
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _power_integral(p: int, lo, hi) -> sp.Expr:
     """integral_lo^hi x^p dx, exactly."""
     x = sp.Symbol("x", real=True)

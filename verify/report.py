@@ -74,7 +74,7 @@ CURVES_RUNS = (
      ("r2_vs_t", "angle_spread")),
     ("sigma", dict(sigma=(0.1, 0.2, 0.3, 0.4, 0.6), t=(20,), **_NO_ANGLES), "r^2 vs sigma at t = 20 (Fig. 5c ceilings)",
      ("r2_vs_sigma",)),
-    ("free_rt", dict(sigma=(0.2,), t=tuple(range(0, 31)), free_rt=True, **_NO_ANGLES),
+    ("free_rt", dict(sigma=(0.2,), t=tuple(range(31)), free_rt=True, **_NO_ANGLES),
      "free reaction time: t = timing + 1", ("r2_vs_t",)),
     ("anisotropic", dict(sigma=(0.2,), t=(5, 10, 20, 40), noise="anisotropic", **_NO_ANGLES),
      "anisotropic noise sd (0.2, 0.4)", ("r2_vs_t",)),

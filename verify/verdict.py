@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import asdict, dataclass, fields
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from infra import cli
 from infra.cli import EXIT_FAIL, EXIT_PASS, EXIT_USAGE, UsageError  # noqa: F401 (the CLIs' names)
@@ -59,7 +59,7 @@ class Check:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Check":
+    def from_dict(cls, d: dict) -> Check:
         """Inverse of :meth:`to_dict` (every field kept, ``claim`` and ``binding`` included).
 
         ``passed`` and ``binding`` must be JSON booleans: a record with ``"passed": "no"`` is refused.

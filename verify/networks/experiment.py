@@ -8,7 +8,7 @@ and dynamics all use the reference networks) share one training and one measurem
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
