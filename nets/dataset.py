@@ -33,9 +33,8 @@ import numpy as np
 from nets.config import TIMELINES as _TRAINER_TIMELINES, TrainConfig
 from nets.ensemble import network_streams, network_task
 from nets.losses import pointwise_loss
-from nets.trials import make_trials, noise_model
-from optimal.agent import optimal_probits
-from theory.designs import Design, make_design
+from nets.trials import make_trials
+from theory.designs import Design, make_design, noise_scale
 from theory.encoders import Encoder, encode
 from theory.noise import NoiseModel
 from theory.priors import make_prior
@@ -227,7 +226,7 @@ class Task:
         return np.ascontiguousarray(np.broadcast_to(w, shape + (self.n_out,)))
 
     def batch(self, rng, batch_size: int, batch_first: bool = False, x_star: np.ndarray | None = None) -> Batch:
-        """Draw ``batch_size`` trials from ``rng`` (a Generator, advanced, or a seed) as :func:`nets.trials.make_trials`.
+        """Draw ``batch_size`` trials from ``rng`` (a Generator, advanced; or a seed) by ``nets.trials.make_trials``.
 
         ``x_star`` (batch_size, D) fixes the latents (then only the evidence noise is drawn).
         """
@@ -240,7 +239,9 @@ class Task:
         if s.timeline == "fixed":
             params["labels"] = tr.y[:, -1].astype(float)
             if s.task == "linear" and s.noise in ("gaussian", "anisotropic") and s.sigma > 0:
-                params["optimal_probits"] = optimal_probits(mu, self.design, s.noise_model().sigma, s.n_stim)
+                # the optimal agent's probits (optimal.agent, docs/theory.md section 2), z_i = sqrt(t)(c_i.mu + b_i)/s_i
+                scale = noise_scale(self.design, s.noise_model().sigma)
+                params["optimal_probits"] = np.sqrt(s.n_stim) * (mu @ self.design.C.T + self.design.b) / scale
         u, y = (tr.u, tr.y) if batch_first else (tr.u.swapaxes(0, 1).copy(), tr.y.swapaxes(0, 1).copy())
         return Batch(inputs=u, targets=y, mask=self.mask(batch_size, batch_first), latents=tr.x_star,
                      params=params, batch_first=batch_first)

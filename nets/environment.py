@@ -53,7 +53,8 @@ def step_reward(action: np.ndarray, target: np.ndarray, weight: np.ndarray, time
 
 
 class TaskEnv(_Base):
-    """One trial per episode of the task ``task`` (a :class:`nets.dataset.Task` or :class:`TaskSpec`).
+    """One trial per episode of the task ``task`` (a :class:`nets.dataset.Task` or :class:`TaskSpec`; default
+    the reference task ``TaskSpec()``).
 
     Attributes
     ----------
@@ -64,7 +65,8 @@ class TaskEnv(_Base):
     metadata = {"render_modes": []}
     render_mode = None
 
-    def __init__(self, task: Task | TaskSpec = TaskSpec()):
+    def __init__(self, task: Task | TaskSpec | None = None):
+        task = TaskSpec() if task is None else task
         self.task = build_task(task) if isinstance(task, TaskSpec) else task
         if not isinstance(self.task, Task):
             raise ValueError(f"task must be a Task or TaskSpec; got {type(task).__name__}")

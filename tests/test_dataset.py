@@ -2,12 +2,13 @@
 import numpy as np
 import pytest
 
-from nets.config import ensemble_config
+from nets.config import TIMELINES as TRAINER_TIMELINES, ensemble_config
 from nets.dataset import Dataset, TaskSpec, build_task
 from nets.ensemble import network_task
 from nets.losses import loss_and_grad
 from nets.train import draw_batch, loss_weights
 from nets.trials import make_trials
+from optimal.agent import optimal_probits
 from theory.designs import even_design
 from theory.encoders import stack_encoders
 
@@ -30,7 +31,7 @@ def test_batch_equals_make_trials_for_the_same_seed(timeline):
     np.testing.assert_array_equal(bf.params["evidence"], tr.X)
 
 
-@pytest.mark.parametrize("variant", [dict(), dict(loss_steps="decision"), dict(timeline="free", loss="mse_tanh5"),
+@pytest.mark.parametrize("variant", [dict(), dict(loss_steps="decision"), dict(timeline=TRAINER_TIMELINES[1], loss="mse_tanh5"),
                                      dict(noise="anisotropic", noise_scales=(1.0, 2.0)), dict(encoder="identity")])
 def test_data_stream_gives_the_trainers_batches_masks_and_loss(variant):
     config = ensemble_config(ntask=[3, 5], hidden=8, batch_size=4, **variant)
@@ -69,7 +70,18 @@ def test_optimal_probits_are_the_scaled_signed_distances_of_the_evidence_mean():
     mu = b.params["evidence"].mean(axis=1)
     z = np.sqrt(5) * (mu @ C.T + off) / (0.3 * np.linalg.norm(C, axis=1))
     np.testing.assert_allclose(b.params["optimal_probits"], z, rtol=1e-12, atol=1e-12)   # one formula, two orders
+    np.testing.assert_allclose(b.params["optimal_probits"], optimal_probits(mu, task.design, 0.3, 5), rtol=1e-12,
+                               atol=1e-12)
     np.testing.assert_array_equal(b.params["labels"], b.latents @ C.T + off > 0)   # labels from x*, not mu
+
+
+def test_anisotropic_optimal_probits_use_each_coordinates_sd():
+    task = build_task(TaskSpec(sigma=0.2, noise="anisotropic", aniso_scales=(1.0, 3.0), **SMALL))
+    b = task.batch(2, 50)
+    z = optimal_probits(b.params["evidence_mean"], task.design, np.array([0.2, 0.6]), 5)
+    np.testing.assert_allclose(b.params["optimal_probits"], z, rtol=1e-12, atol=1e-12)
+    iso = optimal_probits(b.params["evidence_mean"], task.design, 0.2, 5)
+    assert not np.allclose(b.params["optimal_probits"], iso)              # the check can fail
 
 
 def test_encoder_arrays_as_pytorch_linear_layers_reproduce_the_encoder():
@@ -101,7 +113,7 @@ def test_dataset_is_reproducible_and_defaults_to_the_data_stream():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(timeline="free"), "timeline"),
+    (dict(timeline="free"), "timeline"),   # the toolkit's internal name; the API's is free_rt
     (dict(loss_steps="first"), "loss_steps"),
     (dict(timeline="free_rt", loss_steps="decision"), "loss_steps"),
     (dict(b=(0.0,)), "without C"),

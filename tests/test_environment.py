@@ -31,7 +31,10 @@ def run_episode(env, agent, seed):
     return total, info
 
 
-def probit_agent(scale, task=build_task(SPEC)):
+TASK = build_task(SPEC)
+
+
+def probit_agent(scale, task=TASK):
     """o = 1/2 before the decision step, Phi(scale z) at it; scale = 1 is the optimal agent of optimal.agent."""
     s = task.spec
 
