@@ -63,7 +63,8 @@ class TaskSpec:
     loss_steps : ``all`` (the reference loss) or ``decision`` (fixed timeline only)
     design : ``even`` (D = 2), ``random`` or ``auto``; ignored when ``C`` is given
     design_offsets : random offsets b_i (design ``random``)
-    C, b : user boundaries, shapes (N, D) and (N,) (nested tuples or arrays), or None
+    C, b : user boundaries, shapes (N, D) and (N,) (arrays or sequences; stored as tuples), or None; b
+        defaults to zeros
     encoder : ``mlp`` (the reference), ``identity`` or ``quadratic`` (:mod:`theory.encoders`)
     seed, network : the random streams of network ``network`` of a TrainConfig with ``seed``
     noise : ``gaussian``, ``anisotropic``, ``ar1`` or ``gumbel`` (:mod:`theory.noise`);
@@ -102,8 +103,12 @@ class TaskSpec:
         if self.loss_steps not in LOSS_STEPS:
             raise ValueError(f"loss_steps={self.loss_steps!r} must be one of {LOSS_STEPS}")
         check_positive_int("network", self.network, 0)
-        if (self.C is None) != (self.b is None) and self.C is None:
+        if self.C is None and self.b is not None:
             raise ValueError("b was given without C; give C (ntask, D) and optionally b (ntask,)")
+        if self.C is not None:                   # stored as nested tuples: hashable, comparable, JSON-ready
+            design = make_design(self.C, self.b)
+            object.__setattr__(self, "C", tuple(tuple(row) for row in design.C.tolist()))
+            object.__setattr__(self, "b", tuple(design.b.tolist()))
         # The trainer's configuration validates every shared field with the trainer's own rules.
         design = "auto" if self.C is not None else self.design   # user boundaries: no named design
         config = TrainConfig(ntask=(self.ntask,), sigma=(self.sigma,), D=self.D, design=design,

@@ -125,8 +125,6 @@ def export_arrays(ens: Ensemble | str | Path, k: int = 0) -> tuple[dict, dict]:
             "hidden": int(arrays["readout.weight"].shape[1]), "dtype": c.dtype, "encoder": c.encoder,
             "input_layout": "(T, B, n_in), time-major as nn.RNN(batch_first=False)",
             "task": {f.name: getattr(spec, f.name) for f in fields(spec) if f.init}}
-    if design.name == "user":
-        meta["task"].update(C=design.C.tolist(), b=design.b.tolist())
     return arrays, meta
 
 

@@ -31,7 +31,8 @@ def test_batch_equals_make_trials_for_the_same_seed(timeline):
     np.testing.assert_array_equal(bf.params["evidence"], tr.X)
 
 
-@pytest.mark.parametrize("variant", [dict(), dict(loss_steps="decision"), dict(timeline=TRAINER_TIMELINES[1], loss="mse_tanh5"),
+@pytest.mark.parametrize("variant", [dict(), dict(loss_steps="decision"),
+                                     dict(timeline=TRAINER_TIMELINES[1], loss="mse_tanh5"),
                                      dict(noise="anisotropic", noise_scales=(1.0, 2.0)), dict(encoder="identity")])
 def test_data_stream_gives_the_trainers_batches_masks_and_loss(variant):
     config = ensemble_config(ntask=[3, 5], hidden=8, batch_size=4, **variant)
@@ -96,9 +97,12 @@ def test_encoder_arrays_as_pytorch_linear_layers_reproduce_the_encoder():
     assert build_task(TaskSpec(encoder="identity", **SMALL)).encoder_arrays() == {}
 
 
-def test_user_boundaries_are_used():
+@pytest.mark.parametrize("as_array", [False, True])
+def test_user_boundaries_are_used(as_array):
     C = ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0))
-    task = build_task(TaskSpec(ntask=3, C=C, b=(0.1, 0.0, -0.1), n_stim=3))
+    spec = TaskSpec(ntask=3, C=np.array(C) if as_array else C, b=(0.1, 0.0, -0.1), n_stim=3)
+    assert spec.C == C and hash(spec) == hash(TaskSpec(ntask=3, C=C, b=(0.1, 0.0, -0.1), n_stim=3))
+    task = build_task(spec)
     b = task.batch(0, 50, batch_first=True)
     np.testing.assert_array_equal(b.params["labels"], (b.latents @ np.array(C).T + [0.1, 0.0, -0.1] > 0))
 

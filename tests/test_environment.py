@@ -1,5 +1,5 @@
 """The task as a gymnasium-style environment (nets.environment): the loop, the rewards, the optimal agent."""
-import subprocess
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -154,6 +154,8 @@ def test_step_before_reset_is_refused():
         TaskEnv(SPEC).step(np.full(4, 0.5))
 
 
+# the observation f(X(s)) is unbounded (Gaussian evidence through a linear output layer): infinite bounds are right
+@pytest.mark.filterwarnings("ignore:.*Box observation space (minimum|maximum) value is:UserWarning")
 def test_gymnasium_env_checker_passes():
     gymnasium = pytest.importorskip("gymnasium")
     from gymnasium.utils.env_checker import check_env
@@ -162,12 +164,14 @@ def test_gymnasium_env_checker_passes():
     check_env(env, skip_render_check=True)
 
 
-def test_the_module_runs_without_gymnasium():
-    code = ("import sys; sys.modules['gymnasium'] = None\n"
-            "import numpy as np\nfrom nets.environment import TaskEnv\nfrom nets.dataset import TaskSpec\n"
-            "env = TaskEnv(TaskSpec(ntask=2, n_stim=2)); obs, info = env.reset(seed=0)\n"
-            "done = False\nwhile not done: obs, r, done, tr, info = env.step(np.full(2, 0.5))\n"
-            "assert env.action_space is None and type(env).__mro__[1] is object; print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""})
-    assert out.stdout.strip() == "ok", out.stderr
+def test_the_module_runs_without_gymnasium(monkeypatch):
+    # a fresh copy of the module, imported while gymnasium cannot be imported (the real module is untouched)
+    monkeypatch.setitem(sys.modules, "gymnasium", None)
+    spec = importlib.util.spec_from_file_location("environment_without_gymnasium", ROOT / "nets" / "environment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.gymnasium is None and module.TaskEnv.__mro__[1] is object
+    env = module.TaskEnv(TaskSpec(ntask=2, n_stim=2))
+    assert env.action_space is None and env.observation_space is None
+    total, _ = run_episode(env, lambda seen, t: np.full(2, 0.5), seed=0)
+    assert np.isfinite(total)

@@ -9,6 +9,7 @@ from nets.config import ensemble_config
 from nets.dataset import TaskSpec, build_task
 from nets.ensemble import build_ensemble
 from nets.export import export_arrays, load_export, save_export
+from nets.train import train
 
 # float64 networks: the PyTorch equations below run the same products in another order, so they agree
 # with the toolkit's forward to a few ulps of the logits' scale (1e-12 relative, 1e-12 absolute near 0)
@@ -141,6 +142,20 @@ def test_export_holds_the_world_and_the_encoder_of_its_task(tmp_path):
     for name, a in task.encoder_arrays().items():
         np.testing.assert_array_equal(arrays[name], a)
     np.testing.assert_array_equal(task.design.b, arrays["b"])
+
+
+def test_a_trained_network_exports_from_its_checkpoint_file(tmp_path):
+    config = ensemble_config(ntask=[3], hidden=5, n_stim=3, batch_size=4, batches=3, dtype="float64")
+    result = train(config, out_dir=tmp_path, progress=False)
+    arrays, meta = export_arrays(result.checkpoint)
+    np.testing.assert_array_equal(arrays["rnn.weight_hh_l0"], result.ensemble.params["W_rec"][0].T)
+    assert not np.array_equal(arrays["rnn.weight_hh_l0"], ensemble_weights_at_init(config))   # trained: moved
+    u, z = inputs_and_logits(result.ensemble, 0, arrays, meta)
+    np.testing.assert_allclose(torch_rnn(arrays, meta, u), z, **TOL)
+
+
+def ensemble_weights_at_init(config):
+    return build_ensemble(config)[0].params["W_rec"][0].T
 
 
 @pytest.mark.parametrize("kw", [dict(alpha=0.5), dict(leaky=False)])
