@@ -1,6 +1,8 @@
 """The trial API (nets.dataset) gives exactly the trainer's arrays, in the documented layouts."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nets.config import TIMELINES as TRAINER_TIMELINES, ensemble_config
 from nets.dataset import Dataset, TaskSpec, build_task
@@ -54,6 +56,23 @@ def test_data_stream_gives_the_trainers_batches_masks_and_loss(variant):
                              task.spec.bound)
         # the same weighted mean, summed in another order: a few ulps of the loss
         np.testing.assert_allclose(task.loss(z, batch), L[0], rtol=1e-12)
+
+
+@given(seed=st.integers(0, 2**32 - 1), B=st.integers(1, 5), timeline=st.sampled_from(["fixed", "free_rt"]),
+       loss_steps=st.sampled_from(["all", "decision"]))
+def test_both_layouts_hold_the_same_trials_and_the_mask_covers_the_loss_steps(seed, B, timeline, loss_steps):
+    if timeline == "free_rt":
+        loss_steps = "all"                                   # free_rt has no decision step
+    task = TASKS[timeline, loss_steps]
+    tm, bf = task.batch(seed, B), task.batch(seed, B, batch_first=True)
+    for name in ("inputs", "targets", "mask"):
+        np.testing.assert_array_equal(getattr(tm, name), getattr(bf, name).swapaxes(0, 1))
+    counted = task.spec.n_steps if loss_steps == "all" else 1
+    assert tm.mask.sum() == counted * B * task.n_out
+
+
+TASKS = {(tl, ls): build_task(TaskSpec(timeline=tl, loss_steps=ls, **SMALL))
+         for tl, ls in (("fixed", "all"), ("fixed", "decision"), ("free_rt", "all"))}
 
 
 def test_decision_mask_weights_only_the_decision_step():

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.special import expit, ndtr
 
 from nets.dataset import TaskSpec, build_task
-from nets.environment import TaskEnv
+from nets.environment import TaskEnv, step_reward
 from optimal.agent import optimal_probits
 from optimal.bayes import exact_outputs
 
@@ -46,6 +48,28 @@ def probit_agent(scale, task=TASK):
         # an output rounded to exactly 0 or 1 has an infinite expected loss; keep the alternatives finite
         return p if scale == 1 else np.clip(p, 1e-9, 1 - 1e-9)
     return agent
+
+
+# outputs and posteriors inside (1e-6, 1 - 1e-6): log(o) and log(1 - o) are then finite and well conditioned
+probabilities = st.floats(1e-6, 1 - 1e-6)
+
+
+@given(q=probabilities, o=probabilities)
+def test_the_expected_reward_is_largest_at_the_posterior_and_falls_by_the_kl_divergence(q, o):
+    """E_{y ~ Bernoulli(q)}[r(o)] = E[r(q)] - KL(q || o): the cross-entropy is a proper scoring rule."""
+    w = np.ones(1)
+    expected = lambda out: q * step_reward([out], np.ones(1), w, "fixed") + (1 - q) * step_reward([out], np.zeros(1),
+                                                                                                  w, "fixed")
+    # a difference of O(1) logs: a few ulps of |log(1e-6)| ~ 14, i.e. 1e-13 absolute
+    np.testing.assert_allclose(expected(q) - expected(o), kl(np.array(q), np.array(o)), rtol=1e-9, atol=1e-13)
+    assert expected(o) <= expected(q) + 1e-13
+
+
+@given(o=probabilities)
+def test_an_undecided_target_rewards_one_half_most(o):
+    w, y = np.ones(1), np.full(1, 0.5)
+    assert step_reward([o], y, w, "fixed") <= step_reward([0.5], y, w, "fixed") + 1e-15
+    np.testing.assert_allclose(step_reward([0.5], y, w, "fixed"), -np.log(2), rtol=1e-15)
 
 
 def test_a_gymnasium_loop_runs_one_trial_per_episode():
