@@ -118,6 +118,7 @@ class TaskSpec:
                              rho=self.rho, noise=self.noise, noise_scales=tuple(self.aniso_scales),
                              noise_a=self.ar1_a, task=self.task, dtype=self.dtype, seed=self.seed,
                              first_network=self.network)
+        object.__setattr__(self, "aniso_scales", config.noise_scales)   # a tuple of floats, as validated
         object.__setattr__(self, "_config", config)
 
     @classmethod

@@ -1,4 +1,6 @@
 """The trial API (nets.dataset) gives exactly the trainer's arrays, in the documented layouts."""
+from dataclasses import fields
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -96,12 +98,18 @@ def test_optimal_probits_are_the_scaled_signed_distances_of_the_evidence_mean():
 
 
 def test_anisotropic_optimal_probits_use_each_coordinates_sd():
-    task = build_task(TaskSpec(sigma=0.2, noise="anisotropic", aniso_scales=(1.0, 3.0), **SMALL))
+    spec = TaskSpec(sigma=0.2, noise="anisotropic", aniso_scales=[1, 3], **SMALL)     # a list, stored as a tuple
+    assert spec.aniso_scales == (1.0, 3.0) and hash(spec) == hash(TaskSpec(**vars_of(spec)))
+    task = build_task(spec)
     b = task.batch(2, 50)
     z = optimal_probits(b.params["evidence_mean"], task.design, np.array([0.2, 0.6]), 5)
     np.testing.assert_allclose(b.params["optimal_probits"], z, rtol=1e-12, atol=1e-12)
     iso = optimal_probits(b.params["evidence_mean"], task.design, 0.2, 5)
     assert not np.allclose(b.params["optimal_probits"], iso)              # the check can fail
+
+
+def vars_of(spec):
+    return {f.name: getattr(spec, f.name) for f in fields(spec) if f.init}
 
 
 def test_encoder_arrays_as_pytorch_linear_layers_reproduce_the_encoder():
