@@ -16,7 +16,7 @@ Each estimate mu(t) is x* plus an error of known per-axis variance v(t) that doe
 optimal output is
     Yhat_i(t) = Phi(z_i),   z_i = (c_i . mu(t) + b_i) / sqrt(sum_d c_id^2 v_d(t))
 (exact for the Gaussian kinds; for Gumbel noise the posterior is a log-gamma, not a normal, and this is
-its normal approximation). With the per-axis *matched sd* sigma_d = sqrt(t v_d(t)), z is the usual
+its normal approximation, exact in :mod:`optimal.gumbel`). With the per-axis *matched sd* sigma_d = sqrt(t v_d(t)), z is the usual
 sqrt(t) (c_i . mu + b_i) / s_i of :func:`optimal.agent.optimal_probits`, so every function that takes
 ``(sigma, t)`` -- :func:`optimal.trilateration.recover_mu_from_probits`, :func:`analysis.calibration.calibrate`
 -- serves every noise model when given ``matched_sigma(v, t)``.
