@@ -10,13 +10,16 @@ mean of x* instead (``estimator="posterior"`` of :func:`theory.noise.estimate`):
   sigma^2 (1 + a) / (t (1 - a) + 2 a), below the sample mean's;
 - ``gumbel`` (scale beta = sigma): beta [psi(t) - log sum_{s<=t} e^(-X(s) / beta)], unbiased, variance
   beta^2 psi'(t); the sample mean is biased by gamma_E beta and its bias-corrected version
-  (``estimator="mean"``) has the larger variance pi^2 beta^2 / (6 t).
+  (``estimator="mean"``) has the larger variance pi^2 beta^2 / (6 t). The agent uses the posterior mean:
+  it is a function of the complete sufficient statistic sum_s e^(-X(s) / beta), hence the minimum-variance
+  unbiased estimator, and the mean of the posterior its outputs integrate over.
 
 Each estimate mu(t) is x* plus an error of known per-axis variance v(t) that does not depend on x*, so the
 optimal output is
     Yhat_i(t) = Phi(z_i),   z_i = (c_i . mu(t) + b_i) / sqrt(sum_d c_id^2 v_d(t))
 (exact for the Gaussian kinds; for Gumbel noise the posterior is a log-gamma, not a normal, and this is
-its normal approximation, exact in :mod:`optimal.gumbel`). With the per-axis *matched sd* sigma_d = sqrt(t v_d(t)), z is the usual
+its normal approximation: exact outputs in :mod:`optimal.gumbel`). With the per-axis *matched sd*
+sigma_d = sqrt(t v_d(t)), z is the usual
 sqrt(t) (c_i . mu + b_i) / s_i of :func:`optimal.agent.optimal_probits`, so every function that takes
 ``(sigma, t)`` -- :func:`optimal.trilateration.recover_mu_from_probits`, :func:`analysis.calibration.calibrate`
 -- serves every noise model when given ``matched_sigma(v, t)``.
