@@ -241,6 +241,28 @@ def test_ccgp_at_d3_holds_out_one_condition_per_side_for_each_of_the_four_pairs(
     np.testing.assert_allclose(ccgp(zj, xj, 1, pairs="all"), 1.0, atol=EXACT)
 
 
+@pytest.mark.slow   # importing decodanda (pandas, seaborn) alone takes ~5 s
+def test_ccgp_agrees_with_decodanda_holding_out_one_condition_per_side():
+    """decodanda's CCGP_dichotomy (OneOut, max_semantic_dist=1) with the same least-squares classifier, on
+    a noisy linear D = 3 code. decodanda resamples ndata trials per condition with replacement (global numpy
+    seed) and averages R resamplings, so the two differ by test-trial noise: at most K_SE x the root sum of
+    both binomial SEs (decodanda's from its 2 ndata R test trials per pair)."""
+    decodanda = pytest.importorskip("decodanda")
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    rng = np.random.default_rng(21)
+    n, D, ndata, R = 2400, 3, 300, 3
+    x = rng.uniform(-0.5, 0.5, (n, D))
+    z = (x + 0.15 * rng.standard_normal(x.shape)) @ rng.standard_normal((5, D)).T
+    data = {"raster": z, "trial": np.arange(n)} | {f"x{d}": np.where(x[:, d] > 0, 1, -1) for d in range(D)}
+    np.random.seed(0)   # decodanda draws from numpy's global generator
+    dec = decodanda.Decodanda(data=data, conditions={f"x{d}": [-1, 1] for d in range(D)},
+                              classifier=linear_model.RidgeClassifier(alpha=1e-6))
+    theirs = np.mean(dec.CCGP_dichotomy("x0", resamplings=R, ndata=ndata))
+    ours = ccgp_detail(z[None], x[None], 0, ridge=1e-6)
+    se_theirs = np.sqrt(theirs * (1 - theirs) / (2 * ndata * R * 4))
+    assert abs(ours["value"][0] - theirs) <= K_SE * np.hypot(ours["se"][0], se_theirs), (ours["value"], theirs)
+
+
 def test_ccgp_binomial_se_matches_the_spread_of_simulated_test_outcomes():
     """R simulated test sets of the pairs' sizes at fixed accuracies: the sd of the mean accuracy over R draws
     estimates the SE with relative standard error 1 / sqrt(2 (R - 1))."""
