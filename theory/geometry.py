@@ -10,9 +10,10 @@ population weights are w = Cov(mu)^-1 Cov(mu, y).
 
 Derived here (s^2 = sigma^2 / t, k = sqrt(t) / sigma):
 
-- CCGP of the sign of x_d. The reflection x_d -> -x_d maps the training set to itself and flips the label,
-  and the least-squares loss is convex, so its minimiser has w_e = 0 (e != d) and w0 = 0: the boundary is
-  mu_d = 0 on every half of the conditions. Held-out accuracy = P(sign mu_d = sign x_d)
+- CCGP of the sign of x_d (one x_d > 0 and one x_d < 0 condition held out, differing only in x_d). The
+  reflection x_d -> -x_d maps the training conditions to themselves and flips the label, and the
+  least-squares loss is convex, so its minimiser has w_e = 0 (e != d) and w0 = 0: the boundary is
+  mu_d = 0 whichever pair is held out. Held-out accuracy = P(sign mu_d = sign x_d)
       = 2 int_0^(1/2) Phi(k x) dx = Phi(k/2) + 2 (phi(k/2) - phi(0)) / k
   (antiderivative x Phi(kx) + phi(kx)/k). It depends on mu only: the same for every N, every design with
   rank C = D, every invertible mixing A. It saturates at 1 as k -> infinity.
@@ -24,7 +25,7 @@ Derived here (s^2 = sigma^2 / t, k = sqrt(t) / sigma):
   designs: C^T C = (N/2) I) and two independent centroid errors of covariance w I / n_c,
   w = 1/48 + s^2 (Var(x_d | sign) = 1/48), to first order E[cos] = 1 - 8 (D - 1) w / n_c; the classifiers
   fit on the two halves have E[cos] = 1 - sr^2 (1/h + (D-2)/v) / (n_train w1^2) (:func:`regressor_cosine_linear`).
-- Finite samples: the held-out half is an extrapolation, so the CCGP of n_train training trials is lower
+- Finite samples: the held-out pair is an extrapolation, so the CCGP of n_train training trials is lower
   by k (phi(0) - phi(k/2)) E[u^2], u the boundary's error there (:func:`ccgp_optimal`).
 - Participation ratio: Cov z = A Cov(mu) A^T, Cov(mu) = diag(1/12 + sigma_d^2 / t); PR = (tr)^2 / tr(^2).
   It equals D for any isometric A (all even designs, every N), so it saturates at D. The sample PR of n
