@@ -342,14 +342,27 @@ def test_the_margin_is_the_line_minus_the_line_at_half_the_evidence():
     assert verdicts.margin(row) > 0
 
 
+def _arch_rows(values):
+    line = verdicts.half_evidence_line(SIGMA, T, 2, "fullrange")
+    return [{"ntask": n, "r2_line_half_evidence": line, "decoders": {HEADLINE: interval(v, 0, N_BOOT).to_dict()}}
+            for n, v in values.items()]
+
+
 def test_transformer_claim_never_passes_untrained_architectures_and_passes_an_earlier_transformer():
     from verify.architectures import transformer_claim
     rng = np.random.default_rng(6)
-    flat = {a: dict(zip((2, 6, 24), _untrained(rng, 3))) for a in ("rnn", "transformer")}
-    assert verdict_word([transformer_claim(flat, 0, N_BOOT)]) != "PASS"
-    earlier = {"rnn": dict(zip((2, 24), _untrained(rng, 2))),
-               "transformer": {2: _untrained(rng, 1, 0.93)[0], 24: _untrained(rng, 1, 0.7)[0] + 0.23}}
-    assert verdict_word([transformer_claim(earlier, 0, N_BOOT)]) == "PASS"
+    # untrained: the transformer's random features decode better than the RNN's, but neither is at the line
+    untrained = {"rnn": dict(zip((2, 24), _untrained(rng, 2))),
+                 "transformer": dict(zip((2, 24), _untrained(rng, 2, 0.9)))}
+    rows = {a: _arch_rows(v) for a, v in untrained.items()}
+    assert verdict_word([transformer_claim(untrained, rows, 0, N_BOOT)]) != "PASS"
+    far = {a: {n: v - 0.2 for n, v in d.items()} for a, d in untrained.items()}     # decidedly below the line
+    assert verdict_word([transformer_claim(far, {a: _arch_rows(v) for a, v in far.items()}, 0, N_BOOT)]) == "FAIL"
+    # trained: networks within 0.005 of each other, the transformer at the line already at N = 2
+    levels = {"rnn": {2: 0.7, 24: 0.97}, "transformer": {2: 0.97, 24: 0.97}}
+    earlier = {a: {n: lv + 0.005 * rng.standard_normal((K, 4)) for n, lv in d.items()} for a, d in levels.items()}
+    rows = {a: _arch_rows(v) for a, v in earlier.items()}
+    assert verdict_word([transformer_claim(earlier, rows, 0, N_BOOT)]) == "PASS"
 
 
 # ---------------------------------------------------------------- real networks, barely trained
