@@ -49,6 +49,8 @@ def verdicts_3a(config, rows, values, rng, extras):
 def verdicts_3c(config, rows, values, rng, extras):
     if len(rows) < 2:
         return [], ["angles_approach_90: needs two values of N"]
+    if any(r["angles_per_network"] is None for r in rows):
+        return [], ["angles_approach_90: the hidden state has fewer units than D: no decoder angles"]
     return [verdicts.angles_approach_90(rows, rng, config.n_boot), verdicts.angle_note(rows[-1])], []
 
 

@@ -124,19 +124,6 @@ def no_drop(a, b, m: float, label: str, rng, n_boot: int) -> Part:
 
 
 # ---------------------------------------------------------------- claims used by several experiments
-def monotone(rows, values, key: str, label: str, increasing: bool, rng, n_boot: int) -> Check:
-    """Claim: the headline median OOD r^2 rises (falls) from the first to the last setting.
-
-    ``values`` : the (K, F) headline r^2 of each row, in the rows' order.
-    """
-    direction = "rises" if increasing else "falls"
-    part = difference(values[0], values[-1], f"{key} {rows[0][key]} -> {rows[-1][key]}",
-                      "above" if increasing else "below", rng, n_boot)
-    return claim(f"ood_{direction}_with_{label}", f"median OOD r^2 ({HEADLINE}) {direction} from {key} = "
-                 f"{rows[0][key]} to {rows[-1][key]}", [part], "> 0" if increasing else "< 0",
-                 f"whole {_CI} of the difference {'> 0' if increasing else '< 0'}")
-
-
 def rises_to_line(rows, values, key: str, label: str, rng, n_boot: int, text: str = "") -> Check:
     """Claim: OOD r^2 rises from the first to the last row and the last row is at the line."""
     parts = [difference(values[0], values[-1], f"rise {key} {rows[0][key]} -> {rows[-1][key]}", "above", rng,
