@@ -1,29 +1,35 @@
 """Fig. 3b/3c across architectures (verify.architectures): the comparison claim and a tiny end-to-end run."""
+import numpy as np
 import pytest
 
 from verify import architectures as va
 
-CEILING = 0.975
+def _values(levels, rng):
+    """{N: (5 networks, 4 folds)} of headline r^2 around each level, network sd 0.005."""
+    return {n: level + 0.005 * rng.standard_normal((5, 4)) for n, level in levels}
 
 
-def _rows(levels):
-    """Rows whose headline interval is high / low / unclear against the line CEILING - NEAR_CEILING."""
-    line = CEILING - va.NEAR_CEILING
-    spans = {"high": (line + 0.005, line + 0.01), "low": (line - 0.02, line - 0.01), "unclear": (line - 0.01, line + 0.01)}
-    return [{"ntask": n, "r2_protocol": CEILING, "ood_r2_ci_low": spans[lv][0], "ood_r2_ci_high": spans[lv][1]}
-            for n, lv in levels]
+def _rows(values):
+    """Rows as the runner builds them: the headline interval and the line at half the evidence."""
+    from analysis.bootstrap import interval
+    from verify.networks.verdicts import half_evidence_line
+    line = half_evidence_line(0.2, 20, 2, "fullrange")          # 0.9487 at sigma 0.2, t 20
+    return [{"ntask": n, "r2_line_half_evidence": line, "decoders": {"ridge_cv": interval(v, 0, 500).to_dict()}}
+            for n, v in values.items()]
 
 
 @pytest.mark.parametrize("transformer, rnn, reproduced, decided", [
-    ([(2, "high"), (24, "high")], [(2, "low"), (24, "high")], True, True),        # earlier: reproduced
-    ([(2, "low"), (24, "high")], [(2, "low"), (24, "high")], False, True),        # same N: not reproduced
-    ([(2, "high"), (24, "high")], [(2, "high"), (24, "high")], False, True),      # both everywhere: not
-    ([(2, "unclear"), (24, "high")], [(2, "low"), (24, "high")], False, False),   # the interval cannot tell
-    ([(2, "high"), (24, "high")], [(2, "unclear"), (24, "high")], False, False),
+    ([(2, 0.96), (24, 0.97)], [(2, 0.70), (24, 0.97)], True, True),       # at the line and closer at N = 2
+    ([(2, 0.70), (24, 0.97)], [(2, 0.70), (24, 0.97)], False, False),     # equal everywhere: the intervals cannot tell
+    ([(2, 0.96), (24, 0.90)], [(2, 0.70), (24, 0.97)], False, True),      # further at N = 24: refuted
+    ([(2, 0.70), (24, 0.97)], [(2, 0.90), (24, 0.97)], False, True),      # the RNN is there first: refuted
+    ([(2, 0.90), (24, 0.91)], [(2, 0.70), (24, 0.91)], False, True),      # closer but never at the line: refuted
 ])
-def test_transformer_claim_is_decided_only_by_intervals_that_separate(transformer, rnn, reproduced, decided):
-    check = va.transformer_claim({"transformer": _rows(transformer), "rnn": _rows(rnn)})
-    assert check.passed is reproduced and check.decided is decided and check.binding is False
+def test_transformer_claim_is_decided_by_the_interval_of_each_difference(transformer, rnn, reproduced, decided):
+    rng = np.random.default_rng(0)
+    values = {"transformer": _values(transformer, rng), "rnn": _values(rnn, rng)}
+    check = va.transformer_claim(values, {label: _rows(v) for label, v in values.items()}, 1, 500)
+    assert check.passed is reproduced and check.decided is decided and check.binding is True
 
 
 def test_the_transformer_trains_for_the_reference_budget_when_the_others_train_the_published_one():
@@ -47,8 +53,6 @@ def test_every_architecture_runs_through_the_shared_pipeline(tmp_path):
 
 def test_transformer_tuning_covers_its_attention_values_and_the_rnn_tuning_only_its_rates():
     from types import SimpleNamespace
-
-    import numpy as np
 
     from analysis.tuning import grid_latents, unit_correlations
     from nets.config import ensemble_config
