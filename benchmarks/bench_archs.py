@@ -42,7 +42,7 @@ from infra.blas import blas_kernels  # noqa: E402
 from nets.config import ensemble_config  # noqa: E402
 from nets.ensemble import build_ensemble, network_task  # noqa: E402
 from nets.losses import loss_and_grad  # noqa: E402
-from nets.adam import adam_init  # noqa: E402
+from infra.adam import adam_init  # noqa: E402
 from nets.train import draw_batch, loss_weights, run_group, train  # noqa: E402
 from theory.encoders import stack_encoders  # noqa: E402
 

@@ -26,7 +26,7 @@ import nets.lstm as nls  # noqa: E402
 import nets.rnn as nrn  # noqa: E402
 import nets.train as nt  # noqa: E402
 import nets.transformer as ntr  # noqa: E402
-from nets.adam import adam_init  # noqa: E402
+from infra.adam import adam_init  # noqa: E402
 from nets.config import ensemble_config  # noqa: E402
 from nets.ensemble import build_ensemble  # noqa: E402
 

@@ -8,7 +8,7 @@
 - :mod:`nets.transformer` -- the reference GPT-2 block, forward and backward; :mod:`nets.layers` its layers.
 - :mod:`nets.stacking`   -- stacking K networks' parameters and per-batch training noise.
 - :mod:`nets.losses`     -- sigmoid + BCE and 5 tanh + MSE read-outs, with gradients.
-- :mod:`nets.adam`       -- Adam.
+- :mod:`infra.adam`       -- Adam.
 - :mod:`nets.ensemble`   -- K networks' designs, encoders, parameters and random streams; probe inputs.
 - :mod:`nets.checkpoint` -- atomic, resumable checkpoints.
 - :mod:`nets.train`      -- the training loop and ``python -m nets.train``.
