@@ -295,8 +295,8 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
     cls = arch_config_class(arch)
     net_fields = {f.name for f in fields(cls)}
     net_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in net_fields}
-    train_fields = {f.name for f in fields(TrainConfig)}
-    stray = sorted(set(kwargs) - train_fields)
+    config_fields = {f.name for f in fields(TrainConfig)}
+    stray = sorted(set(kwargs) - config_fields)
     if stray:
         owners = {a: sorted(set(stray) & {f.name for f in fields(arch_config_class(a))}) for a in ARCHS}
         foreign = {a: v for a, v in owners.items() if v}
@@ -305,7 +305,7 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
             raise ValueError(f"{names} {'is a setting' if len(names) == 1 else 'are settings'} of arch={a!r}, "
                              f"not of arch={arch!r} (whose settings are {sorted(net_fields)})")
         raise ValueError(f"unknown keyword arguments {stray}; arch={arch!r} takes {sorted(net_fields)} "
-                         f"and the training fields {sorted(train_fields - {'ntask', 'sigma', 'arch', 'net'})}")
+                         f"and the training fields {sorted(config_fields - {'ntask', 'sigma', 'arch', 'net'})}")
     if net_kw:
         if kwargs.get("net") is not None:
             raise ValueError(f"give either net= or its fields {sorted(net_kw)}, not both")
