@@ -309,3 +309,23 @@ def test_an_unreachable_dask_scheduler_fails_in_seconds_with_exit_code_2(capsys)
     assert time.perf_counter() - start < DASK_CONNECT_SECONDS + 2   # dask's own default wait is 30 s
     err = capsys.readouterr().err
     assert "--dask" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch, width", [("rnn", "hidden"), ("lstm", "hidden"), ("transformer", "d_model")])
+def test_each_architecture_reports_memory_terms_that_name_each_oversized_parameter(arch, width):
+    from infra.guard import check_terms
+    from nets.architecture import arch_config_class, build_architecture
+    from nets.train import training_terms
+    from infra.cli import UsageError
+
+    def terms(batches=10**5, batch_size=16, ntask=24, **net):
+        a = build_architecture(arch, arch_config_class(arch)(**net))
+        return training_terms(a, 25, batches, batch_size, 22, 41, ntask, 4, "--networks=25")
+
+    assert sum(terms().values()) < 2**30                     # 25 reference networks x 1e5 batches fit in 1 GiB
+    heads = {"n_head": 1} if arch == "transformer" else {}
+    for kwargs, named in [(dict(batch_size=10**8), "--batch-size=100000000"), (dict(ntask=10**8), "--ntask="),
+                          (dict(batches=10**11), "--batches=100000000000"),
+                          ({width: 10**6, **heads}, f"--{width.replace('_', '-')}=1000000")]:
+        with pytest.raises(UsageError, match=named):
+            check_terms(terms(**kwargs), limit_bytes=2**40)
