@@ -98,3 +98,15 @@ def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
     resumed, _ = trained_networks(config, tmp_path, progress=False, workers=1)
     for name, p in train(config, progress=False).ensemble.params.items():
         np.testing.assert_array_equal(resumed.params[name], p, err_msg=name)
+
+
+def test_a_checkpoint_is_read_once_per_load(tmp_path, monkeypatch):
+    import nets.checkpoint
+    from nets.checkpoint import read_checkpoint
+    path = train(CONFIG, out_dir=tmp_path, progress=False).checkpoint
+    calls, real = [], nets.checkpoint.read_npz_record
+    monkeypatch.setattr(nets.checkpoint, "read_npz_record", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    load_checkpoint(path)
+    assert calls == [path]
+    read_checkpoint(path, expect=CONFIG)
+    assert calls == [path, path]
