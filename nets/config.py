@@ -261,8 +261,12 @@ class TrainConfig:
         return self.n_stim + 2 if self.timeline == "fixed" else self.n_stim
 
     def to_dict(self) -> dict:
-        """The fields as a dict, without the world-variant fields that hold their defaults."""
-        return {k: v for k, v in asdict(self).items() if not (k in VARIANT_DEFAULTS and v == VARIANT_DEFAULTS[k])}
+        """The fields as a dict, without the world-variant fields that hold their defaults (the noise
+        parameters: the value an unset field resolves to under this noise model, so that
+        :meth:`from_dict` restores exactly this configuration)."""
+        defaults = {**VARIANT_DEFAULTS, "aniso_scales": ANISO_SCALES if self.noise == "anisotropic" else (),
+                    "ar1_a": AR1_A if self.noise == "ar1" else 0.0}
+        return {k: v for k, v in asdict(self).items() if not (k in defaults and v == defaults[k])}
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:

@@ -57,7 +57,7 @@ from infra.blas import blas_kernels
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
 from infra.guard import check_terms, check_time, ensemble_terms
 
-#: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
+#: The summaries' final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100
 
 
@@ -80,24 +80,12 @@ class TrainResult:
     seconds: float
     network_batches_per_second: float
     checkpoint: Path | None
-    rng_states: tuple = ()
+    rng_states: tuple
 
     @property
     def config(self) -> TrainConfig:
         return self.ensemble.config
 
-    @property
-    def final_loss(self) -> np.ndarray:
-        """Mean loss of each network over the last FINAL_LOSS_WINDOW batches, shape (K,)."""
-        if len(self.losses) == 0:
-            return np.full(self.config.K, np.nan)
-        return self.losses[-FINAL_LOSS_WINDOW:].mean(axis=0)
-
-    def summary(self) -> dict:
-        return {"config": self.config.to_dict(), "seconds": self.seconds,
-                "network_batches_per_second": self.network_batches_per_second,
-                "final_loss": self.final_loss.tolist(),
-                "checkpoint": None if self.checkpoint is None else str(self.checkpoint), "blas": blas_kernels()}
 
 
 def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:

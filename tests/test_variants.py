@@ -282,3 +282,10 @@ def test_enumerations_are_the_theory_modules_names():
 def test_bad_variant_values_are_rejected_with_a_message_naming_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ensemble_config(**kwargs)
+
+
+@pytest.mark.parametrize("fields", [dict(noise="ar1", ar1_a=0.0), dict(noise="ar1"), dict(noise="ar1", ar1_a=-0.2),
+                                    dict(noise="anisotropic"), dict(noise="anisotropic", aniso_scales=(2.0, 1.0))])
+def test_noise_parameters_round_trip_whether_given_or_left_to_the_reference_default(fields):
+    config = TrainConfig(**fields)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
