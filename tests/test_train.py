@@ -329,3 +329,16 @@ def test_each_architecture_reports_memory_terms_that_name_each_oversized_paramet
                           ({width: 10**6, **heads}, f"--{width.replace('_', '-')}=1000000")]:
         with pytest.raises(UsageError, match=named):
             check_terms(terms(**kwargs), limit_bytes=2**40)
+
+
+def test_command_line_strict_cache_refuses_networks_written_by_other_code_with_exit_2(tmp_path, capsys, monkeypatch):
+    import nets.checkpoint as nc
+    argv = ["--batches", "2", "--hidden", "4", "--quiet", "--json", "--workers", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    monkeypatch.setattr(nc, "CODE", ("nets", "theory", "infra", "optimal"))   # as if the training code changed
+    capsys.readouterr()
+    assert main(argv + ["--strict-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--strict-cache" in err[0]
+    assert main(argv) == 0                                    # without it: retrained, with a one-line warning
+    assert json.loads(capsys.readouterr().out)["network_batches_per_second"] is not None
