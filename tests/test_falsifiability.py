@@ -165,7 +165,7 @@ def _S3b(kind, rng):
 def _noise(kind, rng):
     rows, values = [], []
     for name, v in zip(CONFIG.noises, _untrained(rng, len(CONFIG.noises))):
-        c = SimpleNamespace(noise=name, noise_scales=CONFIG.noise_scales, noise_a=CONFIG.noise_a)
+        c = SimpleNamespace(noise=name, aniso_scales=CONFIG.noise_scales, ar1_a=CONFIG.noise_a)
         theory = noise.row_theory({"config": c, "D": 2}, Setting(0, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
             model = noise.noise_model(name, SIGMA, 2, CONFIG.noise_scales, CONFIG.noise_a)
