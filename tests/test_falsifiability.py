@@ -24,7 +24,6 @@ from analysis.bootstrap import interval
 from analysis.decoders import HEADLINE, fit_linear_decoder, fold_splits, pairwise_angles, ridge_cv
 from theory.designs import even_design, random_design
 from theory.noise import estimator_variance
-from theory.priors import CopulaPrior
 from verify.networks import correlated, dimensionality, hidden_size, noise, verdicts
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.experiment import Setting, theory_line
@@ -47,9 +46,7 @@ def _plain_theory(s: float, t: int, D: int = 2) -> dict:
     return theory_line(s, t, D, "fullrange") | verdicts.line_keys(s, t, D, "fullrange")
 
 
-def _latents(rng, D: int = 2, prior=None) -> np.ndarray:
-    if prior is not None:
-        return prior.sample(rng, K * TRIALS).reshape(K, TRIALS, D)
+def _latents(rng, D: int = 2) -> np.ndarray:
     return rng.uniform(-0.5, 0.5, (K, TRIALS, D))
 
 
@@ -155,7 +152,7 @@ def _S3b(kind, rng):
         info = {"config": SimpleNamespace(rho=rho)}
         theory = correlated.row_theory(info, Setting(rho, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
-            x = _latents(rng, prior=CopulaPrior(rho))      # probes from the prior, as the runner draws them
+            x = correlated.latents(info, CONFIG, rng, (K, TRIALS, 2))      # the probe latents the runner draws
             v, _ = _decode(_optimal(x, rng, SIGMA**2 / T), x)
         rows.append(_row(v, _plain_theory(SIGMA, T) | theory, rng))
         values.append(v)
@@ -168,7 +165,8 @@ def _noise(kind, rng):
         c = SimpleNamespace(noise=name, aniso_scales=CONFIG.noise_scales, ar1_a=CONFIG.noise_a)
         theory = noise.row_theory({"config": c, "D": 2}, Setting(0, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
-            model = noise.noise_model(name, SIGMA, 2, CONFIG.noise_scales, CONFIG.noise_a)
+            p = noise.probe_fields(c, CONFIG)                # the noise of the probe trials the runner draws
+            model = noise.noise_model(p["noise"], SIGMA, 2, p["aniso_scales"], p["ar1_a"])
             x = _latents(rng)
             v, _ = _decode(_optimal(x, rng, estimator_variance(model, T, theory["estimator"])), x)
         rows.append(_row(v, _plain_theory(SIGMA, T) | theory, rng))

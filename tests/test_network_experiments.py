@@ -1,6 +1,8 @@
 """The experiments beyond 3a-5c (5b, S1, S5c, S6, hidden size, large N, --dask): rows, theory
 lines, verdicts, figures and the CLI, on tiny barely-trained networks (the plumbing and the
 theory attached to each row; the trained-network numbers come from `python -m verify.rnn`)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -186,12 +188,17 @@ def test_variant_experiments_run_with_their_theory_lines(tmp_path):
     result = run(config, tmp_path, progress=False, workers=1)
     s3b = result["results"]["correlated"]["rows"]
     assert [r["rho"] for r in s3b] == [0.0, 0.6]
-    for r in s3b:
-        np.testing.assert_allclose(r["r2_protocol"], protocol_ceiling(r["sigma"], r["t"], r["rho"]), rtol=1e-12)
+    for r in s3b:       # probed on uniform quadrants (the reference's): the uniform line at every rho
+        assert r["probe_prior"] == "uniform"
+        np.testing.assert_allclose(r["r2_protocol"], identifiable_ceiling(2, r["sigma"]**2 / r["t"]), rtol=1e-12)
         np.testing.assert_allclose(r["factor_correlation"], 6 / np.pi * np.arcsin(r["rho"] / 2), rtol=1e-12)
     noise = result["results"]["noise"]["rows"]
-    assert [(r["noise"], r["estimator"], r["ceiling_is_bound"]) for r in noise] == [
-        ("gaussian", "mean", True), ("ar1", "gls", True), ("gumbel", "mean", False)]
+    # probed with Gaussian evidence (the reference's): the Gaussian line on every row, whatever the training noise
+    assert [(r["noise"], r["probe_noise"], r["estimator"], r["ceiling_is_bound"]) for r in noise] == [
+        ("gaussian", "gaussian", "mean", True), ("ar1", "gaussian", "mean", True),
+        ("gumbel", "gaussian", "mean", False)]
+    for r in noise:
+        np.testing.assert_allclose(r["r2_protocol"], identifiable_ceiling(2, r["sigma"]**2 / r["t"]), rtol=1e-12)
     for r in s3b + noise:       # the line of an agent with half the evidence lies below the row's own line
         assert r["r2_line_half_evidence"] < r["r2_protocol"]
     mult = result["results"]["multiplicative"]["rows"]
@@ -200,6 +207,14 @@ def test_variant_experiments_run_with_their_theory_lines(tmp_path):
     assert binding["holds_until_rho_near_1"] and binding["at_line_under_each_noise"]
     assert not binding["at_mean_estimator_line_gumbel"] and not binding["ood_below_ceiling_noise_variants"]
     assert not any(binding[n] for n in binding if n.endswith("multiplicative"))
+    # the toolkit's variants, on the same (cached) networks: probes from the copula prior, each training noise
+    own = run(dataclasses.replace(config, s3b_probe="prior", noise_probe="training", experiments=("S3b", "noise")),
+              tmp_path, progress=False, workers=1)
+    for r in own["results"]["correlated"]["rows"]:
+        assert r["probe_prior"] == "prior"
+        np.testing.assert_allclose(r["r2_protocol"], protocol_ceiling(r["sigma"], r["t"], r["rho"]), rtol=1e-12)
+    assert [(r["noise"], r["probe_noise"], r["estimator"]) for r in own["results"]["noise"]["rows"]] == [
+        ("gaussian", "gaussian", "mean"), ("ar1", "ar1", "gls"), ("gumbel", "gumbel", "mean")]
 
 
 def test_full_budgets_count_the_networks_each_experiment_trains():

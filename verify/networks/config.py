@@ -19,6 +19,11 @@ D = 2
 EVAL_TRIALS = 21_336
 #: Experiments whose row-space ceilings exist for the full-range normalisation only.
 SWEEPS_FULLRANGE = {"5b", "large_n", "hidden_size"}
+#: Protocol options (docs/reference-differences.md): the reference code's first, the toolkit's variant second.
+S3B_PROBES = ("uniform", "prior")
+NOISE_PROBES = ("gaussian", "training")
+SPARSENESS_DEFINITIONS = ("reference", "active_median")
+DESIGNS_5B = ("random", "even")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class NetworkCheckConfig:
     noise_scales: tuple = (0.5, 1.5)                # anisotropic: per-coordinate multipliers of sigma
     noise_a: float = 0.5                            # AR(1) coefficient
     mult_ntask: tuple = (4, 8, 12, 24)              # multiplicative boundaries (multiples of 4)
+    s3b_probe: str = "uniform"          # S3b probe latents: uniform (reference, generalize.py) | prior (copula)
+    noise_probe: str = "gaussian"       # noise variants probed with: gaussian sigma (reference) | training noise
+    sparseness: str = "reference"       # S6: reference (sparsity.py) | active_median (the toolkit's earlier one)
+    design_5b: str = "random"           # 5b boundaries: random unit normals, b = 0 (reference) | even (at D = 2)
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
@@ -108,6 +117,10 @@ class NetworkCheckConfig:
         unknown = set(self.experiments) - set(REGISTRY)
         if unknown or not self.experiments:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")
+        for name, allowed in (("s3b_probe", S3B_PROBES), ("noise_probe", NOISE_PROBES),
+                              ("sparseness", SPARSENESS_DEFINITIONS), ("design_5b", DESIGNS_5B)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be one of {allowed}")
         if self.seed < 0:
             raise ValueError(f"seed={self.seed} must be >= 0")
         own = arch_options(self.arch)

@@ -56,6 +56,8 @@ class Experiment:
         (None: the shared OOD r^2 figure of its axis)
     latents : (info, config, rng, shape) -> x* of the probe trials, shape (K, n, D) (None: uniform
         on the cube; S3b draws them from its correlated prior)
+    probe : (ens, config) -> the ensemble the probe trials run on: the same networks with another
+        evidence-noise model (the noise variants' Gaussian probing), or None (the trained ensemble)
     """
 
     name: str
@@ -69,6 +71,7 @@ class Experiment:
     row_theory: Callable | None = None
     figure: Callable | None = None
     latents: Callable | None = None
+    probe: Callable | None = None
 
 
 #: Options of the checks' configuration that belong to the network architecture's own configuration.

@@ -18,7 +18,9 @@ from verify.networks.sweep_figures import plot_sweep, setting_label
 
 
 def networks(config):
-    return dimensionality.ensembles(config, config.large_Ds, config.large_ntask)
+    # the even design at D = 2 as in 3a (no reference experiment to follow: the reference's design of 5b is
+    # NetworkCheckConfig.design_5b's)
+    return dimensionality.ensembles(config, config.large_Ds, config.large_ntask, "even")
 
 
 def verdicts_large_n(config, rows, values, rng, extras):

@@ -37,7 +37,8 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
     states_by_stim, rows, values, records, figures = {}, [], [], [], []
     for setting in settings:
         if setting.n_stim not in states_by_stim:
-            states_by_stim[setting.n_stim] = pipeline.run_states(ens, x, rng.integers(2**63), n_stim=setting.n_stim,
+            probe = ens if experiment.probe is None else experiment.probe(ens, config)
+            states_by_stim[setting.n_stim] = pipeline.run_states(probe, x, rng.integers(2**63), n_stim=setting.n_stim,
                                                                  encode_fixation=config.encode_fixation)
         states = states_by_stim[setting.n_stim]
         measured, recs, fig = measure_setting(states, info, setting, config, rng.integers(2**63))
