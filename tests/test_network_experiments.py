@@ -178,7 +178,11 @@ def test_noise_ceilings_follow_the_estimator_variances_in_closed_form():
     np.testing.assert_allclose(ar1["r2_ceiling_gls"], 1 - 12 * v_gls, rtol=1e-12)
     assert ar1["estimator"] == "gls" and ar1["r2_protocol_mean"] < ar1["r2_protocol_gls"] < gauss["r2_protocol"]
     gumbel = ceilings("gumbel", 0.2, 20, 2, (), 0.0, "fullrange")     # Var = pi^2 beta^2 / 6 per step
-    np.testing.assert_allclose(gumbel["r2_ceiling"], 1 - 12 * np.pi**2 * 0.04 / 6 / 20, rtol=1e-12)
+    np.testing.assert_allclose(gumbel["r2_ceiling_mean"], 1 - 12 * np.pi**2 * 0.04 / 6 / 20, rtol=1e-12)
+    # the optimal agent's posterior mean: Var = beta^2 psi'(t), psi'(20) = pi^2 / 6 - sum_{k < 20} 1 / k^2
+    trigamma = np.pi**2 / 6 - np.sum(1.0 / np.arange(1, 20) ** 2)
+    assert gumbel["estimator"] == "posterior"
+    np.testing.assert_allclose(gumbel["r2_ceiling"], 1 - 12 * 0.04 * trigamma, rtol=1e-12)
 
 
 def test_variant_experiments_run_with_their_theory_lines(tmp_path):
@@ -214,7 +218,7 @@ def test_variant_experiments_run_with_their_theory_lines(tmp_path):
         assert r["probe_prior"] == "prior"
         np.testing.assert_allclose(r["r2_protocol"], protocol_ceiling(r["sigma"], r["t"], r["rho"]), rtol=1e-12)
     assert [(r["noise"], r["probe_noise"], r["estimator"]) for r in own["results"]["noise"]["rows"]] == [
-        ("gaussian", "gaussian", "mean"), ("ar1", "ar1", "gls"), ("gumbel", "gumbel", "mean")]
+        ("gaussian", "gaussian", "mean"), ("ar1", "ar1", "gls"), ("gumbel", "gumbel", "posterior")]
 
 
 def test_full_budgets_count_the_networks_each_experiment_trains():

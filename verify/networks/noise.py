@@ -17,8 +17,10 @@ The optimal agent of every row (``ood_optimal``, mu agreement) is matched to the
 estimator in closed form (:func:`theory.noise.estimator_variance`) and the protocol ceiling of a
 decoder of mu = x* + N(0, diag v), mean over the quadrant folds: ``r2_protocol_mean`` (sample mean)
 and, for AR(1), ``r2_protocol_gls`` (the best linear unbiased estimator). ``r2_protocol`` is the
-best estimator's: GLS for AR(1), the mean otherwise (under Gaussian probing: the Gaussian line of
-every row). ``probe_noise`` names the probe's kind, ``noise`` the training kind.
+best estimator's (the optimal agent's, :data:`BEST_ESTIMATOR`): GLS for AR(1), the posterior mean
+beta [psi(t) - log sum e^(-X / beta)] for Gumbel (``r2_protocol_posterior``, variance beta^2 psi'(t)),
+the mean otherwise (under Gaussian probing: the Gaussian line of every row). ``probe_noise``
+names the probe's kind, ``noise`` the training kind.
 
 Claim (binding; the theory's: Theorem 3.1 holds for any noise with a linear sufficient estimator):
 for each Gaussian training kind (gaussian, anisotropic, ar1) the networks are at the line of the
@@ -85,16 +87,23 @@ def noise_model(kind: str, sigma: float, D: int, scales, a: float):
     return make_noise(kind, s, D, a if kind == "ar1" else 0.0)
 
 
+#: The optimal agent's estimator of each kind (:data:`nets.frozen.MATCHED_ESTIMATOR`, per kind): the row's line.
+BEST_ESTIMATOR = {"gaussian": "mean", "anisotropic": "mean", "ar1": "gls", "gumbel": "posterior"}
+
+
 def ceilings(kind: str, sigma: float, t: int, D: int, scales, a: float, normalisation: str) -> dict:
+    """Lines of a linear decoder of mu = x* + error of the estimator's variance v(t) (the error is independent
+    of x*, so only v matters): ``*_mean`` (sample mean) and ``*_{best}`` (GLS for AR(1), the posterior mean
+    for Gumbel); the unsuffixed keys are the best estimator's."""
     model = noise_model(kind, sigma, D, scales, a)
     folds = ood_folds(D)
     out = {}
-    for est in ("mean", "gls") if kind == "ar1" else ("mean",):
+    best = BEST_ESTIMATOR[kind]
+    for est in dict.fromkeys(("mean", best)):
         v = estimator_variance(model, t, est)
         out[f"r2_protocol_{est}"] = float(np.mean([r2_protocol(v, f, normalisation) for f in folds]))
         out[f"r2_id_ceiling_{est}"] = float(np.mean([r2_in_distribution(v, f, normalisation) for f in folds]))
         out[f"r2_ceiling_{est}"] = float(1.0 - 12.0 * np.mean(v))
-    best = "gls" if kind == "ar1" else "mean"
     return out | {"r2_protocol": out[f"r2_protocol_{best}"], "r2_id_ceiling": out[f"r2_id_ceiling_{best}"],
                   "r2_ceiling": out[f"r2_ceiling_{best}"], "estimator": best}
 
@@ -124,8 +133,8 @@ def verdicts_noise(config, rows, values, rng, extras):
         if not r["ceiling_is_bound"]:
             checks.append(dataclasses.replace(verdicts.claim(
                 f"at_mean_estimator_line_{r['noise']}", f"note: {r['noise']}-trained networks, against the "
-                f"probe's ({r['probe_noise']}) sample-mean line", [verdicts.at_line(r, r["noise"])], "at the line",
-                "not binding"),
+                f"line of the probe's ({r['probe_noise']}) optimal estimator", [verdicts.at_line(r, r["noise"])],
+                "at the line", "not binding"),
                 binding=False))
     return verdicts.finish(checks, [] if sufficient else ["at_line_under_each_noise: no Gaussian kind in this run"],
                            rows, "noise", "noise_variants")
