@@ -274,6 +274,14 @@ def r2_bayes_fold_mean(error_variance, normalisation: str = "fullrange", scheme:
     return np.mean([r2_bayes(v, f, normalisation) for f in ood_folds(v.shape[-1], scheme)], axis=0)
 
 
+def bayes_line(sigma: float, t: float, D: int, normalisation: str) -> dict:
+    """The Bayes bound beside a network row's linear line (isotropic Gaussian noise, v = sigma^2 / t):
+    ``r2_bayes`` (mean over the OOD folds, the rows' convention) and ``r2_bayes_whole_cube``."""
+    v = np.full(check_positive_int("D", D), float(sigma) ** 2 / float(t))
+    return {"r2_bayes": float(r2_bayes_fold_mean(v, normalisation)),
+            "r2_bayes_whole_cube": r2_bayes_whole_cube(sigma, t, D)}
+
+
 def sufficient_variance(model: NoiseModel, t) -> np.ndarray:
     """Var(mu_d | x*) of the Gaussian sufficient statistic after t samples, shape (..., D).
 
