@@ -83,6 +83,26 @@ def test_copula_bound_exceeds_the_protocol_line_on_every_quadrant(normalisation)
         assert est[f.name].value >= float(r2_protocol_copula(V, f, 0.9, normalisation)) - k * est[f.name].se
 
 
+def test_fold_mean_is_the_mean_of_the_fold_values():
+    est = r2_bayes_copula(V, 0.7, 300, 11)
+    # The same trials enter both: equal up to the rounding of a mean of four numbers.
+    np.testing.assert_allclose(est["fold_mean"].value, np.mean([est[f.name].value for f in FOLDS]), rtol=0,
+                               atol=8 * np.finfo(float).eps)
+    assert 0 < est["fold_mean"].se < max(est[f.name].se for f in FOLDS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rho", [0.5, 0.9, 0.99])
+def test_twin_with_many_trials_agrees_with_the_rao_blackwellised_bound(rho):
+    # 2e4 Rao-Blackwellised trials against 1e5 twin trials on a finer grid (200 cells: corner cells of the
+    # singular copula density hold less of any posterior).
+    est = r2_bayes_copula(V, rho, 20_000, 12, FOLDS)
+    k = family_k(3 * (1 + len(FOLDS)), ALPHA)
+    assert agree(mc_r2_bayes_copula(V, rho, 100_000, 13, grid_size=200), est["whole"], k)
+    for f in FOLDS:
+        assert agree(mc_r2_bayes_copula(V, rho, 100_000, 13, f, grid_size=200), est[f.name], k)
+
+
 def test_rao_blackwellised_estimate_is_reproducible_for_a_seed():
     a, b = r2_bayes_copula(V, 0.5, 50, 9, []), r2_bayes_copula(V, 0.5, 50, 9, [])
     assert a == b and r2_bayes_copula(V, 0.5, 50, 10, [])["whole"] != a["whole"]

@@ -262,9 +262,7 @@ def r2_bayes_whole_cube(sigma, t, D: int) -> float:
     """
     D = check_positive_int("D", D)
     s = check_sigma(sigma, D)
-    if not (np.isfinite(t) and t > 0):
-        raise ValueError(f"t={t!r} must be finite and > 0")
-    return float(r2_bayes(np.broadcast_to(s**2 / t, (D,))))
+    return float(r2_bayes(np.broadcast_to(s**2 / _check_t(t), (D,))))
 
 
 def r2_bayes_fold_mean(error_variance, normalisation: str = "fullrange", scheme: str = "auto") -> np.ndarray:
@@ -277,7 +275,7 @@ def r2_bayes_fold_mean(error_variance, normalisation: str = "fullrange", scheme:
 def bayes_line(sigma: float, t: float, D: int, normalisation: str) -> dict:
     """The Bayes bound beside a network row's linear line (isotropic Gaussian noise, v = sigma^2 / t):
     ``r2_bayes`` (mean over the OOD folds, the rows' convention) and ``r2_bayes_whole_cube``."""
-    v = np.full(check_positive_int("D", D), float(sigma) ** 2 / float(t))
+    v = np.full(check_positive_int("D", D), float(check_sigma(sigma)) ** 2 / _check_t(t))
     return {"r2_bayes": float(r2_bayes_fold_mean(v, normalisation)),
             "r2_bayes_whole_cube": r2_bayes_whole_cube(sigma, t, D)}
 
@@ -295,6 +293,13 @@ def sufficient_variance(model: NoiseModel, t) -> np.ndarray:
     if model.kind == "gumbel":
         raise ValueError("noise='gumbel' has no Gaussian sufficient statistic; use theory.bayes_noise")
     return estimator_variance(model, t, "gls" if model.kind == "ar1" else "mean")
+
+
+def _check_t(t) -> float:
+    t_arr = float_array("t", t)
+    if t_arr.ndim != 0 or t_arr <= 0:
+        raise ValueError(f"t={t!r} must be a single number > 0")
+    return float(t_arr)
 
 
 def _check_box(low, high) -> tuple[np.ndarray, np.ndarray]:

@@ -156,7 +156,8 @@ def r2_bayes_copula(error_variance, rho: float, n_trials: int, rng, folds=None,
 
     Returns
     -------
-    dict : ``"whole"`` -> MCBound (fullrange), and each fold's name -> MCBound with ``normalisation``
+    dict : ``"whole"`` -> MCBound (fullrange), each fold's name -> MCBound with ``normalisation``, and
+        ``"fold_mean"`` -> the mean over the folds (the network rows' convention), its SE from the same trials
     """
     prior = CopulaPrior(float(rho))
     n_trials = check_positive_int("n_trials", n_trials, 2)
@@ -167,9 +168,12 @@ def r2_bayes_copula(error_variance, rho: float, n_trials: int, rng, folds=None,
     mu = x_star + np.sqrt(v) * rng.standard_normal((n_trials, 2))
     _, spread = posterior_moments_copula(mu, v, rho, folds)
     out = {"whole": _rb_estimate(spread[:, 0], 1.0, LATENT_VARIANCE)}
+    scales = [region_probability(prior, f, "test") * copula_reference_variance(rho, f, normalisation) for f in folds]
     for k, fold in enumerate(folds):
-        out[fold.name] = _rb_estimate(spread[:, 1 + k], region_probability(prior, fold, "test"),
-                                      copula_reference_variance(rho, fold, normalisation))
+        out[fold.name] = _rb_estimate(spread[:, 1 + k], scales[k], 1.0)
+    if folds:
+        # 1 - mean_k(MSE_k / ref_k): per trial, the mean over folds of its scaled contributions.
+        out["fold_mean"] = _rb_estimate(np.mean(spread[:, 1:] / np.array(scales), axis=1), 1.0, 1.0)
     return out
 
 
