@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from theory.bayes_bound import r2_bayes, truncated_moments
-from theory.bayes_copula import copula_reference_variance, posterior_moments_copula, r2_bayes_copula
+from theory.bayes_copula import (copula_reference_variance, default_nodes, posterior_moments_copula,
+                                 r2_bayes_copula)
 from theory.bayes_montecarlo import mc_r2_bayes_copula
 from theory.correlated import r2_protocol_copula
 from theory.folds import Fold, ood_folds
@@ -31,6 +32,17 @@ def test_posterior_at_zero_correlation_is_the_truncated_normal(v):
     _, mean, var = truncated_moments(mu, v, -0.5, 0.5)
     np.testing.assert_allclose(m, mean, rtol=0, atol=3e-5 * np.sqrt(v))
     np.testing.assert_allclose(spread[:, 0], var.mean(axis=1), rtol=0, atol=3e-5 * v)
+
+
+@pytest.mark.parametrize("rho", [0.9, 0.99])
+def test_posterior_quadrature_is_converged_at_strong_correlation(rho):
+    # The ridge of the prior narrows as sqrt(1 - rho^2); the default node count follows it. Against a rule with
+    # twice the nodes: within 1e-5 posterior sd (discretisation, far below what the MC SE of r^2 resolves).
+    x = CopulaPrior(rho).sample(0, 60)
+    mu = x + np.sqrt(V) * np.random.default_rng(1).standard_normal(x.shape)
+    m, _ = posterior_moments_copula(mu, V, rho)
+    fine, _ = posterior_moments_copula(mu, V, rho, nodes=2 * default_nodes(rho))
+    np.testing.assert_allclose(m, fine, rtol=0, atol=1e-5 * np.sqrt(V[0]))
 
 
 def test_rao_blackwellised_estimate_at_zero_correlation_is_the_box_bound():
