@@ -2,13 +2,14 @@
 
 Whose bound it is. The paper's theory line 1 - 12 sigma^2 / t and the protocol values of
 :mod:`theory.ceilings` are what a *linear decoder on mu(t)* (the flat-prior estimate) reaches. They are
-not upper bounds: the posterior mean under the true prior does better. The value here is the bound that
-no decoder of any state can beat beyond Monte-Carlo noise, because the posterior mean minimises the
-expected squared error given everything the agent saw (over the prior: the whole box, and every fold
-mean below, where one estimator serves every fold). A state that has lost information does worse. On a
-single held-out region it is what the Bayes agent reaches there (it needs no training, so its OOD r^2 is
-its r^2 on that region); an estimator that is told the region could beat it there, which no decoder fit
-on the other regions is.
+not upper bounds: the posterior mean under the true prior does better. The value here is the Bayes bound:
+no decoder of any state can beat it beyond Monte-Carlo noise, because the posterior mean minimises the
+expected squared error given everything the agent saw. A state that has lost information does worse.
+As a theorem this holds over the prior: on the whole box, and for the mean over the orthant folds (an
+equal-probability partition of the box) when one estimator serves every fold. On a single held-out region
+(and for half-space fold means) it is what the Bayes agent reaches there (it needs no training, so its OOD
+r^2 is its r^2 on that region); an estimator biased toward that region could beat it there, so there the
+linear lines' position below it is checked numerically (tests), not assumed.
 
 The world (docs/theory.md §1): x*_d ~ U[low_d, high_d] independently, and the evidence reduces to a
 sufficient statistic mu_d | x* ~ N(x*_d, v_d), v_d = sigma_d^2 / t (anisotropic noise: a vector v;
