@@ -248,8 +248,9 @@ def r2_bayes(error_variance, fold: Fold | None = None, normalisation: str = "ful
 
     Examples
     --------
-    >>> round(float(r2_bayes([0.002, 0.002])), 4)   # sigma 0.2, t 20: above 1 - 12 * 0.002 = 0.976
-    0.9779
+    >>> v = [0.2**2 / 20] * 2   # sigma 0.2, t 20: above the linear line 1 / (1 + 12 v)
+    >>> bool(r2_bayes(v) > 1 / (1 + 12 * v[0]))
+    True
     """
     v = _check_variance(error_variance)
     ref = bayes_reference_variance(fold, normalisation, v.shape[-1], low, high)
