@@ -425,7 +425,7 @@ def test_r2_point_same_seed_is_bit_identical_and_different_seeds_differ():
 # ----------------------------------------------------------------------------------- CLI
 
 def test_cli_json_output_has_config_summary_points_and_files(tmp_path, capsys):
-    code = cli.main(["r2", "--grid", "ntask=1,3", "trials=200", "--seed", "0:3", "--workers", "0",
+    code = cli.main(["r2", "--grid", "ntask=1,3", "trials=200", "--seed", "0:2", "--workers", "0",
                      "--out", str(tmp_path), "--quiet", "--json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["passed"] is True
@@ -437,7 +437,7 @@ def test_cli_json_output_has_config_summary_points_and_files(tmp_path, capsys):
     assert len(Path(out["files"]["csv"]).read_text().splitlines()) == 7
     assert len(json.loads(Path(out["files"]["json"]).read_text())["points"]) == 6
 
-    cli.main(["r2", "--grid", "ntask=1,3", "trials=200", "--seed", "0:3", "--workers", "0",
+    cli.main(["r2", "--grid", "ntask=1,3", "trials=200", "--seed", "0:2", "--workers", "0",
               "--out", str(tmp_path), "--quiet", "--json"])
     assert json.loads(capsys.readouterr().out)["summary"][CACHED] == 6
 

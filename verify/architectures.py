@@ -62,8 +62,9 @@ def transformer_claim(rows: dict) -> Check:
     levels = ", ".join(f"N={n}: transformer {tr[n]}, rnn {rnn[n]}" for n in common)
     return Check("transformer_disentangles_at_smaller_ntask",
                  f"the transformer's OOD r^2 interval lies within {NEAR_CEILING} of the protocol ceiling at an N "
-                 "where the RNN's lies below it (Fig. 3b)", "some N", wins[0] if wins else "none", levels,
-                 bool(wins), binding=False, decided=decided)
+                 "where the RNN's lies below it (Fig. 3b)", None, wins[0] if wins else None, levels,
+                 bool(wins), binding=False, decided=decided, predicted_text="some N",
+                 measured_text=f"N = {wins[0]}" if wins else "none")
 
 
 def run(out, budget: dict, seed: int, progress: bool, cache=None, workers: int | None = None) -> dict:

@@ -58,4 +58,4 @@ def figure(group, folder, budget) -> list:
 
 
 CORRELATED = Experiment("S3b", "OOD r^2 vs the latent correlation rho", "rho", networks, settings, verdicts_S3b,
-                        group="correlated", row_theory=row_theory, figure=figure, latents=latents)
+                        ensemble="correlated", row_theory=row_theory, figure=figure, latents=latents)

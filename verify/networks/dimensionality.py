@@ -97,4 +97,4 @@ def figure(group, folder, budget) -> list:
 
 
 DIMENSIONALITY = Experiment("5b", "OOD r^2 and angles vs the latent dimension D, per N", "ntask", networks, settings,
-                            verdicts_5b, group="dimensionality", row_theory=row_theory, figure=figure)
+                            verdicts_5b, ensemble="dimensionality", row_theory=row_theory, figure=figure)

@@ -59,4 +59,4 @@ def figure(group, folder, budget) -> list:
 
 
 HIDDEN_SIZE = Experiment("hidden_size", "OOD r^2 vs hidden size H with the capacity line", "hidden", networks,
-                         settings, verdicts_hidden, group="hidden_size", row_theory=row_theory, figure=figure)
+                         settings, verdicts_hidden, ensemble="hidden_size", row_theory=row_theory, figure=figure)

@@ -43,4 +43,4 @@ def figure(group, folder, budget) -> list:
 
 
 LARGE_N = Experiment("large_n", "OOD r^2 vs N up to 96 at D = 2 and 4", "ntask", networks, dimensionality.settings,
-                     verdicts_large_n, group="large_n", row_theory=dimensionality.row_theory, figure=figure)
+                     verdicts_large_n, ensemble="large_n", row_theory=dimensionality.row_theory, figure=figure)

@@ -43,8 +43,9 @@ def verdicts_S5c(config, rows, values, rng, extras):
     below, decided = decide(lo, hi, 0.0, "below")
     checks.append(Check("free_rt_not_below_fixed", f"at N = {rows[0]['ntask']} the free-RT networks' OOD r^2 (t = "
                         f"{rows[1]['t']}) is not decidedly below the fixed-RT networks' (t = {rows[0]['t']})",
-                        ">= 0 (interval reaches 0)", f"{diff:.4g} [{lo:.4g}, {hi:.4g}]",
-                        "95% bootstrap interval of free - fixed", bool(not (below and decided)), binding=False))
+                        0.0, diff, "95% bootstrap interval of free - fixed", bool(not (below and decided)),
+                        binding=False, predicted_text=">= 0 (interval reaches 0)",
+                        measured_text=f"{diff:.4g} [{lo:.4g}, {hi:.4g}]"))
     return checks, []
 
 
@@ -74,4 +75,4 @@ def figure(group, folder, budget) -> list:
 
 
 REACTION_TIME = Experiment("S5c", "fixed vs free reaction time at the final t", "ntask", networks, settings,
-                           verdicts_S5c, group="reaction_time", row_theory=row_theory, figure=figure)
+                           verdicts_S5c, ensemble="reaction_time", row_theory=row_theory, figure=figure)

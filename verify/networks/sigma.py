@@ -24,4 +24,4 @@ def verdicts_5c(config, rows, values, rng, extras):
     return checks, []
 
 
-SIGMA = Experiment("5c", "OOD r^2 vs sigma", "sigma", networks, settings, verdicts_5c, group="sigma")
+SIGMA = Experiment("5c", "OOD r^2 vs sigma", "sigma", networks, settings, verdicts_5c, ensemble="sigma")

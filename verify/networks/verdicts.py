@@ -29,9 +29,10 @@ def below_ceiling(rows, key: str, label: str) -> Check:
     passed = all(p for p, _ in outcomes)
     decided = failed or passed
     return Check(f"ood_below_ceiling_{label}", f"median OOD r^2 ({HEADLINE}) is below the protocol ceiling at every "
-                 f"{key} (worst {key} = {worst[key]})", f"< {worst['r2_protocol']:.4g}",
-                 f"{ci['median']:.4g} [{ci['ci_low']:.4g}, {ci['ci_high']:.4g}]", f"whole {_CI} below the ceiling",
-                 bool(passed), decided=bool(decided))
+                 f"{key} (worst {key} = {worst[key]})", worst["r2_protocol"], ci["median"],
+                 f"whole {_CI} below the ceiling", bool(passed), decided=bool(decided),
+                 predicted_text=f"< {worst['r2_protocol']:.4g}",
+                 measured_text=f"{ci['median']:.4g} [{ci['ci_low']:.4g}, {ci['ci_high']:.4g}]")
 
 
 def monotone(rows, values, key: str, label: str, increasing: bool, rng, n_boot: int) -> Check:
@@ -43,9 +44,9 @@ def monotone(rows, values, key: str, label: str, increasing: bool, rng, n_boot: 
     direction = "rises" if increasing else "falls"
     passed, decided = decide(lo, hi, 0.0, "above" if increasing else "below")
     return Check(f"ood_{direction}_with_{label}", f"median OOD r^2 ({HEADLINE}) {direction} from {key} = "
-                 f"{rows[0][key]} to {rows[-1][key]}", "> 0" if increasing else "< 0",
-                 f"{diff:.4g} [{lo:.4g}, {hi:.4g}]", f"whole {_CI} of the difference {'> 0' if increasing else '< 0'}",
-                 bool(passed), decided=bool(decided))
+                 f"{rows[0][key]} to {rows[-1][key]}", 0.0, diff,
+                 f"whole {_CI} of the difference {'> 0' if increasing else '< 0'}", bool(passed), decided=bool(decided),
+                 predicted_text="> 0" if increasing else "< 0", measured_text=f"{diff:.4g} [{lo:.4g}, {hi:.4g}]")
 
 
 def published_gap(row, batches: int) -> tuple[list, list]:
@@ -58,24 +59,24 @@ def published_gap(row, batches: int) -> tuple[list, list]:
     gap = row["r2_protocol"] - emu["median"]
     return [Check("published_gap_at_24", f"with the published budget, the reference's decoder (Adam, defective "
                   f"folds) at N = {row['ntask']} is within {PUBLISHED_GAP} of the protocol ceiling",
-                  f"<= {PUBLISHED_GAP}", gap, f"<= {PUBLISHED_GAP} (Fig. 3a)", bool(gap <= PUBLISHED_GAP),
-                  binding=False)], []
+                  PUBLISHED_GAP, gap, f"<= {PUBLISHED_GAP} (Fig. 3a)", bool(gap <= PUBLISHED_GAP),
+                  binding=False, predicted_text=f"<= {PUBLISHED_GAP}")], []
 
 
 def angles_approach_90(rows) -> Check:
     """Paper claim (Fig. 3c): ridge-decoder angles closer to 90 degrees at the largest N."""
     first, last = (abs(r["angles"]["ridge_cv"]["median"] - 90) for r in (rows[0], rows[-1]))
     return Check("angles_approach_90", f"the ridge-decoder angle is closer to 90 degrees at N = {rows[-1]['ntask']} "
-                 f"than at N = {rows[0]['ntask']} (hidden space)", f"< {first:.3g}", last, "strictly closer",
-                 bool(last < first), binding=False)
+                 f"than at N = {rows[0]['ntask']} (hidden space)", first, last, "strictly closer",
+                 bool(last < first), binding=False, predicted_text=f"< {first:.3g}")
 
 
 def attractor_signature(dyn: dict, D: int) -> Check:
     """Paper claim: a D-D continuous attractor (D multipliers near 1 at most fixed points)."""
     best = max((d["fraction_with_D_unit"] for d in dyn["networks"]), default=0.0)
     return Check("attractor_signature", f"at least one network (N = {dyn['ntask']}) has {D} multipliers within "
-                 f"{dyn['unit_tol']} of 1 at most of its fixed points (a {D}-D continuous attractor)", ">= 0.5",
-                 best, "fraction of fixed points >= 0.5", bool(best >= 0.5), binding=False)
+                 f"{dyn['unit_tol']} of 1 at most of its fixed points (a {D}-D continuous attractor)", 0.5,
+                 best, "fraction of fixed points >= 0.5", bool(best >= 0.5), binding=False, predicted_text=">= 0.5")
 
 
 def row_passed(row) -> bool | None:
