@@ -121,5 +121,5 @@ def test_a_part_without_a_decided_theory_check_is_marked_no_verdict_not_pass(tmp
     checked = report.Section("checked", "s", "t", (Check("a", "a claim", 1.0, 1.0, "exact", True),), (), 1.0)
     measured = report.Section("measured only", "s", "t", (), (), 1.0)
     table = [line for line in report.render_markdown([checked, measured], tmp_path, 2.0).splitlines()
-             if line.startswith("| checked") or line.startswith("| measured only")]
+             if line.startswith(("| checked", "| measured only"))]
     assert table[0].endswith("| PASS | 1.0 |") and table[1].endswith("| NO VERDICT | 1.0 |")

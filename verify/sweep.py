@@ -400,7 +400,8 @@ def main(argv=None) -> int:
                                           if r["status"] != FAILED)
     if args.json:
         print(strict_json({"config": config, "summary": summary, "points": list(sweep.records),
-                           "files": files, "folder_points": len(folder.records), "passed": passed}))
+                           "files": [files["csv"], files["json"]], "folder_points": len(folder.records),
+                           "passed": passed}))
     else:
         if not args.quiet:
             print(_point_table(list(sweep.records), [k for k, v in grid.axes if len(v) > 1] or ["seed"]))

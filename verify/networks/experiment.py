@@ -55,13 +55,13 @@ class Experiment:
     ensemble : name of the ensemble it runs on (experiments with the same ensemble share networks)
     row_theory : (info, setting, t, config) -> dict merged into each row after the default theory
         line (the experiment's own axes and ceilings), or None
-    figure : (group result, folder, budget label) -> list of paths, the experiment's own figures
+    figure : (ensemble result, folder, budget label) -> list of paths, the experiment's own figures
         (None: the shared OOD r^2 figure of its axis)
     latents : (info, config, rng, shape) -> x* of the probe trials, shape (K, n, D) (None: uniform
         on the cube; S3b draws them from its correlated prior)
     output : the kind of files, JSON summary and text lines its ``extra`` result has, a key of
         :data:`verify.networks.report.EXTRA_OUTPUTS` ("tuning", "dynamics"), or None (none beyond
-        the rows; S6's rows go into the result's ``measured``)
+        the rows; S6's rows go into the result's ``measurements``)
     """
 
     name: str

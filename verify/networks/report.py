@@ -39,10 +39,10 @@ def flatten(row: dict, prefix: str = "") -> dict:
     return out
 
 
-def _calibration_json(group: dict) -> list:
-    keys = ("networks", "z_centre", "logit_mean", "optimal_mean", "slope")
+def _calibration_json(ensemble: dict) -> list:
+    keys = ("network_indices", "z_centre", "logit_mean", "optimal_mean", "slope")
     return [{"ntask": f.get("ntask"), **{k: c[k] for k in keys}}
-            for f in group["figures"] if f.get("calibration") for c in f["calibration"]["curves"]]
+            for f in ensemble["figures"] if f.get("calibration") for c in f["calibration"]["curves"]]
 
 
 def _tuning_summary(tun: dict) -> dict:
@@ -114,11 +114,11 @@ def _extras(g: dict):
 def summary(result: dict) -> dict:
     """The JSON-able per-ensemble part of a :func:`verify.networks.runner.run` result (no large arrays)."""
     out = {}
-    for group, g in result["results"].items():
+    for ensemble, g in result["results"].items():
         entry = {"rows": g["rows"], "training": g["training"], "calibration": _calibration_json(g)}
         for extra, kind in _extras(g):
             entry |= kind.summary(extra)
-        out[group] = entry
+        out[ensemble] = entry
     return out
 
 
@@ -138,7 +138,7 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
     if result["per_network"]:
         files.append(atomic_write_bytes(out / "per_network.csv", csv_bytes(result["per_network"])))
     label = budget_label(result["config"])
-    for group, g in result["results"].items():
+    for ensemble, g in result["results"].items():
         if g.get("figure") is not None:   # an experiment's own figures (verify.networks sweeps)
             files += g["figure"](g, out, label)
         elif g["rows"]:
@@ -146,7 +146,7 @@ def write_outputs(result: dict, out, key: str) -> list[Path]:
             figures.plot_r2(g["rows"], g["figures"], g["axis"], path, label)
             files.append(path)
         if any(f.get("calibration") for f in g["figures"]):
-            path = out / ("calibration.png" if group == "reference" else f"calibration_{group}.png")
+            path = out / ("calibration.png" if ensemble == "reference" else f"calibration_{ensemble}.png")
             figures.plot_calibration(g["rows"], g["figures"], path)
             files.append(path)
         if g["axis"] == "ntask" and len(g["rows"]) > 0 and g.get("figure") is None:
@@ -167,11 +167,11 @@ def format_rows(result: dict) -> str:
     """Human-readable tables: every decoder's median [95% CI] per setting, the ceilings, mu
     agreement and angles; then tuning, dynamics and skipped claims."""
     lines = []
-    for group, g in result["results"].items():
+    for ensemble, g in result["results"].items():
         if not g["rows"]:
             continue
         key = g["axis"]
-        lines.append(f"[{group}] OOD r^2 by decoder, median [95% bootstrap CI over networks x folds]")
+        lines.append(f"[{ensemble}] OOD r^2 by decoder, median [95% bootstrap CI over networks x folds]")
         lines.append(f"  {key:>6}  " + "  ".join(f"{n:>26}" for n in DECODERS) + "  protocol  ID ceil   ceiling")
         for r in g["rows"]:
             cells = [f"{d['median']:.4f} [{d['ci_low']:.4f}, {d['ci_high']:.4f}]"

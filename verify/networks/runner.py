@@ -21,7 +21,7 @@ from verify.networks.registry import REGISTRY
 from verify.networks.verdicts import row_passed
 from verify.verdict import verdict_word
 
-#: Experiments whose extra measurement rows go into the result's ``measured`` (JSON) by name.
+#: Experiments whose extra measurement rows go into the result's ``measurements`` (JSON) by name.
 MEASURED = ("S6",)
 #: Ensembles in the order they are trained.
 ENSEMBLES = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n",
@@ -98,7 +98,7 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
     -------
     dict with ``config``, ``rows`` (every setting of every experiment), ``per_network`` (tidy
     records), ``results`` (per ensemble: rows, training, extras, figure data), ``checks``,
-    ``skipped``, ``passed`` and ``measured`` ({experiment: rows} of measurements without a
+    ``skipped``, ``passed`` and ``measurements`` ({experiment: rows} of measurements without a
     decoder axis, e.g. S6). Each ensemble's entry of ``results`` names its experiments' extra
     outputs (``outputs``: {experiment: :attr:`~verify.networks.experiment.Experiment.output`}).
     """
@@ -107,11 +107,11 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
     streams = dict(zip(ENSEMBLES, np.random.SeedSequence(config.seed).spawn(len(ENSEMBLES))))
     chosen = [REGISTRY[name] for name in config.experiments]
     results, checks, skipped, rows, records, measurements = {}, [], [], [], [], {}
-    for group in ENSEMBLES:
-        exps = [e for e in chosen if e.ensemble == group]
+    for ensemble in ENSEMBLES:
+        exps = [e for e in chosen if e.ensemble == ensemble]
         if not exps:
             continue
-        rng = np.random.default_rng(streams[group])
+        rng = np.random.default_rng(streams[ensemble])
         specs = exps[0].networks(config)
         specs = specs if isinstance(specs, list) else [specs]
         measured = next((e for e in exps if e.settings is not None), None)
@@ -134,7 +134,7 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
             checks += c
             skipped += s
         own = [e.figure for e in exps if e.figure is not None]
-        results[group] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
+        results[ensemble] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
                           "axis": measured.axis if measured else None,
                           "outputs": {e.name: e.output for e in exps if e.output is not None},
                           "figure": (lambda g, folder, budget, fs=own: [p for f in fs for p in f(g, folder, budget)])
@@ -144,4 +144,4 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
         rows += g_rows
         records += g_records
     return {"config": config.to_dict(), "rows": rows, "per_network": records, "results": results, "checks": checks,
-            "skipped": skipped, "passed": verdict_word(checks) == "PASS", "measured": measurements}
+            "skipped": skipped, "passed": verdict_word(checks) == "PASS", "measurements": measurements}

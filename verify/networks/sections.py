@@ -66,5 +66,5 @@ def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = 
         if result["skipped"]:
             parts.append("Not checked: " + "; ".join(result["skipped"]) + "\n")
         results[name] = {"config": result["config"], "key": config.key, "rows": result["rows"],
-                         "measured": result["measured"], "skipped": result["skipped"]}
+                         "measurements": result["measurements"], "skipped": result["skipped"]}
     return "\n".join(parts), checks, results
