@@ -249,3 +249,33 @@ def test_rows_flatten_into_dotted_csv_columns():
     from verify.networks.report import flatten
 
     assert flatten({"a": 1, "d": {"x": {"m": 2}, "y": 3}}) == {"a": 1, "d.x.m": 2, "d.y": 3}
+
+
+def test_the_network_cli_answers_to_its_neutral_name_and_its_old_one():
+    import subprocess
+    import sys
+
+    from verify import rnn
+    from verify.networks import cli
+
+    assert rnn.main is cli.main
+    res = subprocess.run([sys.executable, "-m", "verify.networks", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "python -m verify.networks" in res.stdout and "--aniso-scales" in res.stdout
+    assert "--noise-scales" not in res.stdout                     # the old spelling is a hidden alias
+
+
+def test_an_all_undecided_run_is_no_verdict_and_exits_1(monkeypatch, tmp_path, capsys):
+    """A run whose binding checks are all undecided: NO VERDICT, "passed": false, exit 1."""
+    import verify.networks.cli as cli
+
+    undecided = Check("ood_below_ceiling_ntask", "a claim the interval cannot decide", 0.97, 0.96, "interval",
+                      False, decided=False)
+    monkeypatch.setattr(cli, "run", lambda *a, **k: {"config": {}, "rows": [], "per_network": [], "results": {},
+                                                     "checks": [undecided], "skipped": [], "passed": False,
+                                                     "measurements": {}})
+    monkeypatch.setattr(cli, "write_outputs", lambda result, out, key: [tmp_path / key / "results.json"])
+    code = main(["--experiment", "3a", "--ntask", "2", "--networks", "1", "--batches", "1", "--out", str(tmp_path),
+                 "--quiet", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1 and payload["passed"] is False and payload["checks"][0]["verdict"] == "undecided"

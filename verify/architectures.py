@@ -1,6 +1,6 @@
 """Fig. 3b and 3c of the paper: OOD r^2 and hidden-space angles vs N, architecture by architecture.
 
-The same measurement pipeline as ``python -m verify.rnn`` (the four named decoders, ridge_cv the
+The same measurement pipeline as ``python -m verify.networks`` (the four named decoders, ridge_cv the
 headline, bootstrap intervals over networks x folds) runs experiments 3a/3c for the RNN, the
 non-leaky RNN, the LSTM and the transformer, each at its own training budget (the paper trains
 the transformer for 2e4 batches, the recurrent networks for 1e5).
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from verify.networks.config import NetworkCheckConfig
-from verify.networks.runner import run as run_networks
+from verify.networks.runner import cache_folder, run as run_networks
 from verify.plotting import new_figure, save_figure
 from verify.verdict import Check
 
@@ -70,7 +70,7 @@ def transformer_claim(rows: dict) -> Check:
 def run(out, budget: dict, seed: int, progress: bool, cache=None, workers: int | None = None) -> dict:
     """Run 3a/3c for every architecture; returns {label: rows}, checks, the per-variant configs and files."""
     out = Path(out)
-    cache = out / "networks" if cache is None else Path(cache)
+    cache = cache_folder(out) if cache is None else Path(cache)
     rows, checks, configs = {}, [], {}
     for label, fields in VARIANTS:
         config = variant_config(fields, budget, seed)

@@ -1,8 +1,9 @@
 """Verdicts: every check ends in a claim, a prediction, a measurement, a tolerance and PASS/FAIL.
 
 Also the pieces every ``verify`` command-line entry point shares: the common options
-(``--seed``, ``--json``, ``--out``), the human-readable table, and the exit codes
-(0 = every binding check agrees with theory, 1 = a check disagrees, 2 = bad usage or input).
+(``--seed``, ``--json``, ``--out``), the human-readable table, and the exit codes, which follow
+the verdict word (:func:`verdict_word`): 0 = PASS (every decided binding check agrees with theory),
+1 = FAIL (a check disagrees) or NO VERDICT (no binding check was decided), 2 = bad usage or input.
 """
 from __future__ import annotations
 

@@ -5,8 +5,9 @@ report's network, geometry and architecture parts share (``python -m verify --qu
 ``--full``). :data:`FULL` holds the published budgets (``python -m verify --full``): 5 networks per setting and
 1e5 training batches, the axes of the paper's figures. :data:`QUICK` holds smoke budgets that
 finish in about a minute each on 2 cores (their intervals mostly cannot decide: "undecided").
-Each entry is a set of :class:`verify.networks.config.NetworkCheckConfig` overrides, keyed by the
-ensemble it trains. :func:`network_batches` (:func:`config_batches` of a built configuration) counts
+Each entry is a set of :class:`verify.networks.config.NetworkCheckConfig` overrides, named for the
+figure or experiment it reproduces (its own ensembles:
+:attr:`verify.networks.experiment.Experiment.ensemble`). :func:`network_batches` (:func:`config_batches` of a built configuration) counts
 what a budget trains; with a measured rate (network-batches per
 second, printed by every run) :func:`estimate_seconds` gives its wall time.
 """
