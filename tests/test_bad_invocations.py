@@ -19,6 +19,8 @@ PROG = {"theorem31": "python -m verify.theorem31", "curves": "python -m verify.c
         "verify": "python -m verify", "networks": "python -m verify.networks", "geometry": "python -m verify.geometry"}
 
 BIG = str(10**12)
+#: Batches whose loss history fits in memory but whose training takes more than a day at any measured rate.
+LONG = str(10**9)
 
 BAD = [
     # theorem31
@@ -123,16 +125,18 @@ BAD = [
     ("verify", ["--quick", "--full"], "--full"),
     ("verify", ["--bogus"], "--bogus"),
     # python -m verify.networks (python -m verify.rnn): days of training are refused with an estimate
-    ("networks", ["--batches", BIG], "--allow-long"),
-    ("networks", ["--batches", BIG, "--experiment", "5c"], "hours"),
+    ("networks", ["--batches", BIG], "--batches=1000000000000"),         # the loss history alone: memory
+    ("networks", ["--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),   # fits, days of training
+    ("networks", ["--batches", str(2 * 10**8), "--networks", "1", "--experiment", "5c", "--allow-large"], "day"),
     ("networks", ["--networks", "0"], "networks=0"),
     ("networks", ["--ntask", "1"], "ntask"),
     ("networks", ["--arch", "perceptron"], "--arch"),
     ("networks", ["--aniso-scales", "1", "0", "--experiment", "noise"], "noise_scales"),
     ("networks", ["--noise-a", "1", "--experiment", "noise"], "noise_a=1.0"),   # old spelling, hidden alias
     # python -m verify.geometry
-    ("geometry", ["--arch", "rnn", "--batches", BIG], "--allow-long"),
-    ("geometry", ["--agent", "rnn", "--batches", BIG], "--allow-long"),        # old spelling of --arch
+    ("geometry", ["--arch", "rnn", "--batches", BIG], "--batches=1000000000000"),
+    ("geometry", ["--arch", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
+    ("geometry", ["--agent", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),        # old spelling of --arch
     ("geometry", ["--ntask", "1"], "ntask"),
     ("geometry", ["--trials", "10"], "trials"),
     ("geometry", ["--sigma", "0"], "sigma"),

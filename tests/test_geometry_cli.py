@@ -63,7 +63,7 @@ def test_same_seed_same_rows_and_another_seed_other_rows(tmp_path, capsys):
     (["--replicates", "1000000000"], "--replicates=1000000000"),
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--arch", "rnn", "--networks", "1000000000"], "--networks=1000000000"),
-    (["--arch", "rnn", "--batches", "1000000000000"], "--allow-long"),     # days of training: refused, estimated
+    (["--arch", "rnn", "--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),     # days of training: refused, estimated
 ])
 def test_bad_input_exits_2_with_a_one_line_message(tmp_path, capsys, argv, word):
     assert vg.main(argv + ["--out", str(tmp_path), "--quiet"]) == 2

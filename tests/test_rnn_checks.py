@@ -170,7 +170,7 @@ def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
     (["--eval-trials", "1000000000000"], "--eval-trials=1000000000000"),
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--arch", "transformer", "--hidden", "8"], "does not apply to arch='transformer'"),
-    (["--batches", "1000000000000"], "--allow-long"),                  # days of training: refused, estimated
+    (["--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),                  # days of training: refused, estimated
 ])
 def test_bad_input_exits_2_naming_the_parameter_before_any_training(argv, message, capsys, tmp_path):
     try:

@@ -430,8 +430,9 @@ def check_size(args) -> None:
              f"--trials={args.trials} x --networks={args.networks}": per_state * 64,
              f"--ntask={max(args.ntask)}": per_state * pos(max(args.ntask))}
     if args.arch != "optimal":
-        terms |= training_terms(samples, f"--networks={args.networks} x {len(args.ntask)} task counts",
-                                hidden=64, ntask=pos(max(args.ntask)), eval_trials=pos(args.trials))
+        terms |= training_terms(args.arch, samples, f"--networks={args.networks} x {len(args.ntask)} task counts",
+                                None, ntask=pos(max(args.ntask)), eval_trials=pos(args.trials),
+                                batches=pos(args.batches))
     check_terms(terms, "states of the geometry measures", allow_large=args.allow_large)
 
 

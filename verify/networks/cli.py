@@ -154,10 +154,10 @@ def check_size(args) -> None:
     pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
     settings = max(len(args.ntask), len(args.sigmas), len(args.Ds) * len(args.ntask), len(args.hiddens),
                    len(args.large_ntask) * len(args.large_Ds), len(args.rhos), len(args.noises), len(args.mult_ntask))
-    terms = training_terms(pos(args.networks) * settings, f"--networks={args.networks} x {settings} settings",
-                           hidden=pos(max([args.hidden, *args.hiddens])),
-                           ntask=pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask])),
-                           eval_trials=pos(args.eval_trials))
+    width = pos(max([args.hidden, *args.hiddens])) if "hidden" in arch_options(args.arch) else None
+    terms = training_terms(args.arch, pos(args.networks) * settings, f"--networks={args.networks} x {settings} "
+                           "settings", width, ntask=pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask])),
+                           eval_trials=pos(args.eval_trials), batches=pos(args.batches))
     check_terms(terms, "training and probe states", allow_large=args.allow_large)
 
 

@@ -82,4 +82,4 @@ def figure(group, folder, budget) -> list:
 
 
 REACTION_TIME = Experiment("S5c", "fixed vs free reaction time at the final t", "ntask", networks, settings,
-                           verdicts_S5c, group="reaction_time", row_theory=row_theory, figure=figure)
+                           verdicts_S5c, ensemble="reaction_time", row_theory=row_theory, figure=figure)

@@ -12,11 +12,9 @@ request here:
 from __future__ import annotations
 
 from infra.cli import UsageError
-from infra.guard import ensemble_terms, recurrent_training_terms
-from theory.encoders import MLP_WIDTHS
+from infra.guard import check_time
+from verify.networks import pipeline
 
-#: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.
-TRIAL_STEPS = 22
 #: float64 values kept per probe trial and hidden unit by the measurements (states, decoders' copies).
 PROBE_COPIES = 4
 #: Network-batches per second assumed by the time estimate: above every rate measured on 2 cores
@@ -28,13 +26,14 @@ FAST_RATE = 10_000.0
 MAX_HOURS = 24.0
 
 
-def training_terms(K: int, label: str, hidden: int, ntask: int, eval_trials: int) -> dict:
-    """Size-guard terms {parameter: bytes} of K networks (``label`` says what makes K) trained at once
-    (``hidden`` units, ``ntask`` outputs, the widest encoder's inputs) and probed on ``eval_trials``
-    trials each (states, the decoders' copies and the logits)."""
-    one = recurrent_training_terms(batch_size=16, steps=TRIAL_STEPS, hidden=hidden, inputs=MLP_WIDTHS[-1] + 1,
-                                   outputs=1, ntask=ntask)
-    terms = ensemble_terms(one, K, label)
+def training_terms(arch: str, K: int, label: str, width: int | None, ntask: int, eval_trials: int,
+                   batches: int) -> dict:
+    """Size-guard terms {parameter: bytes} of K networks of ``arch`` (``label`` says what makes K) trained
+    at once, as the architecture reports them (:func:`verify.networks.pipeline.training_terms`: ``width``
+    hidden units or d_model, ``ntask`` outputs, the loss history of ``batches``), and probed on
+    ``eval_trials`` trials each (states, the decoders' copies and the logits)."""
+    terms = pipeline.training_terms(arch, K, batches, ntask, label, width)
+    hidden = width or 64
     probes = f"--eval-trials={eval_trials} x {label}"
     terms[probes] = 8.0 * K * eval_trials * (PROBE_COPIES * hidden + 2)
     terms[f"--ntask={ntask} x {probes}"] = 8.0 * K * eval_trials * ntask      # the probes' logits
@@ -54,8 +53,6 @@ def check_training_time(network_batches: int, what: str, allow_long: bool) -> fl
     1.0
     """
     seconds = network_batches / FAST_RATE
-    if seconds > MAX_HOURS * 3600 and not allow_long:
-        raise UsageError(f"{what}: {network_batches:.3g} network-batches take at least {seconds / 3600:.3g} hours "
-                         f"(at {FAST_RATE:g} network-batches/s, faster than any measured rate), more than "
-                         f"{MAX_HOURS:g}; pass --allow-long to run it anyway")
+    check_time(seconds, what, f"{network_batches:.3g} network-batches at {FAST_RATE:g} network-batches/s, faster "
+               "than any measured rate", allow_long, MAX_HOURS * 3600)
     return seconds
