@@ -15,6 +15,9 @@ BAD = Check("bad", "a theory claim that fails", 1.0, 2.0, "exact", False)
 OPEN = Check("open", "a theory claim its interval cannot decide", 0.97, 0.96, "interval", False, decided=False)
 OPEN_OK = Check("open_ok", "a theory claim its interval cannot decide", 0.97, 0.96, "interval", True, decided=False)
 PAPER = Check("paper", "a paper claim outside the theory", 0.5, 0.1, ">= 0.5", False, binding=False)
+UNDER = Check("under", "below an upper bound (any network that learnt nothing is)", 0.98, 0.6, "below", True,
+              kind="upper")
+OVER = Check("over", "decidedly above an upper bound", 0.98, 0.99, "below", False, kind="upper")
 
 #: (checks, the verdict word, exit code, "passed") written out by hand.
 CASES = [
@@ -27,6 +30,11 @@ CASES = [
     ([OPEN, OPEN_OK, PAPER], "NO VERDICT", 1, False),
     ([PAPER], "NO VERDICT", 1, False),
     ([], "NO VERDICT", 1, False),
+    ([UNDER], "NO VERDICT", 1, False),                    # upper checks alone never make a PASS
+    ([UNDER, OPEN], "NO VERDICT", 1, False),
+    ([OVER], "FAIL", 1, False),                           # ... but can fail a run
+    ([GOOD, OVER], "FAIL", 1, False),
+    ([GOOD, UNDER], "PASS", 0, True),
 ]
 
 
@@ -74,3 +82,8 @@ def test_numpy_numbers_become_python_numbers_and_the_text_form_is_shown_in_table
 def test_verdict_line_counts_only_decided_binding_checks():
     assert verdict_line([GOOD, BAD, OPEN, PAPER]) == ("FAIL: 1/2 checks agree with theory; 0/1 further paper claims "
                                                       "reproduced; 1 undecided at this budget")
+
+
+def test_a_check_of_an_unknown_kind_is_refused():
+    with pytest.raises(ValueError, match="kind="):
+        Check("x", "y", 1.0, 1.0, "exact", True, kind="lower")
