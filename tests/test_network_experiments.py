@@ -106,7 +106,7 @@ def test_S5c_has_one_row_per_timeline_at_its_final_t(run_sweeps):
 
 def test_S6_measures_sparseness_per_D_and_N_with_intervals(run_sweeps):
     _, config, result = run_sweeps
-    rows = result["measured"]["S6"]
+    rows = result["measurements"]["S6"]
     assert [(r["D"], r["ntask"]) for r in rows] == [(2, 2), (2, 3), (3, 2), (3, 3)]
     for r in rows:
         iv = r["sparseness"]
@@ -139,7 +139,7 @@ def test_large_n_rows_and_the_sweep_figures_are_written(run_sweeps):
     out, config, result = run_sweeps
     rows = result["results"]["large_n"]["rows"]
     assert [(r["D"], r["ntask"]) for r in rows] == [(2, 4), (2, 8)]
-    from verify.rnn_report import write_outputs
+    from verify.networks.report import write_outputs
     files = {p.name for p in write_outputs(result, out, config.key)}
     assert {"r2_vs_ntask_by_encoder.png", "reaction_time.png", "sparseness.png", "r2_vs_hidden.png",
             "r2_vs_large_ntask.png"} <= files

@@ -93,7 +93,7 @@ def verdicts_S3b(config, rows, values, rng, extras):
     checks = [verdicts.claim("holds_until_rho_near_1", f"at rho = {base['rho']:g} the networks are at the line and "
                              "OOD r^2 does not drop at the moderate rhos "
                              f"{[r['rho'] for r, _ in moderate]} (Fig. S3b)", parts, "at the line; no drop",
-                             "95% bootstrap intervals; 'at the line' and the margin from the line at "
+                             "95% t intervals; 'at the line' and the margin from the line at "
                              f"{verdicts.EVIDENCE_FRACTION:g} of the evidence (toolkit's choice)")]
     for r, v in extreme:
         drop = verdicts.no_drop(v0, v, m, f"rho {base['rho']:g} -> {r['rho']:g}", rng, config.n_boot)
@@ -118,4 +118,4 @@ def figure(group, folder, budget) -> list:
 
 
 CORRELATED = Experiment("S3b", "OOD r^2 vs the latent correlation rho", "rho", networks, settings, verdicts_S3b,
-                        group="correlated", row_theory=row_theory, figure=figure, latents=latents)
+                        ensemble="correlated", row_theory=row_theory, figure=figure, latents=latents)

@@ -93,7 +93,7 @@ def verdicts_5b(config, rows, values, rng, extras):
     if lower:
         checks.append(verdicts.claim("lower_when_ntask_below_D", "at each D, the largest N < D decodes worse than "
                                      "the smallest N >= D (Fig. 5b)", lower, "difference > 0",
-                                     "whole 95% bootstrap interval of each difference above 0"))
+                                     "whole 95% t interval of each difference above 0"))
     else:
         skipped.append("lower_when_ntask_below_D: no D with both N < D and N >= D cells in this run")
     notes = [verdicts.below_ceiling(rs, "cell", label) for rs, label in ((good, "identifiable"),
@@ -115,4 +115,4 @@ def figure(group, folder, budget) -> list:
 
 
 DIMENSIONALITY = Experiment("5b", "OOD r^2 and angles vs the latent dimension D, per N", "ntask", networks, settings,
-                            verdicts_5b, group="dimensionality", row_theory=row_theory, figure=figure)
+                            verdicts_5b, ensemble="dimensionality", row_theory=row_theory, figure=figure)

@@ -3,7 +3,9 @@
 An :class:`Experiment` is data: the shared runner (:mod:`verify.networks.runner`) trains or loads
 its networks, measures each of its settings with the named decoders, attaches the theory line to
 each row, and asks the experiment for its verdicts. Experiments that share an ensemble (3a, 3c, 4
-and dynamics all use the reference networks) share one training and one measurement.
+and dynamics all use the reference networks) share one training and one measurement. (An
+"ensemble" here is the set of networks trained for an experiment; :mod:`nets` calls networks
+trained together a "group".)
 """
 from __future__ import annotations
 
@@ -41,7 +43,8 @@ class Experiment:
     Attributes
     ----------
     name, title : registry key and what it shows
-    axis : row key of the experiment's axis ("ntask", "t", "sigma"), or None (no decoder rows)
+    axis : row key of the experiment's axis ("ntask", "t", "sigma"), or None: no decoder rows (the
+        experiment only adds an ``extra`` measurement to an ensemble another experiment measures)
     networks : config -> TrainConfig of its ensemble (via :func:`verify.networks.pipeline.train_config`),
         or a list of them (one ensemble per value of an axis the TrainConfig holds once, e.g. D or H);
         the settings of every ensemble are measured and their rows concatenated
@@ -49,13 +52,16 @@ class Experiment:
     verdicts : (config, rows, values, rng, extras) -> (checks, skipped); values: each row's (K, F)
         headline r^2; extras: {experiment name: its extra result} of the same ensemble
     extra : (ens, config) -> dict, measurements beyond the decoders (tuning, dynamics), or None
-    group : name of the ensemble it runs on (experiments with the same group share networks)
+    ensemble : name of the ensemble it runs on (experiments with the same ensemble share networks)
     row_theory : (info, setting, t, config) -> dict merged into each row after the default theory
         line (the experiment's own axes and ceilings), or None
-    figure : (group result, folder, budget label) -> list of paths, the experiment's own figures
+    figure : (ensemble result, folder, budget label) -> list of paths, the experiment's own figures
         (None: the shared OOD r^2 figure of its axis)
     latents : (info, config, rng, shape) -> x* of the probe trials, shape (K, n, D) (None: uniform
         on the cube; S3b draws them from its correlated prior)
+    output : the kind of files, JSON summary and text lines its ``extra`` result has, a key of
+        :data:`verify.networks.report.EXTRA_OUTPUTS` ("tuning", "dynamics"), or None (none beyond
+        the rows; S6's rows go into the result's ``measurements``)
     probe : (ens, config) -> the ensemble the probe trials run on: the same networks with another
         evidence-noise model (the noise variants' Gaussian probing), or None (the trained ensemble)
     """
@@ -67,10 +73,11 @@ class Experiment:
     settings: Callable | None = None
     verdicts: Callable = field(default=lambda config, rows, values, rng, extras: ([], []))
     extra: Callable | None = None
-    group: str = "reference"
+    ensemble: str = "reference"
     row_theory: Callable | None = None
     figure: Callable | None = None
     latents: Callable | None = None
+    output: str | None = None
     probe: Callable | None = None
 
 

@@ -54,7 +54,7 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
                         _noise_sd(states, info, ks[0]), states.t)
         exact[pos], calibrated[pos], slope[pos] = cal.exact, cal.calibrated, cal.slope
         optimal.append(cal.optimal)
-        curves.append({"networks": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
+        curves.append({"network_indices": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
                        "optimal_mean": cal.optimal_mean, "slope": cal.slope})
     agreement = {"exact": float(np.median(exact)),
                  "calibrated": float(np.nanmedian(calibrated)) if np.any(np.isfinite(calibrated)) else None,

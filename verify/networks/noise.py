@@ -155,5 +155,5 @@ def figure(group, folder, budget) -> list:
 
 
 NOISE = Experiment("noise", "OOD r^2 under Gaussian, anisotropic, AR(1) and Gumbel noise", "noise_index", networks,
-                   settings, verdicts_noise, group="noise", row_theory=row_theory, figure=figure,
+                   settings, verdicts_noise, ensemble="noise", row_theory=row_theory, figure=figure,
                    probe=probe_ensemble)

@@ -113,6 +113,6 @@ def figure(group, folder, budget) -> list:
 
 
 SPARSENESS = Experiment("S6", "lifetime sparseness vs N and vs D (measured)", None, dimensionality.networks,
-                        extra=sparseness, group="dimensionality", figure=figure,
+                        extra=sparseness, ensemble="dimensionality", figure=figure,
                         verdicts=lambda config, rows, values, rng, extras:
                         ([], ["S6: measured only; no claim of the paper is quoted and the theory is silent on sparseness"]))
