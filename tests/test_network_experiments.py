@@ -185,8 +185,10 @@ def test_noise_ceilings_follow_the_estimator_variances_in_closed_form():
     np.testing.assert_allclose(gumbel["r2_ceiling"], 1 - 12 * 0.04 * trigamma, rtol=1e-12)
 
 
-def test_variant_experiments_run_with_their_theory_lines(tmp_path):
+def test_variant_experiments_run_with_their_theory_lines(tmp_path, monkeypatch):
     from theory.correlated import protocol_ceiling
+    from verify.networks import correlated
+    monkeypatch.setattr(correlated, "BAYES_TRIALS", 500)    # the copula Bayes bound's Monte Carlo is not tested here
     config = NetworkCheckConfig(**TINY, ntask=(2,), rhos=(0.0, 0.6), noises=("gaussian", "ar1", "gumbel"),
                                 mult_ntask=(4,), experiments=("S3b", "noise", "multiplicative"))
     result = run(config, tmp_path, progress=False, workers=1)

@@ -170,3 +170,26 @@ def test_protocol_options_are_validated():
     for name in ("s3b_probe", "noise_probe", "sparseness", "design_5b"):
         with pytest.raises(ValueError, match=f"{name}='bogus' must be one of"):
             NetworkCheckConfig(**{name: "bogus"})
+
+
+# ---------------------------------------------------------------- the Bayes bound of the probe actually used
+@pytest.mark.parametrize("probe", ["gaussian", "training"])
+def test_noise_rows_carry_the_bayes_bound_of_the_probe_noise_above_its_linear_line(probe):
+    from theory.bayes_bound import bayes_line
+    s, config = Setting(0, (0,), None, SIGMA), NetworkCheckConfig(noise_probe=probe)
+    for kind, scales, a in (("gaussian", (), 0.0), ("anisotropic", (1.0, 2.0), 0.0), ("ar1", (), A),
+                            ("gumbel", (), 0.0)):
+        row = noise.row_theory({"config": SimpleNamespace(noise=kind, aniso_scales=scales, ar1_a=a), "D": 2}, s, T,
+                               config)
+        assert row["r2_bayes"] > row["r2_protocol"]
+        if probe == "gaussian" or kind == "gaussian":
+            np.testing.assert_allclose(row["r2_bayes"], bayes_line(SIGMA, T, 2, "fullrange")["r2_bayes"], rtol=1e-12)
+
+
+def test_S3b_rows_carry_the_uniform_bayes_bound_under_the_uniform_probe_at_every_rho():
+    from theory.bayes_bound import bayes_line
+    for rho in (0.0, 0.9):
+        row = correlated.row_theory({"config": SimpleNamespace(rho=rho)}, Setting(rho, (0,), None, SIGMA), T,
+                                    NetworkCheckConfig())
+        np.testing.assert_allclose(row["r2_bayes"], bayes_line(SIGMA, T, 2, "fullrange")["r2_bayes"], rtol=1e-12)
+        assert row["r2_bayes"] > row["r2_protocol"]

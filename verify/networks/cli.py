@@ -69,6 +69,7 @@ from theory.encoders import ENCODERS
 from theory.noise import NOISE_KINDS
 from verify.networks.budgets import config_batches
 from verify.networks.config import EVAL_TRIALS, NetworkCheckConfig
+from verify.networks.config import DESIGNS_5B, NOISE_PROBES, S3B_PROBES, SPARSENESS_DEFINITIONS
 from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
 from verify.networks.registry import REGISTRY
 from verify.networks.report import format_rows, summary, write_outputs
@@ -137,6 +138,14 @@ def build_parser():
     hidden_alias(p, "--noise-a", "noise_a", type=float)
     p.add_argument("--mult-ntask", type=int, nargs="+", default=list(d.mult_ntask),
                    help="task counts of experiment multiplicative, multiples of 4 (default 4 8 12 24)")
+    p.add_argument("--s3b-probe", choices=S3B_PROBES, default=d.s3b_probe,
+                   help="S3b probe latents: uniform (the reference's generalize.py) or prior (the copula prior)")
+    p.add_argument("--noise-probe", choices=NOISE_PROBES, default=d.noise_probe,
+                   help="noise variants probed with Gaussian evidence (the reference's) or each training noise")
+    p.add_argument("--sparseness", choices=SPARSENESS_DEFINITIONS, default=d.sparseness,
+                   help="S6 definition: reference (sparsity.py) or active_median (median over active units)")
+    p.add_argument("--design-5b", choices=DESIGNS_5B, default=d.design_5b,
+                   help="5b boundaries: random unit normals at every D (the reference's) or even at D = 2")
     p.add_argument("--n-boot", type=int, default=d.n_boot, help=f"bootstrap replicates (default {d.n_boot})")
     p.add_argument("--adam-steps", type=int, default=None,
                    help="Adam steps of the reference_adam decoder (default: the reference's count per N, "
@@ -178,7 +187,9 @@ def config_from_args(args) -> NetworkCheckConfig:
                               large_Ds=tuple(sorted(set(args.large_Ds))), rhos=tuple(sorted(set(args.rhos))),
                               noises=tuple(dict.fromkeys(args.noises)), noise_scales=tuple(args.noise_scales),
                               noise_a=args.noise_a, mult_ntask=tuple(sorted(set(args.mult_ntask))),
-                              seed=args.seed)
+                              seed=args.seed,
+                              s3b_probe=args.s3b_probe, noise_probe=args.noise_probe, sparseness=args.sparseness,
+                              design_5b=args.design_5b)
 
 
 def _body(args) -> dict:

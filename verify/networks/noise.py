@@ -35,6 +35,7 @@ import dataclasses
 
 import numpy as np
 
+from theory.bayes_noise import r2_bayes_noise
 from theory.ceilings import r2_in_distribution, r2_protocol
 from theory.folds import ood_folds
 from theory.noise import estimator_variance, make_noise
@@ -108,16 +109,26 @@ def ceilings(kind: str, sigma: float, t: int, D: int, scales, a: float, normalis
                   "r2_ceiling": out[f"r2_ceiling_{best}"], "estimator": best}
 
 
+def bayes(kind: str, sigma: float, t: int, D: int, scales, a: float, normalisation: str) -> dict:
+    """The Bayes bound of the probe's noise (:func:`theory.bayes_noise.r2_bayes_noise`): ``r2_bayes`` (mean
+    over the OOD folds, the rows' convention) and ``r2_bayes_whole_cube``."""
+    model = noise_model(kind, sigma, D, scales, a)
+    return {"r2_bayes": float(np.mean([r2_bayes_noise(model, t, f, normalisation) for f in ood_folds(D)])),
+            "r2_bayes_whole_cube": r2_bayes_noise(model, t)}
+
+
 def row_theory(info, setting, t, config) -> dict:
+    """The lines of the probe actually used (``probe_noise``): Gaussian evidence of the training sigma
+    (``noise_probe="gaussian"``) or the training noise (``"training"``)."""
     c = info["config"]
     kind, probe = c.noise, probe_fields(c, config)
     D, p = int(info["D"]), probe["noise"]
-    reduced = ceilings(p, setting.sigma / np.sqrt(verdicts.EVIDENCE_FRACTION), t, D, probe["aniso_scales"],
-                       probe["ar1_a"], config.normalisation)["r2_protocol"]
+    args = (t, D, probe["aniso_scales"], probe["ar1_a"], config.normalisation)
+    reduced = ceilings(p, setting.sigma / np.sqrt(verdicts.EVIDENCE_FRACTION), *args)["r2_protocol"]
     return {"noise": kind, "aniso_scales": list(c.aniso_scales) if kind == "anisotropic" else None,
             "ar1_a": float(c.ar1_a) if kind == "ar1" else None, "ceiling_is_bound": kind in GAUSSIAN_KINDS,
             "probe_noise": p, "r2_line_half_evidence": reduced} \
-        | ceilings(p, setting.sigma, t, D, probe["aniso_scales"], probe["ar1_a"], config.normalisation)
+        | ceilings(p, setting.sigma, *args) | bayes(p, setting.sigma, *args)
 
 
 def verdicts_noise(config, rows, values, rng, extras):
