@@ -157,9 +157,12 @@ def figure(group, folder, budget) -> list:
         return []
     order = {r["noise"]: r["noise_index"] for r in rows}
     r0 = rows[0]
-    probing = "Gaussian evidence" if all(r["probe_noise"] == "gaussian" for r in rows) else "the training noise"
+    gaussian = all(r["probe_noise"] == "gaussian" for r in rows)
+    probing, line = (("Gaussian evidence", "the Gaussian protocol line (sample mean)") if gaussian else
+                     ("the training noise",
+                      "protocol line of the optimal estimator (GLS for AR(1), posterior for Gumbel)"))
     title = (f"OOD r$^2$ by training noise, probed with {probing} (N = {r0['ntask']}, {setting_label(r0, budget)})\n"
-             "dashed: protocol line of the probe's best estimator (GLS for AR(1)); x-axis: "
+             f"dashed: {line}; x-axis: "
              + ", ".join(f"{i} = {k}" for k, i in order.items()))
     return plot_sweep([r | {"line": "networks"} for r in rows], group["figures"],
                       "noise_index", "line", folder / "r2_by_noise.png", title, "noise kind (index)")

@@ -87,7 +87,9 @@ def sparseness(ens, config) -> dict:
 
 
 def figure(group, folder, budget) -> list:
-    rows = [r for e in group["extras"].get("S6", []) for r in e["rows"] if r["sparseness"] is not None]
+    extras = group["extras"].get("S6", [])     # one result per D, or the result itself when the run has one D
+    rows = [r for e in (extras if isinstance(extras, list) else [extras]) for r in e["rows"]
+            if r["sparseness"] is not None]
     if not rows:
         return []
     fig, axes = new_figure(ncols=2, width=4.6, height=4.0)
