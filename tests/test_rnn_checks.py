@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from theory.bayes_bound import bayes_line
 from analysis.decoders import DECODERS
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.registry import REGISTRY
@@ -103,10 +104,13 @@ def test_run_reports_every_decoder_with_intervals_and_the_theory_line(tiny_run):
         assert {"encoding", "ridge_cv", "lstsq_sensitivity"} == set(r["angles"])
         # The optimal agent's mu on the same trials sits near the protocol ceiling (~600 test trials per fold).
         assert abs(r["ood_optimal"]["median"] - r["r2_protocol"]) < 0.01
+        # the Bayes bound of the row's world (closed form, theory.bayes_bound) lies above the paper's lines
+        assert r["r2_bayes"] == pytest.approx(bayes_line(0.2, 20, 2, "fullrange")["r2_bayes"], abs=1e-12)
+        assert r["r2_bayes"] > r["r2_protocol"] and r["r2_bayes_whole_cube"] > r["r2_id_ceiling"]
     names = {c.name for c in result["checks"]}
     assert {"ood_below_ceiling_ntask", "ood_rises_toward_line_with_ntask", "angles_approach_90",
-            "attractor_signature"} <= names
-    assert any("r2_bayes" in s for s in result["skipped"])      # rows carry no Bayes bound yet
+            "attractor_signature", "below_bayes_bound_ntask"} <= names
+    assert not any("r2_bayes" in s for s in result["skipped"])
 
 
 def test_tidy_records_cover_networks_folds_decoders_and_both_readouts(tiny_run):

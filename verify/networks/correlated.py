@@ -94,8 +94,7 @@ def row_theory(info, setting, t, config) -> dict:
     out = {"rho": rho, "factor_correlation": float(factor_correlation(rho)), "probe_prior": config.s3b_probe}
     if config.s3b_probe == "uniform":
         return out | theory_line(setting.sigma, t, 2, config.normalisation) \
-            | {"r2_line_half_evidence": fold_mean(r2_protocol, half, t, 2, config.normalisation)} \
-            | bayes_line(setting.sigma, t, 2, config.normalisation) | {"r2_bayes_se": 0.0}
+            | {"r2_line_half_evidence": fold_mean(r2_protocol, half, t, 2, config.normalisation), "r2_bayes_se": 0.0}
     return out | {"r2_protocol": protocol_ceiling(setting.sigma, t, rho, config.normalisation),
                   "r2_line_half_evidence": protocol_ceiling(half, t, rho, config.normalisation)} \
         | copula_bayes(float(setting.sigma), int(t), rho, config.normalisation)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from theory.bayes_bound import bayes_line
 from theory.ceilings import r2_ceiling_gaussian, r2_in_distribution, r2_protocol
 from theory.folds import ood_folds
 from verify.networks import pipeline
@@ -100,10 +101,20 @@ def fold_mean(ceiling, sigma: float, t: float, D: int, normalisation: str) -> fl
 
 
 def theory_line(sigma: float, t: float, D: int, normalisation: str) -> dict:
-    """The ceilings of a row: 1 - 12 sigma^2 / t, the protocol (OOD) and the ID ceilings."""
+    """The theory lines of a row (uniform prior, isotropic Gaussian evidence).
+
+    The paper's lines, what a *linear* decoder of the running mean mu(t) reaches (not upper bounds):
+    ``r2_ceiling`` = 1 - 12 sigma^2 / t (mu itself), ``r2_protocol`` (the held-out protocol, mean over
+    the OOD folds: the line every verdict compares with) and ``r2_id_ceiling`` (fit on the whole cube).
+    The true bound, what the posterior mean E[x* | evidence] under the prior reaches, which no decoder
+    of any state beats beyond noise (:func:`theory.bayes_bound.bayes_line`): ``r2_bayes`` (fold mean,
+    the same normalisation) and ``r2_bayes_whole_cube``. Experiments whose prior or noise differ
+    override these keys in their ``row_theory``.
+    """
     return {"r2_ceiling": float(r2_ceiling_gaussian(sigma, t)),
             "r2_protocol": fold_mean(r2_protocol, sigma, t, D, normalisation),
-            "r2_id_ceiling": fold_mean(r2_in_distribution, sigma, t, D, normalisation)}
+            "r2_id_ceiling": fold_mean(r2_in_distribution, sigma, t, D, normalisation)} \
+        | bayes_line(sigma, t, D, normalisation)
 
 
 def by_value(values, info_key: str, info: dict, n_stim=None, sigma=None) -> list:
