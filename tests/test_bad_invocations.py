@@ -131,8 +131,8 @@ BAD = [
     ("networks", ["--networks", "0"], "networks=0"),
     ("networks", ["--ntask", "1"], "ntask"),
     ("networks", ["--arch", "perceptron"], "--arch"),
-    ("networks", ["--aniso-scales", "1", "0", "--experiment", "noise"], "noise_scales"),
-    ("networks", ["--noise-a", "1", "--experiment", "noise"], "noise_a=1.0"),   # old spelling, hidden alias
+    ("networks", ["--aniso-scales", "1", "0", "--experiment", "noise"], "aniso_scales"),
+    ("networks", ["--noise-a", "1", "--experiment", "noise"], "ar1_a=1.0"),   # old spelling, hidden alias
     # python -m verify.geometry
     ("geometry", ["--arch", "rnn", "--batches", BIG], "--batches=1000000000000"),
     ("geometry", ["--arch", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),

@@ -162,7 +162,7 @@ def _S3b(kind, rng):
 def _noise(kind, rng):
     rows, values = [], []
     for name, v in zip(CONFIG.noises, _untrained(rng, len(CONFIG.noises))):
-        c = SimpleNamespace(noise=name, aniso_scales=CONFIG.noise_scales, ar1_a=CONFIG.noise_a)
+        c = SimpleNamespace(noise=name, aniso_scales=CONFIG.aniso_scales, ar1_a=CONFIG.ar1_a)
         theory = noise.row_theory({"config": c, "D": 2}, Setting(0, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
             p = noise.probe_fields(c, CONFIG)                # the noise of the probe trials the runner draws

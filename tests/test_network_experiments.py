@@ -161,7 +161,7 @@ def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
 
 def test_variant_options_are_validated_before_any_training():
     for bad, rule in ((dict(rhos=(1.0,)), "rhos=[1.0]"), (dict(noises=("cauchy",)), "noises=['cauchy']"),
-                      (dict(noise_scales=(1.0,)), "noise_scales=[1.0]"), (dict(noise_a=1.0), "noise_a=1.0"),
+                      (dict(aniso_scales=(1.0,)), "aniso_scales=[1.0]"), (dict(ar1_a=1.0), "ar1_a=1.0"),
                       (dict(mult_ntask=(6,)), "mult_ntask=[6]")):
         with pytest.raises(ValueError, match=rule.replace("[", r"\[").replace("]", r"\]")):
             NetworkCheckConfig(**bad)

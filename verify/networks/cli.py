@@ -129,13 +129,13 @@ def build_parser():
                    help="copula correlations of experiment S3b (default 0 0.3 0.6 0.9)")
     p.add_argument("--noises", nargs="+", choices=NOISE_KINDS, default=list(d.noises),
                    help="evidence-noise kinds of experiment noise (default all four)")
-    p.add_argument("--aniso-scales", type=float, nargs=2, default=list(d.noise_scales), dest="noise_scales",
+    p.add_argument("--aniso-scales", type=float, nargs=2, default=list(d.aniso_scales), dest="aniso_scales",
                    help="anisotropic noise: per-coordinate multipliers of sigma (default "
-                        f"{' '.join(f'{v:g}' for v in d.noise_scales)})")
-    p.add_argument("--ar1-a", type=float, default=d.noise_a, dest="noise_a",
-                   help=f"AR(1) noise coefficient (default {d.noise_a})")
-    hidden_alias(p, "--noise-scales", "noise_scales", type=float, nargs=2)
-    hidden_alias(p, "--noise-a", "noise_a", type=float)
+                        f"{' '.join(f'{v:g}' for v in d.aniso_scales)})")
+    p.add_argument("--ar1-a", type=float, default=d.ar1_a, dest="ar1_a",
+                   help=f"AR(1) noise coefficient (default {d.ar1_a})")
+    hidden_alias(p, "--noise-scales", "aniso_scales", type=float, nargs=2)
+    hidden_alias(p, "--noise-a", "ar1_a", type=float)
     p.add_argument("--mult-ntask", type=int, nargs="+", default=list(d.mult_ntask),
                    help="task counts of experiment multiplicative, multiples of 4 (default 4 8 12 24)")
     p.add_argument("--s3b-probe", choices=S3B_PROBES, default=d.s3b_probe,
@@ -185,8 +185,8 @@ def config_from_args(args) -> NetworkCheckConfig:
                               encoders=tuple(dict.fromkeys(args.encoders)), hiddens=tuple(sorted(set(args.hiddens))),
                               large_ntask=tuple(sorted(set(args.large_ntask))),
                               large_Ds=tuple(sorted(set(args.large_Ds))), rhos=tuple(sorted(set(args.rhos))),
-                              noises=tuple(dict.fromkeys(args.noises)), noise_scales=tuple(args.noise_scales),
-                              noise_a=args.noise_a, mult_ntask=tuple(sorted(set(args.mult_ntask))),
+                              noises=tuple(dict.fromkeys(args.noises)), aniso_scales=tuple(args.aniso_scales),
+                              ar1_a=args.ar1_a, mult_ntask=tuple(sorted(set(args.mult_ntask))),
                               seed=args.seed,
                               s3b_probe=args.s3b_probe, noise_probe=args.noise_probe, sparseness=args.sparseness,
                               design_5b=args.design_5b)

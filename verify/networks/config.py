@@ -53,8 +53,8 @@ class NetworkCheckConfig:
     large_Ds: tuple = (2, 4)                        # ... at these latent dimensions
     rhos: tuple = (0.0, 0.3, 0.6, 0.9)              # experiment S3b: copula correlations
     noises: tuple = ("gaussian", "anisotropic", "ar1", "gumbel")   # noise variants
-    noise_scales: tuple = (1.0, 2.0)                # anisotropic: per-coordinate multipliers of sigma
-    noise_a: float = 0.7                            # AR(1) coefficient (the reference code's, as verify.curves)
+    aniso_scales: tuple = (1.0, 2.0)                # anisotropic: per-coordinate multipliers of sigma
+    ar1_a: float = 0.7                            # AR(1) coefficient (the reference code's, as verify.curves)
     mult_ntask: tuple = (4, 8, 12, 24)              # multiplicative boundaries (multiples of 4)
     s3b_probe: str = "uniform"          # S3b probe latents: uniform (reference, generalize.py) | prior (copula)
     noise_probe: str = "gaussian"       # noise variants probed with: gaussian sigma (reference) | training noise
@@ -98,10 +98,10 @@ class NetworkCheckConfig:
             raise ValueError(f"rhos={list(self.rhos)!r} must be finite with -1 < rho < 1")
         if not self.noises or any(k not in NOISE_KINDS for k in self.noises):
             raise ValueError(f"noises={list(self.noises)!r} must be a non-empty subset of {NOISE_KINDS}")
-        if len(self.noise_scales) != D or any(not np.isfinite(s) or s <= 0 for s in self.noise_scales):
-            raise ValueError(f"noise_scales={list(self.noise_scales)!r} must be {D} finite numbers > 0")
-        if not (np.isfinite(self.noise_a) and -1 < self.noise_a < 1):
-            raise ValueError(f"noise_a={self.noise_a!r} must be finite with -1 < a < 1")
+        if len(self.aniso_scales) != D or any(not np.isfinite(s) or s <= 0 for s in self.aniso_scales):
+            raise ValueError(f"aniso_scales={list(self.aniso_scales)!r} must be {D} finite numbers > 0")
+        if not (np.isfinite(self.ar1_a) and -1 < self.ar1_a < 1):
+            raise ValueError(f"ar1_a={self.ar1_a!r} must be finite with -1 < a < 1")
         if not self.mult_ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < 4 or n % 4
                                       for n in self.mult_ntask):
             raise ValueError(f"mult_ntask={list(self.mult_ntask)!r} must be positive multiples of 4 (one block "

@@ -1,7 +1,7 @@
 """Noise variants on networks: Gaussian, anisotropic, AR(1) and Gumbel evidence noise.
 
-One ensemble per kind of ``--noises`` (the ``noise``, ``noise_scales`` (anisotropic: per-coordinate
-multipliers of sigma) and ``noise_a`` (AR(1) coefficient) training fields of
+One ensemble per kind of ``--noises`` (the ``noise``, ``aniso_scales`` (anisotropic: per-coordinate
+multipliers of sigma) and ``ar1_a`` (AR(1) coefficient) training fields of
 :class:`nets.config.TrainConfig`), trained on that noise, the largest N of ``--ntask``.
 
 Probing (``NetworkCheckConfig.noise_probe``, docs/reference-differences.md):
@@ -50,9 +50,9 @@ GAUSSIAN_KINDS = ("gaussian", "anisotropic", "ar1")
 def _fields(config, kind: str) -> dict:
     out = {"noise": kind}
     if kind == "anisotropic":
-        out["aniso_scales"] = tuple(float(s) for s in config.noise_scales)
+        out["aniso_scales"] = tuple(float(s) for s in config.aniso_scales)
     if kind == "ar1":
-        out["ar1_a"] = float(config.noise_a)
+        out["ar1_a"] = float(config.ar1_a)
     return out
 
 
