@@ -123,3 +123,29 @@ def test_a_part_without_a_decided_theory_check_is_marked_no_verdict_not_pass(tmp
     table = [line for line in report.render_markdown([checked, measured], tmp_path, 2.0).splitlines()
              if line.startswith(("| checked", "| measured only"))]
     assert table[0].endswith("| PASS | 1.0 |") and table[1].endswith("| NO VERDICT | 1.0 |")
+
+
+def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_glossary(tmp_path):
+    """The structure of report.md on a tiny input: figures overview first, in the paper's order, each row
+    with its claim's verdict (PASS and FAIL both possible) and a link to docs/results/<experiment>/."""
+    from verify.verdict import Check
+    rise = Check("ood_rises_toward_line_with_ntask", "rises", None, None, "t", True, measured_text="0.3 [0.1, 0.5]")
+    falls = Check("ood_falls_with_sigma", "falls", None, None, "t", False, measured_text="-0.2 [-0.3, -0.1]")
+    theory = report.Section("Theorem 3.1: trilateration", "s", "t", (Check("a", "exact", 1.0, 1.0, "eps", True),),
+                            (), 1.0)
+    nets = report.Section("Trained networks against the theory", "s", "t", (rise, falls), (), 1.0, "", "networks")
+    md = report.render_markdown([nets, theory], tmp_path, 2.0)
+    order = [md.index(h) for h in ("# 1. The paper's figures, in order", "# 2. Theory checks",
+                                   "## Theorem 3.1", "# 3. Trained networks in detail",
+                                   "## Trained networks against the theory", "# Glossary")]
+    assert order == sorted(order)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| Fig. ")}
+    figures = list(rows)
+    assert figures.index("Fig. 3a") < figures.index("Fig. 3c") < figures.index("Fig. 5a") < figures.index("Fig. S1")
+    assert "| PASS |" in rows["Fig. 3a"] and "0.3 [0.1, 0.5]" in rows["Fig. 3a"]
+    assert "| FAIL |" in rows["Fig. 5c"]
+    assert "not run at this budget" in rows["Fig. 5b"] and "measured, no check" in rows["Fig. 4"]
+    assert "[docs/results/3a/](" in rows["Fig. 3a"]
+    link = rows["Fig. 3a"].split("[docs/results/3a/](")[1].split(")")[0]
+    assert (tmp_path / link).resolve() == Path(report.__file__).resolve().parents[1] / "docs" / "results" / "3a"
+    assert "chosen after the first audit" in md and "the paper's line" in md.lower()
