@@ -33,7 +33,10 @@ def small_report(monkeypatch):
                                                       adam_steps=20, n_boot=200))
 
 
+@pytest.mark.slow
 def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_path, capsys):
+    """The whole report on a tiny budget (~13 s, mostly the geometry part); its fast twin is
+    test_theory_only_report_keeps_its_json_keys_and_marks_the_figures_not_run."""
     code = report.main(["--out", str(tmp_path), "--quick", "--quiet", "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -48,6 +51,19 @@ def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_p
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["passed"] is True and len(results["sections"]) == 4
     assert "report written to" in out
+
+
+def test_theory_only_report_keeps_its_json_keys_and_marks_the_figures_not_run(small_report, tmp_path):
+    assert report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"budget", "seconds", "passed", "sections", "results"} <= set(results) and results["passed"] is True
+    assert [s["title"].split(":")[0] for s in results["sections"]] == ["Theorem 3.1", "Closed-form predictions and "
+                                                                       "their Monte-Carlo twins"]
+    md = (tmp_path / "report.md").read_text()
+    assert md.index("# 1. The paper's figures, in order") < md.index("# 2. Theory checks") < md.index("# Glossary")
+    assert "# 3. Trained networks in detail" not in md
+    fig3a = next(line for line in md.splitlines() if line.startswith("| Fig. 3a |"))
+    assert "not run at this budget" in fig3a
 
 
 def test_report_exits_1_when_a_binding_check_fails(small_report, monkeypatch, tmp_path):
