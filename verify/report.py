@@ -213,7 +213,7 @@ def _claims_table(claims: list) -> str:
 def networks_section(out: Path, budget: str, seed: int, progress: bool, workers: int | None = None,
                      dask: str | None = None) -> tuple[Section, dict]:
     """Trained networks: four named decoders on the same states (ridge_cv the headline, the
-    others sensitivity rows), bootstrap intervals over networks x folds, calibration, angles."""
+    others sensitivity rows), 95% t intervals over network means, calibration, angles."""
     config = NetworkCheckConfig(**REFERENCE[budget], seed=seed)
     start = time.perf_counter()
     result = run_networks(config, out / "rnn", progress=progress, cache=out / "rnn" / "networks", workers=workers,
