@@ -92,7 +92,7 @@ def plot(rows: dict, path, budget: dict) -> Path:
     fig, (ax, ax2) = new_figure(ncols=2, width=5.2, height=3.8)
     for label, rs in rows.items():
         n = np.array([r["ntask"] for r in rs], dtype=float)
-        med = np.array([r["ood_r2_median"] for r in rs])
+        med = np.array([r["ood_r2_mean"] for r in rs])
         line, = ax.plot(n, med, "o-", label=label)
         ax.fill_between(n, [r["ood_r2_ci_low"] for r in rs], [r["ood_r2_ci_high"] for r in rs],
                         color=line.get_color(), alpha=0.2)
@@ -123,7 +123,7 @@ def markdown(result: dict) -> str:
     ns = [r["ntask"] for r in result["rows"][labels[0]]]
     lines = ["| N | " + " | ".join(labels) + " | paper's line |", "|---" * (len(labels) + 2) + "|"]
     for i, n in enumerate(ns):
-        cells = [f"{r[i]['ood_r2_median']:.3f} [{r[i]['ood_r2_ci_low']:.3f}, {r[i]['ood_r2_ci_high']:.3f}]"
+        cells = [f"{r[i]['ood_r2_mean']:.3f} [{r[i]['ood_r2_ci_low']:.3f}, {r[i]['ood_r2_ci_high']:.3f}]"
                  for r in (result["rows"][label] for label in labels)]
         lines.append(f"| {n} | " + " | ".join(cells) + f" | {result['rows'][labels[0]][i]['r2_protocol']:.4f} |")
     budgets = "; ".join(f"{label}: {c['batches']} batches" for label, c in result["configs"].items())

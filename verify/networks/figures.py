@@ -26,13 +26,12 @@ _AXIS_LABELS = {"ntask": "number of tasks N", "t": "evidence samples t (= timing
 
 def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
     for name in DECODERS:
-        med = [r["decoders"][name]["median"] for r in rows]
+        mean = [r["decoders"][name].get("estimate", r["decoders"][name]["median"]) for r in rows]
         lo = [r["decoders"][name]["ci_low"] for r in rows]
         hi = [r["decoders"][name]["ci_high"] for r in rows]
         lw = 2.0 if name == HEADLINE else 1.0
-        ax.plot(x, med, "o-", color=_COLOURS[name], lw=lw, ms=4,
-                label=f"{name}{' (headline)' if name == HEADLINE else ''}: median; band: 95% t interval of the "
-                      "mean over networks")
+        ax.plot(x, mean, "o-", color=_COLOURS[name], lw=lw, ms=4,
+                label=f"{name}{' (headline)' if name == HEADLINE else ''}: mean over networks, 95% t interval")
         ax.fill_between(x, lo, hi, color=_COLOURS[name], alpha=0.15, lw=0)
     if points:
         for xi in x:
@@ -47,6 +46,9 @@ def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
             label=r"paper's protocol line (a linear decoder of $\mu$, held-out region)")
     ax.plot(x, [r["r2_id_ceiling"] for r in rows], "--", color="tab:orange", lw=1.2,
             label=r"paper's ID line $1/(1 + 12\sigma^2/t)$")
+    if all("r2_bayes" in r for r in rows):
+        ax.plot(x, [r["r2_bayes"] for r in rows], "-", color="tab:red", lw=1.2,
+                label=r"Bayes bound (posterior mean of $x^*$; no decoder beats it)")
     if axis == "ntask":
         ax.set_xscale("log")
         ax.minorticks_off()

@@ -51,8 +51,8 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
             row |= experiment.row_theory(info, setting, int(states.t), config)
         head = measured["decoders"][HEADLINE]
         values.append(measured.pop("values")["headline"])
-        row |= {"ood_r2_median": head["median"], "ood_r2_q25": head["q25"], "ood_r2_q75": head["q75"],
-                "ood_r2_ci_low": head["ci_low"], "ood_r2_ci_high": head["ci_high"],
+        row |= {"ood_r2_mean": head["estimate"], "ood_r2_ci_low": head["ci_low"], "ood_r2_ci_high": head["ci_high"],
+                "ood_r2_median": head["median"], "ood_r2_q25": head["q25"], "ood_r2_q75": head["q75"],
                 "id_r2_median": measured["decoders"]["whole_cube"]["median"]} | measured
         row["output_angle"] = float(factor_angles(info["designs"][k0].C)[0, 1])
         row["passed"] = row_passed(row)

@@ -31,11 +31,11 @@ def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "
         cells = sorted(cells, key=lambda rf: rf[0][x_key])
         colour = cmap(i / max(len(groups) - 1, 1) * 0.85)
         x = np.array([r[x_key] for r, _ in cells], dtype=float)
-        med = [r["decoders"][HEADLINE]["median"] for r, _ in cells]
+        mean = [r["decoders"][HEADLINE].get("estimate", r["decoders"][HEADLINE]["median"]) for r, _ in cells]
         lo = [r["decoders"][HEADLINE]["ci_low"] for r, _ in cells]
         hi = [r["decoders"][HEADLINE]["ci_high"] for r, _ in cells]
-        ax.plot(x, med, "-", color=colour, lw=1.6,
-                label=f"{line_key} = {value}: median; band: 95% t interval of the mean")
+        ax.plot(x, mean, "-", color=colour, lw=1.6,
+                label=f"{line_key} = {value}: mean over networks, 95% t interval")
         ax.fill_between(x, lo, hi, color=colour, alpha=0.18, lw=0)
         ax.plot(x, [r[theory_key] for r, _ in cells], "--", color=colour, lw=1.1)
         for xi, (r, f) in zip(x, cells):
