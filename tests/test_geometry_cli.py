@@ -65,7 +65,8 @@ def test_same_seed_same_rows_and_another_seed_other_rows(tmp_path, capsys):
     (["--replicates", "1000000000"], "--replicates=1000000000"),
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--arch", "rnn", "--networks", "1000000000"], "--networks=1000000000"),
-    (["--arch", "rnn", "--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),     # days of training: refused, estimated
+    # days of training: refused, estimated
+    (["--arch", "rnn", "--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
 ])
 def test_bad_input_exits_2_with_a_one_line_message(tmp_path, capsys, argv, word):
     assert vg.main(argv + ["--out", str(tmp_path), "--quiet"]) == 2
@@ -84,7 +85,7 @@ def test_the_old_agent_flag_still_chooses_the_architecture():
     assert vg.build_parser().parse_args([]).arch == "optimal"
 
 
-@pytest.mark.slow     # ~15 s: training, then inner-CV classifiers and lasso on 64-unit states, with nulls
+@pytest.mark.slow     # 5-15 s: training, then inner-CV classifiers and lasso on 64-unit states, with nulls
 def test_rnn_agent_runs_from_the_network_cache_and_respects_the_bayes_bound(tmp_path, capsys):
     argv = ["--arch", "rnn", "--ntask", "2", "--networks", "2", "--batches", "20", "--trials", "400",
             "--shuffles", "2", "--workers", "1", "--out", str(tmp_path), "--quiet"]
@@ -178,7 +179,7 @@ def test_ridge_option_is_cross_validated_by_default_and_a_number_fixes_it():
         vg.GeometryConfig(ridge=-1.0)
 
 
-@pytest.mark.slow     # ~30 s: both agents, networks trained, every measure and null on 64-unit states
+@pytest.mark.slow     # 10-30 s: both agents, networks trained, every measure and null on 64-unit states
 def test_report_section_gives_markdown_results_and_checks_for_both_agents(tmp_path):
     text, results, checks = vg.report_section(tmp_path, seed=0, progress=False,
                                               budget=dict(ntask=(2, 6), networks=2, batches=20, trials=400,
