@@ -11,22 +11,31 @@ checks). ``--agent`` is the old name of --arch.
 
 Rows (``--json``: ``rows``): one per (agent, N, metric, dichotomy or variant) with keys agent
 (``optimal`` or the architecture), ntask (N), metric, dichotomy (``x1``.. for the per-coordinate
-measures, ``all`` for shattering and PR, the DCI part for ``dci``), value (mean over replicates or
-networks), ci_low, ci_high (95% Student t interval over them), null_mean, null_q95 (mean and 95th
-percentile of the measure of one replicate or network with its states shuffled across trials; for
-the participation ratio each unit shuffled on its own), predicted (the optimal agent's value at this
-sample size, to first order in 1/n where derived; null for networks).
+measures, ``all`` for shattering and PR, the DCI part for ``dci``: ``disentanglement``, ``completeness``,
+``informativeness`` (Eastwood & Williams' NRMSE, lower is better) and ``r2`` (1 - NRMSE^2)), value (mean over
+replicates or networks), ci_low, ci_high (95% interval of that mean, :func:`analysis.bootstrap.interval`:
+Student t over the replicates or networks; null with fewer than ``MIN_NETWORKS``), clipped (true when the
+interval crossed the measure's range and was clipped to it, :func:`analysis.geometry.clip_interval`),
+null_mean, null_q95 (mean and 95th percentile of the measure of one replicate or network with its states
+shuffled across trials; for the participation ratio each unit shuffled on its own), predicted (the optimal
+agent's value at this sample size, to first order in 1/n where derived; null for networks).
 ``geometric_nulls`` has Bernardi's random-centroid null for CCGP, parallelism and shattering.
 
+Classifiers (CCGP, regressor cosine, shattering) choose their ridge penalty by inner cross-validation and
+DCI its lasso penalty likewise (:mod:`analysis.geometry`); ``--ridge <number>`` fixes the classifiers' penalty.
+
 Checks: the optimal agent's CCGP, parallelism, shattering, participation ratio and DCI within k standard
-errors of the closed forms (DCI: plus its O(1/n) plug-in bias, estimated from half the trials), k chosen
-so that all checks of a run pass together with probability 99% (Bonferroni, Student t); for networks,
-no CCGP above the optimal agent's, which is the Bayes classifier's (binding).
+errors of the closed forms (DCI also allows its plug-in bias, estimated from half the trials, and the
+first-order sampling shift of the lasso's importances, :func:`dci_sampling_shift`), k chosen so that all
+checks of a run pass together with probability 99% (Bonferroni, Student t). Networks (and any agent without
+closed forms), per coordinate x_d, with the test-trial binomial SE of the mean CCGP over the K networks,
+sqrt(sum_k se_k^2) / K: CCGP above chance (1/2) by k SE (a claim: a network at chance fails it), and
+CCGP not above the Bayes classifier's by more than k SE (an upper check).
 
 Files (in --out): geometry.csv, results.json, metrics_vs_ntask.png; networks are cached in --out/networks
 (:func:`verify.networks.runner.cache_folder`).
 
-Example:  python -m verify.geometry --arch optimal --ntask 2 6 24 --json
+Example:  python -m verify.geometry --arch optimal --ntask 2 3 6 24 --json
 """
 from __future__ import annotations
 
@@ -34,18 +43,19 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import t as student_t
 
-from analysis.geometry import (RIDGE, ccgp, dci, geometric_null, parallelism_bernardi, parallelism_mean_pairs,
-                               parallelism_regressor_cosine, participation_ratio, shattering_dimensionality,
-                               shuffle_null, unit_shuffle_null)
-from analysis.estimates import family_k
+from analysis.bootstrap import interval
+from analysis.geometry import (CV, ccgp_detail, clip_interval, dci, geometric_null, parallelism_bernardi,
+                               parallelism_mean_pairs, parallelism_regressor_cosine, participation_ratio,
+                               shattering_dimensionality, shuffle_null, unit_shuffle_null)
+from analysis.estimates import family_k, mean_se
 from infra.cli import show_progress
 from infra.guard import check_terms
 from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from theory.designs import build_design
-from theory.geometry import (ccgp_optimal, dci_linear, parallelism_linear, participation_ratio_affine,
-                             participation_ratio_sample, regressor_cosine_linear, shattering_optimal)
+from theory.geometry import (ccgp_optimal, dci_linear, importance_scores, parallelism_linear,
+                             participation_ratio_affine, participation_ratio_sample, regressor_cosine_linear,
+                             shattering_optimal)
 from theory.world import as_generator, check_positive_int
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -59,13 +69,19 @@ from verify.verdict import Check, base_parser, hidden_alias, run_cli
 
 #: The optimal agent, then the network architectures.
 AGENTS = ("optimal",) + tuple(pipeline.ARCHS)
-ROW_KEYS = ("agent", "ntask", "metric", "dichotomy", "value", "ci_low", "ci_high", "null_mean", "null_q95", "predicted")
+ROW_KEYS = ("agent", "ntask", "metric", "dichotomy", "value", "ci_low", "ci_high", "clipped", "null_mean", "null_q95",
+            "predicted")
 PER_DIM = ("ccgp", "parallelism_bernardi", "parallelism_mean_pairs", "parallelism_regressor_cosine")
-DCI_PARTS = ("disentanglement", "completeness", "informativeness")
+DCI_PARTS = ("disentanglement", "completeness", "informativeness", "r2")
 #: Measures with Bernardi's geometric (random-centroid) null in the literature.
 GEOMETRIC = PER_DIM + ("shattering_dimensionality",)
 ALPHA = 0.01                      # family-wise false-alarm probability of one run's checks
 NULL_SAMPLES = 4                  # replicates or networks each null draw is applied to
+#: Draws of the least-squares sampling error behind :func:`dci_sampling_shift` (its Monte-Carlo SE enters the
+#: allowance, so fewer draws only widen it).
+DCI_DRAWS = 64
+#: CCGP of a state that carries nothing about x* (the shuffle null's expectation).
+CHANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class GeometryConfig:
     trials: int = 4000            # trials per replicate or network (1000 per quadrant at D = 2)
     replicates: int = 20          # independent samples of the optimal agent (its error bars)
     shuffles: int = 10            # draws of each null (each on NULL_SAMPLES replicates or networks)
-    ridge: float = RIDGE
+    ridge: float | None = None    # classifiers' fixed penalty; None: chosen by inner cross-validation
     seed: int = 0
 
     def __post_init__(self):
@@ -106,8 +122,14 @@ class GeometryConfig:
         check_positive_int("replicates", self.replicates, 2)
         check_positive_int("shuffles", self.shuffles, 2)
         check_positive_int("seed", self.seed, 0)
-        if not (np.isfinite(self.ridge) and self.ridge >= 0):
-            raise ValueError(f"ridge={self.ridge!r} must be finite and >= 0")
+        if self.ridge is not None and (isinstance(self.ridge, bool) or not isinstance(self.ridge, (int, float))
+                                       or not (np.isfinite(self.ridge) and self.ridge >= 0)):
+            raise ValueError(f"ridge={self.ridge!r} must be None (cross-validated) or a finite number >= 0")
+
+    @property
+    def penalty(self):
+        """The classifiers' ``ridge`` argument (:func:`analysis.geometry.fit_classifiers`)."""
+        return CV if self.ridge is None else float(self.ridge)
 
     def training(self):
         """The networks' training configuration (None for the optimal agent)."""
@@ -136,18 +158,30 @@ def optimal_states(config: GeometryConfig, N: int, rng) -> tuple[np.ndarray, np.
     return mu @ A.T, x, A
 
 
-def all_metrics(states, x, ridge=RIDGE) -> dict:
-    """{(metric, dichotomy): values (B,)} for every measure."""
-    out = {}
+def metrics_and_errors(states, x, ridge=CV) -> tuple[dict, dict]:
+    """{(metric, dichotomy): values (B,)} for every measure, and {("ccgp", x_d): binomial SE (B,)} of each CCGP
+    (:func:`analysis.geometry.ccgp_detail`: the test-trial error of each replicate's or network's CCGP)."""
+    out, errors = {}, {}
     for d in range(x.shape[-1]):
-        out[("ccgp", f"x{d + 1}")] = ccgp(states, x, d, ridge)
+        detail = ccgp_detail(states, x, d, ridge)
+        out[("ccgp", f"x{d + 1}")], errors[("ccgp", f"x{d + 1}")] = detail["value"], detail["se"]
         out[("parallelism_bernardi", f"x{d + 1}")] = parallelism_bernardi(states, x, d)
         out[("parallelism_mean_pairs", f"x{d + 1}")] = parallelism_mean_pairs(states, x, d)
         out[("parallelism_regressor_cosine", f"x{d + 1}")] = parallelism_regressor_cosine(states, x, d, ridge)
     out[("shattering_dimensionality", "all")] = shattering_dimensionality(states, x, ridge)
     out[("participation_ratio", "all")] = participation_ratio(states)
-    out.update({("dci", k): v for k, v in dci(states, x, ridge).items()})
-    return out
+    out.update({("dci", k): v for k, v in dci(states, x, keep_r2=True).items()})
+    return out, errors
+
+
+def all_metrics(states, x, ridge=CV) -> dict:
+    """{(metric, dichotomy): values (B,)} for every measure (see :func:`metrics_and_errors`)."""
+    return metrics_and_errors(states, x, ridge)[0]
+
+
+def n_train_ccgp(n: int, D: int) -> float:
+    """Training trials of one CCGP classifier: all but the held-out pair, 2 of the 2^D conditions."""
+    return n * (1 - 2.0 ** (1 - D))
 
 
 def predictions(config: GeometryConfig, A) -> dict:
@@ -158,93 +192,164 @@ def predictions(config: GeometryConfig, A) -> dict:
     reg = regressor_cosine_linear(D, s, t, n / 2) if isometric else 1.0
     out = {}
     for d in range(D):
-        out[("ccgp", f"x{d + 1}")] = float(ccgp_optimal(s, t, n_train=n / 2, D=D))
+        out[("ccgp", f"x{d + 1}")] = float(ccgp_optimal(s, t, n_train=n_train_ccgp(n, D), D=D))
         out[("parallelism_bernardi", f"x{d + 1}")] = par
         out[("parallelism_mean_pairs", f"x{d + 1}")] = par
         out[("parallelism_regressor_cosine", f"x{d + 1}")] = reg
     out[("shattering_dimensionality", "all")] = shattering_optimal(D, s, t)
     out[("participation_ratio", "all")] = (participation_ratio_sample(D, s, t, n) if isometric
                                            else participation_ratio_affine(A, s, t))
-    lin = dci_linear(A, s, t, config.ridge)
-    out.update({("dci", k): lin[k] for k in DCI_PARTS})
+    lin = dci_linear(A, s, t)
+    out.update({("dci", k): lin[k] for k in DCI_PARTS if k != "r2"})
+    # every latent has the same NRMSE sqrt(1 - rho) at a vanishing penalty, so mean_d (1 - NRMSE_d^2) = 1 - NRMSE^2
+    out[("dci", "r2")] = 1.0 - lin["informativeness"] ** 2
     return out
 
 
-def _interval(values) -> tuple[float, float, float, float]:
-    """Mean, 95% Student t interval and standard error over the batch (NaN interval for one value)."""
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    if values.size < 2:
-        return mean, float("nan"), float("nan"), float("nan")
-    se = float(values.std(ddof=1) / np.sqrt(values.size))
-    half = float(student_t.ppf(0.975, values.size - 1)) * se
-    return mean, mean - half, mean + half, se
+def dci_sampling_shift(A, sigma, t, n_train: int, rng, draws: int = DCI_DRAWS) -> dict:
+    """First-order shift of the lasso DCI's disentanglement and completeness from sampling, with its MC SE.
+
+    In a sample the least-squares weights of the z-scored x_d on the z-scored mu (unit variance, independent
+    coordinates) are sqrt(rho) e_d + eps_d, eps_d ~ N(0, (1 - rho) I / n_train) (the OLS error: residual
+    variance 1 - rho over n_train trials), and the lasso with a vanishing penalty represents that target with
+    the least-|w|_1 unit weights (:func:`theory.geometry.dci_linear`, applied to the code A H_d, H_d the
+    Householder reflection taking e_d to the target's direction, rescaled to its length). Where the target
+    sits on a vertex of the l1 ball (x1 at odd N in the even design) a neighbouring unit picks up a weight
+    of order |eps|, and the entropies lose ~|eps| log(1/|eps|): a shift of order n^(-1/2) log n, not the
+    O(1/n) that halving the trials estimates. The penalty chosen by cross-validation only zeroes such small
+    weights, moving the sample back towards the population value, so |shift| bounds it to first order.
+
+    Returns
+    -------
+    {part: (mean of DCI(draw) - DCI(population), its Monte-Carlo SE)} for disentanglement and completeness
+    """
+    lin = dci_linear(A, sigma, t)
+    p, D = lin["importance"].shape
+    rho = 1.0 - lin["informativeness"] ** 2           # NRMSE = sqrt(1 - rho) at a vanishing penalty
+    scale = np.sqrt((1.0 - rho) / n_train)
+    eye = np.eye(D)
+    shifts = np.empty((draws, 2))
+    for i in range(draws):
+        W = np.empty((p, D))
+        for d in range(D):
+            u = np.sqrt(rho) * eye[d] + scale * rng.standard_normal(D)
+            v = eye[d] - u / np.linalg.norm(u)
+            H = eye - 2 * np.outer(v, v) / (v @ v) if v @ v > 0 else eye
+            W[:, d] = dci_linear(np.asarray(A) @ H, sigma, t)["importance"][:, d] * np.linalg.norm(u) / np.sqrt(rho)
+        shifts[i] = np.array(importance_scores(W)) - (lin["disentanglement"], lin["completeness"])
+    est = mean_se(shifts)
+    return {k: (float(est.value[j]), float(est.se[j])) for j, k in enumerate(("disentanglement", "completeness"))}
+
+
+def summary(values, metric: str, units: int) -> tuple[float, float | None, float | None, bool]:
+    """Mean and 95% interval of ``values`` (B,) by :func:`analysis.bootstrap.interval` (Student t over the
+    replicates or networks), clipped to the measure's range (:func:`analysis.geometry.clip_interval`; ``metric``
+    the measure's name, or the DCI part); None bounds with fewer than MIN_NETWORKS values.
+
+    Returns mean, ci_low, ci_high, clipped.
+    """
+    iv = interval(np.asarray(values, dtype=float), None)      # cluster_t: no resampling, rng unused
+    if not (np.isfinite(iv.ci_low) and np.isfinite(iv.ci_high)):
+        return iv.estimate, None, None, False
+    lo, hi, clipped = clip_interval(iv.ci_low, iv.ci_high, metric, units=units)
+    return iv.estimate, lo, hi, clipped
 
 
 def measure(states, x, config: GeometryConfig, rng) -> dict:
-    """Every measure with its nulls; returns {key: dict(values, mean, ci, se, null, geometric, half)}.
+    """Every measure with its nulls; returns {key: dict(values, mean, ci, clipped, se, binomial_se, null,
+    geometric, half)}.
 
-    The nulls are those of one replicate or network: each null draw is applied to the first
-    ``NULL_SAMPLES`` of them and the values pooled (draws x samples).
+    ``se``: the SE of the mean over replicates or networks; ``binomial_se`` (CCGP only): the test-trial SE
+    of that mean, sqrt(sum_k se_k^2) / K. The nulls are those of one replicate or network: each null draw is
+    applied to the first ``NULL_SAMPLES`` of them and the values pooled (draws x samples).
     """
-    f = lambda s, xx: np.stack(list(all_metrics(s, xx, config.ridge).values()))  # noqa: E731
-    values = all_metrics(states, x, config.ridge)
+    f = lambda s, xx: np.stack(list(all_metrics(s, xx, config.penalty).values()))  # noqa: E731
+    values, errors = metrics_and_errors(states, x, config.penalty)
     sub, xs = states[:NULL_SAMPLES], x[:NULL_SAMPLES]
     pooled = lambda a: np.moveaxis(a, 1, -1).reshape(-1, a.shape[1]) if a.ndim == 3 else a.ravel()  # noqa: E731
     shuffled = pooled(shuffle_null(f, sub, xs, rng, config.shuffles))               # (S x B', metrics)
     geometric = pooled(geometric_null(f, sub, xs, rng, config.shuffles))
     units = pooled(unit_shuffle_null(participation_ratio, sub, rng, config.shuffles))
-    half = dci(states[:, : states.shape[1] // 2], x[:, : states.shape[1] // 2], config.ridge)
+    half = dci(states[:, : states.shape[1] // 2], x[:, : states.shape[1] // 2], keep_r2=True)
     out = {}
     for i, key in enumerate(values):
         null = units if key[0] == "participation_ratio" else shuffled[:, i]
-        mean, lo, hi, se = _interval(values[key])
-        out[key] = dict(values=values[key], mean=mean, ci=(lo, hi), se=se, null=null, geometric=geometric[:, i],
+        mean, lo, hi, clipped = summary(values[key], key[1] if key[0] == "dci" else key[0], states.shape[-1])
+        se = float(mean_se(values[key]).se) if values[key].size > 1 else float("nan")
+        binomial = (float(np.sqrt(np.sum(errors[key] ** 2)) / errors[key].size) if key in errors else None)
+        out[key] = dict(values=values[key], mean=mean, ci=(lo, hi), clipped=clipped, se=se, binomial_se=binomial,
+                        null=null, geometric=geometric[:, i],
                         half=float(np.mean(half[key[1]])) if key[0] == "dci" else None)
     return out
 
 
 def _rows(agent: str, N: int, measured: dict, predicted: dict | None) -> list[dict]:
-    return [dict(zip(ROW_KEYS, (agent, N, key[0], key[1], m["mean"], m["ci"][0], m["ci"][1],
+    return [dict(zip(ROW_KEYS, (agent, N, key[0], key[1], m["mean"], m["ci"][0], m["ci"][1], m["clipped"],
                                 float(np.mean(m["null"])), float(np.quantile(m["null"], 0.95)),
                                 None if predicted is None else float(predicted[key]))))
             for key, m in measured.items()]
 
 
-def _comparisons(agent: str, N: int, measured: dict, predicted: dict | None, config: GeometryConfig) -> list:
-    """(name, claim, predicted, measured, se, allowance, one_sided) of every check, before choosing k."""
+def _comparisons(agent: str, N: int, measured: dict, predicted: dict | None, config: GeometryConfig,
+                 shift: dict | None = None) -> list:
+    """Every check before choosing k: dicts with name, claim, predicted, measured, se, dof (of the SE),
+    allowance (added to k SE, with its reason), side (``two``: |diff| <= tol; ``upper``: measured <=
+    predicted + tol; ``above``: measured - tol > predicted) and kind (of :class:`verify.verdict.Check`)."""
     out = []
     for key, m in measured.items():
         name = f"[{agent} N={N}] {key[0]} {key[1]}"
         if predicted is None:
             if key[0] == "ccgp":
-                out.append((name, f"no agent generalises the sign of {key[1]} across conditions better than the "
-                            "Bayes classifier sign(mu_d) (the optimal agent's large-sample CCGP)",
-                            float(ccgp_optimal(config.sigma, config.t)), m["mean"], m["se"], 0.0, True))
+                base = dict(measured=m["mean"], se=m["binomial_se"], dof=np.inf, allowance=(0.0, ""),
+                            se_what="binomial SE")
+                out.append(base | dict(
+                    name=name + " above chance", side="above", kind="claim", predicted=CHANCE,
+                    claim=f"the sign of {key[1]} generalises across conditions above chance (CCGP > 1/2: an "
+                          "abstract variable, Bernardi et al. 2020); one-sided test at the run's family-wise 1%"))
+                out.append(base | dict(
+                    name=name, side="upper", kind="upper", predicted=float(ccgp_optimal(config.sigma, config.t)),
+                    claim=f"no agent generalises the sign of {key[1]} across conditions better than the Bayes "
+                          "classifier sign(mu_d) (the optimal agent's large-sample CCGP)"))
             continue
         if key[0].startswith("parallelism") and predicted[key] == 1.0:
             continue   # a non-isometric code: only the large-sample value is derived
-        bias = abs(m["half"] - m["mean"]) if m["half"] is not None else 0.0
-        out.append((name, f"the optimal agent's {key[0]} ({key[1]}) equals its closed form", predicted[key],
-                    m["mean"], m["se"], bias, False))
+        allowance, why = 0.0, []
+        if m["half"] is not None:
+            allowance += abs(m["half"] - m["mean"])
+            why.append(f"halving bias ({abs(m['half'] - m['mean']):.2g})")
+        if shift is not None and key[1] in shift:
+            mean, se = shift[key[1]]
+            k_shift = family_k(1, ALPHA)
+            allowance += abs(mean) + k_shift * se
+            why.append(f"sampling shift ({abs(mean):.2g} + {k_shift:.3g} x MC SE {se:.1g})")
+        out.append(dict(name=name, claim=f"the optimal agent's {key[0]} ({key[1]}) equals its closed form",
+                        predicted=predicted[key], measured=m["mean"], se=m["se"], dof=m["values"].size - 1,
+                        allowance=(allowance, " + ".join(why)), side="two", kind="claim", se_what="SE"))
     return out
 
 
-def _checks(comparisons: list, samples: int) -> list[Check]:
-    """Checks at k SE, k chosen so that all of them pass together with probability >= 99% (Bonferroni,
-    Student t with samples - 1 degrees of freedom: the SE is estimated from the replicates or networks)."""
-    if not comparisons:
-        return []
+def _checks(comparisons: list) -> list[Check]:
+    """Checks at k SE, k chosen so that all of them pass together with probability >= 99% (Bonferroni;
+    Student t with the SE's degrees of freedom when it is estimated from the replicates, normal for the
+    binomial SE of thousands of test trials). A one-sided check spends the whole alpha / m on one tail."""
+    m = len(comparisons)
     checks = []
-    for name, claim, pred, value, se, bias, one_sided in comparisons:
-        # a one-sided bound spends the whole alpha / m on one tail
-        k = family_k(len(comparisons), 2 * ALPHA if one_sided else ALPHA, dof=samples - 1) if samples > 1 else 0.0
-        se = float(np.nan_to_num(se))
+    for c in comparisons:
+        one_sided = c["side"] != "two"
+        k = family_k(m, 2 * ALPHA if one_sided else ALPHA, dof=c["dof"]) if c["dof"] > 0 else 0.0
+        se = float(np.nan_to_num(c["se"]))
+        bias, why = c["allowance"]
         tol = k * se + bias
-        what = f"{k:.3g} SE ({se:.2g})" + (f" + halving bias ({bias:.2g})" if bias else "")
-        passed = value <= pred + tol if one_sided else abs(value - pred) <= tol
-        checks.append(Check(name, claim, pred, value, ("<= predicted + " if one_sided else "|diff| <= ") + what,
-                            bool(passed)))
+        what = f"{k:.3g} {c['se_what']} ({se:.2g})" + (f" + {why}" if why else "")
+        if c["side"] == "two":
+            passed, rule, text = abs(c["measured"] - c["predicted"]) <= tol, "|diff| <= ", ""
+        elif c["side"] == "upper":
+            passed, rule, text = c["measured"] <= c["predicted"] + tol, "<= predicted + ", ""
+        else:
+            passed, rule, text = c["measured"] - tol > c["predicted"], "measured - ", f"> {c['predicted']:g}"
+            what += " > predicted"
+        checks.append(Check(c["name"], c["claim"], c["predicted"], c["measured"], rule + what, bool(passed),
+                            predicted_text=text, kind=c["kind"]))
     return checks
 
 
@@ -254,8 +359,8 @@ def run(config: GeometryConfig, out, progress: bool = False, cache=None, workers
     trained by ``workers`` processes (default: the CPU count; results do not depend on it)."""
     out = Path(out)
     training = config.training()
-    streams = np.random.SeedSequence(config.seed).spawn(2)
-    rng_states, rng_nulls = as_generator(streams[0]), as_generator(streams[1])
+    streams = np.random.SeedSequence(config.seed).spawn(3)
+    rng_states, rng_nulls, rng_shift = (as_generator(s) for s in streams)
     rows, geo, comparisons, train_summary = [], [], [], None
     if training is None:
         groups = {N: optimal_states(config, N, rng_states) for N in config.ntask}
@@ -266,19 +371,22 @@ def run(config: GeometryConfig, out, progress: bool = False, cache=None, workers
     for N, (states, x, A) in groups.items():
         measured = measure(states, x, config, rng_nulls)
         predicted = predictions(config, A) if A is not None else None
+        shift = (dci_sampling_shift(A, config.sigma, config.t, (config.trials + 1) // 2, rng_shift)
+                 if A is not None else None)
         rows += _rows(config.arch, N, measured, predicted)
         geo += [dict(agent=config.arch, ntask=N, metric=k[0], dichotomy=k[1],
                      null_mean=float(m["geometric"].mean()), null_q95=float(np.quantile(m["geometric"], 0.95)))
                 for k, m in measured.items() if k[0] in GEOMETRIC]
-        comparisons += _comparisons(config.arch, N, measured, predicted, config)
-        samples = states.shape[0]
-    return {"config": asdict(config), "rows": rows, "geometric_nulls": geo, "checks": _checks(comparisons, samples),
+        comparisons += _comparisons(config.arch, N, measured, predicted, config, shift)
+    return {"config": asdict(config), "rows": rows, "geometric_nulls": geo, "checks": _checks(comparisons),
             "training": train_summary}
 
 
 PANELS = (("ccgp", "x1"), ("parallelism_bernardi", "x1"), ("parallelism_regressor_cosine", "x1"),
           ("shattering_dimensionality", "all"), ("participation_ratio", "all"), ("dci", "disentanglement"),
           ("dci", "completeness"), ("dci", "informativeness"))
+#: Panel titles that need more than the measure's name.
+TITLES = {("dci", "informativeness"): "dci informativeness (NRMSE, lower is better)"}
 
 
 def theory_curve(sigma: float, t: int, ntask) -> dict:
@@ -312,7 +420,7 @@ def plot_metrics_vs_ntask(rows: list[dict], sigma: float, t: int, path) -> Path:
         ax.minorticks_off()
         ax.set_xticks(ntask, [str(v) for v in ntask])
         ax.set_xlabel("N (tasks)")
-        ax.set_title(f"{metric} {dich}".replace("_", " "), fontsize=9)
+        ax.set_title(TITLES.get((metric, dich), f"{metric} {dich}".replace("_", " ")), fontsize=9)
     fig.axes[0].legend(fontsize=6, loc="center right")
     return save_figure(fig, path)
 
@@ -377,14 +485,18 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
     f = lambda v: "-" if v is None or not np.isfinite(v) else f"{v:.4g}"  # noqa: E731
     for r in rows:
         lines.append(f"| {r['agent']} | {r['ntask']} | {r['metric']} | {r['dichotomy']} | {f(r['value'])} | "
-                     f"[{f(r['ci_low'])}, {f(r['ci_high'])}] | {f(r['null_mean'])} / {f(r['null_q95'])} | "
-                     f"{f(r['predicted'])} |")
+                     f"[{f(r['ci_low'])}, {f(r['ci_high'])}]{' (clipped)' if r['clipped'] else ''} | "
+                     f"{f(r['null_mean'])} / {f(r['null_q95'])} | {f(r['predicted'])} |")
     c = optimal["config"]
     text = (f"Budget `{name}`: N in {list(c['ntask'])}; the optimal agent's probits ({c['replicates']} samples of "
             f"{c['trials']} trials) and {c['networks']} RNNs per N ({c['batches']} batches), sigma {c['sigma']}, "
             f"t {c['t']}. CCGP, parallelism, "
             "shattering and the participation ratio depend only on mu's statistics, so the optimal agent's are "
-            "the same at every N (they saturate for any linear code); only DCI sees the basis of the units.\n\n"
+            "the same at every N (they saturate for any linear code); only DCI sees the basis of the units "
+            "(Eastwood & Williams' lasso importances; informativeness is their NRMSE, lower is better). "
+            "Intervals: Student t over replicates or networks, clipped to each measure's range where marked. "
+            "Network CCGP is checked above chance and below the Bayes classifier's within k binomial SEs of "
+            "its test trials.\n\n"
             + "\n".join(lines) + f"\n\n![metrics vs N]({figure.relative_to(out).as_posix()})\n"
             "*metrics vs N: optimal agent (theory line, Monte Carlo points) and trained RNNs, with shuffle nulls*")
     return text, results, checks
@@ -408,8 +520,15 @@ def build_parser():
     p.add_argument("--replicates", type=int, default=d.replicates,
                    help=f"independent samples of the optimal agent (default {d.replicates})")
     p.add_argument("--shuffles", type=int, default=d.shuffles, help=f"draws of each null (default {d.shuffles})")
-    p.add_argument("--ridge", type=float, default=d.ridge, help=f"classifier and DCI ridge penalty (default {d.ridge})")
+    p.add_argument("--ridge", type=_ridge, default=d.ridge,
+                   help="the classifiers' ridge penalty: 'cv' (chosen by inner cross-validation, the default) or a "
+                        "number >= 0 (fixed, in units of the mean feature variance); DCI always uses the lasso")
     return p
+
+
+def _ridge(text: str):
+    """--ridge: 'cv' (None: cross-validated) or a number (its sign is checked by :class:`GeometryConfig`)."""
+    return None if text == CV else float(text)
 
 
 #: float64 copies of a (samples, trials, state) array the metrics hold at once (states, centred, classifier).
