@@ -40,3 +40,19 @@ def killed_training(monkeypatch):
         monkeypatch.setattr(nt, "train_step", real_step)
 
     return kill
+
+
+@pytest.fixture
+def network_reads(monkeypatch):
+    """The paths of the network records read from disk while the test runs (a missing file looked
+    for is not a read), by wrapping nets.checkpoint's record reader."""
+    import nets.checkpoint
+    reads, real = [], nets.checkpoint.read_npz_record
+
+    def counted(path, *args, **kwargs):
+        if path.exists():
+            reads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(nets.checkpoint, "read_npz_record", counted)
+    return reads

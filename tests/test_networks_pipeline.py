@@ -83,18 +83,10 @@ def test_step_map_under_fixation_input_is_the_networks_own_step():
     np.testing.assert_allclose(J(h), num, atol=1e-6)
 
 
-def test_train_or_load_reads_each_network_file_once_per_process_until_a_file_changes(tmp_path, monkeypatch):
-    import nets.checkpoint
+def test_train_or_load_reads_each_network_file_once_per_process_until_a_file_changes(tmp_path, network_reads):
     from nets.pool import network_path
     config = ensemble_config(ntask=[2], networks=2, hidden=4, batches=3, batch_size=2, dtype="float64")
-    reads, real = [], nets.checkpoint.read_npz_record
-
-    def counted(path, *args, **kwargs):
-        if path.exists():                                  # a missing file is looked for, not read
-            reads.append(path)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(nets.checkpoint, "read_npz_record", counted)
+    reads = network_reads
     trained, _ = pipeline.train_or_load(config, tmp_path, False, 1)
     files = [network_path(tmp_path, config, k) for k in range(2)]
     assert reads == []                                     # trained in this call: nothing read back

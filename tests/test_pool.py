@@ -137,17 +137,9 @@ def test_trained_networks_trains_once_then_loads_and_reports_a_summary(equal_nta
     assert np.isnan(summary2["network_batches_per_second"]) and summary2["final_loss"] == summary["final_loss"]
 
 
-def test_each_network_file_is_read_once_per_call(equal_ntask, tmp_path, monkeypatch):
-    import nets.checkpoint
+def test_each_network_file_is_read_once_per_call(equal_ntask, tmp_path, network_reads):
     config, reference = equal_ntask
-    reads, real = [], nets.checkpoint.read_npz_record
-
-    def counted(path, *args, **kwargs):
-        if path.exists():                              # a missing file is looked for, not read
-            reads.append(path)
-        return real(path, *args, **kwargs)
-
-    monkeypatch.setattr(nets.checkpoint, "read_npz_record", counted)
+    reads = network_reads
     trained_networks(config, tmp_path, progress=False, workers=1)
     network_files = {network_path(tmp_path, config, k) for k in range(3)}
     assert not network_files & set(reads)             # trained here: kept in memory, never read back
