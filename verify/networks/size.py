@@ -11,7 +11,6 @@ request here:
 """
 from __future__ import annotations
 
-from infra.cli import UsageError
 from infra.guard import check_time
 from verify.networks import pipeline
 
