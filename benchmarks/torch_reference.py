@@ -8,8 +8,8 @@ Runs in a throwaway environment that has torch (never a dependency of the toolki
 
 ``rate`` times the reference training step (frozen MLP encoder 2 -> 100 -> 100 -> 40, the network,
 sigmoid read-out, BCE over all 22 steps, Adam) for one network at the reference size and prints
-{"arch", "threads", "batches_per_second", "batches_per_cpu_second"} as JSON. ``agree`` loads numpy parameters, inputs and
-the numpy forward outputs and gradients written by ``bench_archs.py``, copies the parameters into
+{"arch", "threads", "batches_per_second", "batches_per_cpu_second"} as JSON. ``agree`` loads numpy parameters,
+inputs and the numpy forward outputs and gradients written by ``bench_archs.py``, copies the parameters into
 the PyTorch modules (``nn.RNN``-style cell, ``nn.LSTM``, a GPT-2 block built from ``nn.Linear``,
 ``nn.LayerNorm``, ``scaled_dot_product_attention`` and tanh ``GELU``), runs them in float64 in
 evaluation mode and prints the largest differences as JSON.

@@ -126,7 +126,8 @@ BAD = [
     ("verify", ["--bogus"], "--bogus"),
     # python -m verify.networks (python -m verify.rnn): days of training are refused with an estimate
     ("networks", ["--batches", BIG], "--batches=1000000000000"),         # the loss history alone: memory
-    ("networks", ["--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),   # fits, days of training
+    # fits, days of training
+    ("networks", ["--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
     ("networks", ["--batches", str(2 * 10**8), "--networks", "1", "--experiment", "5c", "--allow-large"], "day"),
     ("networks", ["--networks", "0"], "networks=0"),
     ("networks", ["--ntask", "1"], "ntask"),
@@ -135,8 +136,11 @@ BAD = [
     ("networks", ["--noise-a", "1", "--experiment", "noise"], "ar1_a=1.0"),   # old spelling, hidden alias
     # python -m verify.geometry
     ("geometry", ["--arch", "rnn", "--batches", BIG], "--batches=1000000000000"),
-    ("geometry", ["--arch", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
-    ("geometry", ["--agent", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),        # old spelling of --arch
+    ("geometry", ["--arch", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"],
+     "--allow-long"),
+    # old spelling of --arch
+    ("geometry", ["--agent", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"],
+     "--allow-long"),
     ("geometry", ["--ntask", "1"], "ntask"),
     ("geometry", ["--trials", "10"], "trials"),
     ("geometry", ["--sigma", "0"], "sigma"),

@@ -46,7 +46,7 @@ def _unrolled(params, u):
         for j in range(B):
             h, c = np.zeros(H), np.zeros(H)
             for t in range(T):
-                def gate(n):
+                def gate(n, k=k, t=t, j=j, Wih=Wih, h=h, Whh=Whh, b=b):
                     cols = slice(n * H, (n + 1) * H)
                     return u[k, t, j] @ Wih[:, cols] + h @ Whh[:, cols] + b[cols]
                 i, f, g, o = _sigmoid(gate(0)), _sigmoid(gate(1)), np.tanh(gate(2)), _sigmoid(gate(3))

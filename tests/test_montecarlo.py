@@ -171,7 +171,8 @@ def test_simulated_angle_spread_matches_corollary_b9_at_large_N():
 
 
 def test_angle_spread_approximation_is_poor_at_N_equal_D():
-    # The spread formula is poor at N ~ D (docs/theory.md §3): the simulated spread exceeds the large-N formula by > 20% at N = D.
+    # The spread formula is poor at N ~ D (docs/theory.md §3): the simulated spread exceeds the large-N
+    # formula by > 20% at N = D.
     mc = mc_angle_spread(3, 3, 2_000, 52)
     assert mc.value - 1.2 * angle_spread(3, 3) > family_k(1, ALPHA) * mc.se
 

@@ -64,7 +64,8 @@ def test_label_probability_matches_adaptive_two_dimensional_integration(mu, bloc
     dens = lambda v, u: norm.pdf(u, m1, s) * norm.pdf(v, m2, s)
     for k, th in enumerate(thr):
         want, _ = integrate.dblquad(dens, max(m1 - 10 * s, 1e-12), m1 + 10 * s,
-                                    lambda u: max(th / u, m2 - 10 * s), lambda u: max(th / u, m2 + 10 * s),
+                                    lambda u, th=th: max(th / u, m2 - 10 * s),
+                                    lambda u, th=th: max(th / u, m2 + 10 * s),
                                     epsabs=1e-14, epsrel=1e-13)
         np.testing.assert_allclose(p[block * len(thr) + k], want, rtol=0, atol=QUAD_ATOL)
 

@@ -55,8 +55,8 @@ def test_5b_claims_are_binding_and_the_row_space_prediction_is_a_note(run_5b):
 
 def test_5b_cli_writes_the_figures_and_rejects_a_dimension_below_two(tmp_path, capsys):
     args = ["--experiment", "5b", "--D", "2", "3", "--ntask", "2", "3", "--networks", "2", "--batches", "20",
-            "--hidden", "8", "--eval-trials", "800", "--adam-steps", "5", "--n-boot", "100", "--quiet", "--workers", "1",
-            "--out", str(tmp_path)]
+            "--hidden", "8", "--eval-trials", "800", "--adam-steps", "5", "--n-boot", "100", "--quiet",
+            "--workers", "1", "--out", str(tmp_path)]
     assert main(args) in (0, 1)
     pngs = {p.name for p in tmp_path.glob("*/*.png")}
     assert {"r2_vs_D.png", "angles_vs_D.png"} <= pngs
@@ -156,7 +156,8 @@ def test_dask_local_gives_the_rows_of_the_local_run(tmp_path, capsys):
     for where, extra in (("local", []), ("dask", ["--dask", "local"])):
         main(args + ["--out", str(tmp_path / where)] + extra)
         rows.append(json.loads(capsys.readouterr().out)["rows"])
-    assert len(rows[0]) == 2 and rows[0] == rows[1]          # trained on other processes: bit-identical networks, identical rows
+    # trained on other processes: bit-identical networks, identical rows
+    assert len(rows[0]) == 2 and rows[0] == rows[1]
 
 
 def test_variant_options_are_validated_before_any_training():

@@ -49,10 +49,10 @@ def test_probit_of_sigmoid_inverts_the_log_odds_of_phi(z):
 
 
 def test_log_sigmoid_outputs_sum_to_one_in_probability():
-    l = np.array([-800.0, -30.0, -1.0, 0.0, 2.5, 40.0, 800.0])
-    log_p, log_q = log_sigmoid_outputs(l)
+    logit = np.array([-800.0, -30.0, -1.0, 0.0, 2.5, 40.0, 800.0])
+    log_p, log_q = log_sigmoid_outputs(logit)
     np.testing.assert_allclose(np.logaddexp(log_p, log_q), 0.0, atol=4 * EPS)
-    np.testing.assert_allclose(log_p - log_q, l, rtol=4 * EPS)  # log-odds are the logit itself
+    np.testing.assert_allclose(log_p - log_q, logit, rtol=4 * EPS)  # log-odds are the logit itself
 
 
 @pytest.mark.parametrize("design", [even_design(6), random_design(9, 3, 1)], ids=["even6", "random9x3"])
@@ -136,9 +136,12 @@ def test_decode_mu_accepts_one_t_per_time_step():
     (lambda: decode_mu(np.full((5, 2), np.nan), even_design(2), SIGMA, T), "finite"),
     (lambda: decode_mu(np.zeros((5, 2)), even_design(2), -0.1, T), "sigma"),
     (lambda: decode_mu(np.zeros((5, 2)), even_design(2), SIGMA, 0), "t must"),
-    (lambda: trial_optimality(np.zeros((4, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, T), "share n"),
-    (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 3)), even_design(2), SIGMA, T), "x_star"),
-    (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, [1, 2]), "scalar"),
+    (lambda: trial_optimality(np.zeros((4, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, T),
+     "share n"),
+    (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 3)), even_design(2), SIGMA, T),
+     "x_star"),
+    (lambda: trial_optimality(np.zeros((5, 2)), np.zeros((5, 2)), np.zeros((5, 2)), even_design(2), SIGMA, [1, 2]),
+     "scalar"),
 ])
 def test_bad_input_raises_value_error_naming_the_problem(call, match):
     with pytest.raises(ValueError, match=match):

@@ -66,7 +66,8 @@ def test_paper_claims_outside_the_theory_do_not_decide_the_verdict():
 def test_a_run_without_a_decided_theory_check_says_so_instead_of_passing():
     paper = Check("b", "paper claim", 0, 0, "exact", True, binding=False)
     assert verdict_line([]).startswith("NO VERDICT") and "PASS" not in verdict_line([])
-    assert verdict_line([paper]).startswith("NO VERDICT") and "1/1 further paper claims reproduced" in verdict_line([paper])
+    assert (verdict_line([paper]).startswith("NO VERDICT")
+            and "1/1 further paper claims reproduced" in verdict_line([paper]))
 
 
 def test_every_experiment_declares_its_networks_and_the_registry_knows_the_published_ones():
@@ -174,7 +175,8 @@ def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
     (["--eval-trials", "1000000000000"], "--eval-trials=1000000000000"),
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--arch", "transformer", "--hidden", "8"], "does not apply to arch='transformer'"),
-    (["--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),                  # days of training: refused, estimated
+    # days of training: refused, estimated
+    (["--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
 ])
 def test_bad_input_exits_2_naming_the_parameter_before_any_training(argv, message, capsys, tmp_path):
     try:
@@ -222,7 +224,7 @@ def test_claims_by_decoder_reads_each_decoders_records():
     records = []
     for n, base in ((2, {"ridge_cv": 0.7, "lstsq": 0.6}), (24, {"ridge_cv": 0.96, "lstsq": 0.6})):
         for net in range(4):
-            for f in range(4):
+            for _ in range(4):
                 for dec, v in base.items():
                     records.append({"experiment": "reference", "ntask": n, "network": net + 4 * (n == 24),
                                     "decoder": dec, "readout": "decision", "protocol": "honest",

@@ -130,7 +130,7 @@ def _naive(arch, params, u, noise):
 
     for k in range(K):
         P = {n: v[k] for n, v in params.items()}
-        mask = (lambda site, *idx: 1.0) if noise is None else (lambda site, *idx: noise[site][(k,) + idx])
+        mask = (lambda site, *idx: 1.0) if noise is None else (lambda site, *idx, k=k: noise[site][(k,) + idx])
         for j in range(B):
             x0 = [(u[k, t, j] @ P["W_p"] + P["b_p"]) * mask("emb", t, j) for t in range(T)]
             qkv = [ln(x0[t], P["ln1_g"], P["ln1_b"]) @ P["W_qkv"] + P["b_qkv"] for t in range(T)]

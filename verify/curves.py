@@ -249,7 +249,8 @@ def memory_terms(config: CurvesConfig) -> dict:
     T, D = int(config.samples.max()), config.D
     _, n_protocol = protocol_plan(config)
     accuracy = 6 * FLOAT * max(4_000_000, T * max(D, config.ntask)) if _accuracy_available(config) else 0
-    return {f"--trials={config.trials} x --t={max(config.t)} at --D={D}": 3 * FLOAT * config.trials * T * D + 6 * FLOAT * n_protocol * T * D,
+    return {f"--trials={config.trials} x --t={max(config.t)} at --D={D}":
+                3 * FLOAT * config.trials * T * D + 6 * FLOAT * n_protocol * T * D,
             f"--t={max(config.t)}": FLOAT * T * len(config.sigma) * 64,
             f"--ntask={config.ntask}": accuracy,
             f"--designs={config.designs} x --angle-ntask={max(config.angle_ntask)} at --D={D}":

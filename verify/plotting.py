@@ -42,7 +42,8 @@ def plot_theory_with_points(ax, x_theory, y_theory, x_points, y_points, se_point
                       label=f"{label} theory" if label else "theory")
     yerr = None if se_points is None else k * np.asarray(se_points, float)
     ax.errorbar(x_points, y_points, yerr=yerr, fmt="o", ms=3, capsize=2, color=line.get_color(),
-                label=(f"{label} simulation" if label else "simulation") + (f" (+-{k:.3g} SE)" if yerr is not None else ""))
+                label=(f"{label} simulation" if label else "simulation")
+                + (f" (+-{k:.3g} SE)" if yerr is not None else ""))
     return line
 
 

@@ -178,7 +178,8 @@ def _r2_check(sq_err: np.ndarray, sigma, t: int) -> Check:
 
     ``sq_err`` (n_trials, D): squared errors of mu(t) per trial and coordinate.
     """
-    predicted = 1.0 - float(np.mean(np.broadcast_to(np.asarray(sigma) ** 2, (sq_err.shape[1],)))) / (t * LATENT_VARIANCE)
+    predicted = 1.0 - (float(np.mean(np.broadcast_to(np.asarray(sigma) ** 2, (sq_err.shape[1],))))
+                       / (t * LATENT_VARIANCE))
     est = r2_estimate(sq_err.mean(axis=1))
     measured, se = float(est.value), float(est.se)
     tol = max(K_SINGLE * se, ROUNDING_FACTOR * EPS)
@@ -333,7 +334,8 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
     if noiseless:
         checks, info = _noiseless_checks(config, design, diag, streams, progress)
         explanation = ("sigma = 0: the optimal outputs are the labels themselves (0/1), which identify only "
-                       "the cell of the hyperplane arrangement that holds x*, not a point; no continuous code is implied")
+                       "the cell of the hyperplane arrangement that holds x*, not a point; no continuous code is "
+                       "implied")
     elif diag.identifiable:
         checks, info = _identifiable_checks(config, design, diag, streams, progress)
         explanation = diag.explain()
@@ -343,7 +345,8 @@ def run(config: Theorem31Config, progress: bool = False) -> dict:
     # The information form: I(x*; Yhat) = I(x*; mu) when identified, the row-space part otherwise.
     checks = checks + information_checks(design, config.sigma, config.t, np.random.default_rng(ss_info))
     info.update({"rank": diag.rank, "condition": diag.condition, "design": design.name})
-    return {"config": {**asdict(config), "design": config.design_kind}, "identifiable": bool(diag.identifiable and not noiseless),
+    return {"config": {**asdict(config), "design": config.design_kind},
+            "identifiable": bool(diag.identifiable and not noiseless),
             "explanation": explanation, "checks": checks, "info": info,
             "passed": all(c.passed for c in checks)}
 
@@ -371,7 +374,8 @@ def _body(args) -> dict:
     info = result["info"]
     lines = [result["explanation"]]
     if "max_abs_probit" in info:
-        lines.append(f"largest |probit| {info['max_abs_probit']:.3g}; {100 * info['saturated_fraction']:.2f}% of outputs "
+        lines.append(f"largest |probit| {info['max_abs_probit']:.3g}; "
+                     f"{100 * info['saturated_fraction']:.2f}% of outputs "
                      "round to 0 or 1 as float64 probabilities (|z| > 8.3), so they are carried in log space")
     if "null_space_basis" in info:
         lines.append("invisible (null-space) directions of x*: "

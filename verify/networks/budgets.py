@@ -7,8 +7,8 @@ report's network, geometry and architecture parts share (``python -m verify --qu
 finish in about a minute each on 2 cores (their intervals mostly cannot decide: "undecided").
 Each entry is a set of :class:`verify.networks.config.NetworkCheckConfig` overrides, named for the
 figure or experiment it reproduces (its own ensembles:
-:attr:`verify.networks.experiment.Experiment.ensemble`). :func:`network_batches` (:func:`config_batches` of a built configuration) counts
-what a budget trains; with a measured rate (network-batches per
+:attr:`verify.networks.experiment.Experiment.ensemble`). :func:`network_batches` (:func:`config_batches` of a
+built configuration) counts what a budget trains; with a measured rate (network-batches per
 second, printed by every run) :func:`estimate_seconds` gives its wall time.
 """
 from __future__ import annotations

@@ -28,7 +28,8 @@ TIMELINES = (("fixed", "bce_sigmoid"), ("free", "mse_tanh5"))
 
 def networks(config):
     return [pipeline.train_config(config.arch, ntask=[max(config.ntask)], networks=config.networks, sigma=config.sigma,
-                                  timeline=timeline, loss=loss, **training_kwargs(config)) for timeline, loss in TIMELINES]
+                                  timeline=timeline, loss=loss, **training_kwargs(config))
+            for timeline, loss in TIMELINES]
 
 
 def settings(config, info):
@@ -68,7 +69,8 @@ def figure(group, folder, budget) -> list:
         pts = np.asarray(f["headline_per_network"])
         ax.scatter(i + np.linspace(-0.08, 0.08, len(pts)), pts, s=14, color="tab:blue", edgecolor="k", lw=0.4,
                    label="each network" if i == 0 else None, zorder=3)
-        ax.hlines(r["r2_protocol"], i - 0.3, i + 0.3, colors="k", linestyles=":", label="paper's line (protocol)" if i == 0 else None)
+        ax.hlines(r["r2_protocol"], i - 0.3, i + 0.3, colors="k", linestyles=":",
+                  label="paper's line (protocol)" if i == 0 else None)
         ax.hlines(r["r2_ceiling"], i - 0.3, i + 0.3, colors="0.4", label=r"$1 - 12\sigma^2/t$" if i == 0 else None)
     ax.set_xticks(range(len(rows)), [f"{r['timeline']} RT (t = {r['t']})" for r in rows])
     ax.set_xlim(-0.6, len(rows) - 0.4)

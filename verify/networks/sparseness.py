@@ -117,4 +117,5 @@ def figure(group, folder, budget) -> list:
 SPARSENESS = Experiment("S6", "lifetime sparseness vs N and vs D (measured)", None, dimensionality.networks,
                         extra=sparseness, ensemble="dimensionality", figure=figure,
                         verdicts=lambda config, rows, values, rng, extras:
-                        ([], ["S6: measured only; no claim of the paper is quoted and the theory is silent on sparseness"]))
+                        ([], ["S6: measured only; no claim of the paper is quoted and the theory is silent on "
+                              "sparseness"]))
