@@ -1,29 +1,24 @@
 """Fig. 3b/3c across architectures (verify.architectures): the comparison claim and a tiny end-to-end run."""
+import numpy as np
 import pytest
 
 from verify import architectures as va
 
-CEILING = 0.975
-
-
-def _rows(levels):
-    """Rows whose headline interval is high / low / unclear against the line CEILING - NEAR_CEILING."""
-    line = CEILING - va.NEAR_CEILING
-    spans = {"high": (line + 0.005, line + 0.01), "low": (line - 0.02, line - 0.01), "unclear": (line - 0.01, line + 0.01)}
-    return [{"ntask": n, "r2_protocol": CEILING, "ood_r2_ci_low": spans[lv][0], "ood_r2_ci_high": spans[lv][1]}
-            for n, lv in levels]
+def _values(levels, rng):
+    """{N: (5 networks, 4 folds)} of headline r^2 around each level, network sd 0.005."""
+    return {n: level + 0.005 * rng.standard_normal((5, 4)) for n, level in levels}
 
 
 @pytest.mark.parametrize("transformer, rnn, reproduced, decided", [
-    ([(2, "high"), (24, "high")], [(2, "low"), (24, "high")], True, True),        # earlier: reproduced
-    ([(2, "low"), (24, "high")], [(2, "low"), (24, "high")], False, True),        # same N: not reproduced
-    ([(2, "high"), (24, "high")], [(2, "high"), (24, "high")], False, True),      # both everywhere: not
-    ([(2, "unclear"), (24, "high")], [(2, "low"), (24, "high")], False, False),   # the interval cannot tell
-    ([(2, "high"), (24, "high")], [(2, "unclear"), (24, "high")], False, False),
+    ([(2, 0.95), (24, 0.96)], [(2, 0.70), (24, 0.96)], True, True),       # closer at N = 2, equal at 24: reproduced
+    ([(2, 0.70), (24, 0.96)], [(2, 0.70), (24, 0.96)], False, False),     # equal everywhere: the intervals cannot tell
+    ([(2, 0.95), (24, 0.90)], [(2, 0.70), (24, 0.96)], False, True),      # further at N = 24: refuted
+    ([(2, 0.70), (24, 0.96)], [(2, 0.90), (24, 0.96)], False, True),      # the RNN is there first: refuted
 ])
-def test_transformer_claim_is_decided_only_by_intervals_that_separate(transformer, rnn, reproduced, decided):
-    check = va.transformer_claim({"transformer": _rows(transformer), "rnn": _rows(rnn)})
-    assert check.passed is reproduced and check.decided is decided and check.binding is False
+def test_transformer_claim_is_decided_by_the_interval_of_each_difference(transformer, rnn, reproduced, decided):
+    rng = np.random.default_rng(0)
+    check = va.transformer_claim({"transformer": _values(transformer, rng), "rnn": _values(rnn, rng)}, 1, 500)
+    assert check.passed is reproduced and check.decided is decided and check.binding is True
 
 
 def test_the_transformer_trains_for_the_reference_budget_when_the_others_train_the_published_one():
@@ -47,8 +42,6 @@ def test_every_architecture_runs_through_the_shared_pipeline(tmp_path):
 
 def test_transformer_tuning_covers_its_attention_values_and_the_rnn_tuning_only_its_rates():
     from types import SimpleNamespace
-
-    import numpy as np
 
     from analysis.tuning import grid_latents, unit_correlations
     from nets.config import ensemble_config

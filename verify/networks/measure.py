@@ -51,14 +51,15 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
     return agreement, {"curves": curves, "exact": exact, "calibrated": calibrated}
 
 
-def _angles(hidden, x, ridges, rng, n_boot) -> dict:
-    """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals."""
+def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict]:
+    """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals;
+    and the per-network ridge and encoding angles, (K, pairs) nested lists."""
     enc = pairwise_angles(encoding_axes(hidden, x))                       # (K, P)
     ridge = pairwise_angles(fit_linear_decoder(hidden, x, np.median(ridges, axis=-1)).W)
     ls = pairwise_angles(fit_linear_decoder(hidden, x, 0.0).W)
     r = np.random.default_rng(rng).spawn(3)
     return {"encoding": _interval(enc, r[0], n_boot), "ridge_cv": _interval(ridge, r[1], n_boot),
-            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}
+            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, {"ridge_cv": ridge.tolist(), "encoding": enc.tolist()}
 
 
 def _records(name, fit_r2, idx, info, names, readout, protocol, t) -> list:
@@ -121,7 +122,8 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
         row["mu_agreement"], figure["calibration"] = _calibration(states, info, idx)
     else:
         row["mu_agreement"] = {"exact": None, "calibrated": None, "optimal": None, "logit_slope": None}
-    row["angles"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
+    # per-network angles (K, pairs) too: the verdict on angles (Fig. 3c) bootstraps over networks
+    row["angles"], row["angles_per_network"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
     row["networks"] = len(idx)
     row["values"] = {"headline": head.r2}
     return row, records, figure

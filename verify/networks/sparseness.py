@@ -1,6 +1,8 @@
 """Experiment S6: lifetime sparseness of the units vs N and vs D (the networks of 5b).
 
-The paper gives no theory: measured. Per network, the median over its active units of the
+No claim: the toolkit's documentation quotes no claim of the paper about sparseness and the theory
+says nothing of it, so S6 is a measurement (a run of it alone says NO VERDICT). Per network, the
+median over its active units of the
 lifetime sparseness (:func:`analysis.tuning.lifetime_sparseness`) of its decision-step rates on
 noiseless x* ~ U(cube); per (D, N), the median over networks with its 95% bootstrap interval over
 networks, and the fraction of silent units (silent on every stimulus).
@@ -67,4 +69,4 @@ def figure(group, folder, budget) -> list:
 SPARSENESS = Experiment("S6", "lifetime sparseness vs N and vs D (measured)", None, dimensionality.networks,
                         extra=sparseness, group="dimensionality", figure=figure,
                         verdicts=lambda config, rows, values, rng, extras:
-                        ([], ["S6: measured only, the paper gives no theory of sparseness"]))
+                        ([], ["S6: measured only; no claim of the paper is quoted and the theory is silent on sparseness"]))
