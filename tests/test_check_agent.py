@@ -235,6 +235,6 @@ def test_the_worked_example_passes_with_the_numpy_stand_in_agent(tmp_path, capsy
 @pytest.mark.slow
 def test_the_worked_example_trains_a_pytorch_gru_and_checks_it(tmp_path, capsys):
     pytest.importorskip("torch")
-    code = example().run("gru", tmp_path, steps=3000, trials=4000)
+    code = example().run("gru", tmp_path, steps=1500, trials=4000)
     result = json.loads((tmp_path / "results.json").read_text())
     assert code in (0, 1) and result["layout"] == "one agent" and result["checks"]
