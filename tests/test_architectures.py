@@ -9,15 +9,26 @@ def _values(levels, rng):
     return {n: level + 0.005 * rng.standard_normal((5, 4)) for n, level in levels}
 
 
+def _rows(values):
+    """Rows as the runner builds them: the headline interval and the line at half the evidence."""
+    from analysis.bootstrap import interval
+    from verify.networks.verdicts import half_evidence_line
+    line = half_evidence_line(0.2, 20, 2, "fullrange")          # 0.9487 at sigma 0.2, t 20
+    return [{"ntask": n, "r2_line_half_evidence": line, "decoders": {"ridge_cv": interval(v, 0, 500).to_dict()}}
+            for n, v in values.items()]
+
+
 @pytest.mark.parametrize("transformer, rnn, reproduced, decided", [
-    ([(2, 0.95), (24, 0.96)], [(2, 0.70), (24, 0.96)], True, True),       # closer at N = 2, equal at 24: reproduced
-    ([(2, 0.70), (24, 0.96)], [(2, 0.70), (24, 0.96)], False, False),     # equal everywhere: the intervals cannot tell
-    ([(2, 0.95), (24, 0.90)], [(2, 0.70), (24, 0.96)], False, True),      # further at N = 24: refuted
-    ([(2, 0.70), (24, 0.96)], [(2, 0.90), (24, 0.96)], False, True),      # the RNN is there first: refuted
+    ([(2, 0.96), (24, 0.97)], [(2, 0.70), (24, 0.97)], True, True),       # at the line and closer at N = 2
+    ([(2, 0.70), (24, 0.97)], [(2, 0.70), (24, 0.97)], False, False),     # equal everywhere: the intervals cannot tell
+    ([(2, 0.96), (24, 0.90)], [(2, 0.70), (24, 0.97)], False, True),      # further at N = 24: refuted
+    ([(2, 0.70), (24, 0.97)], [(2, 0.90), (24, 0.97)], False, True),      # the RNN is there first: refuted
+    ([(2, 0.90), (24, 0.91)], [(2, 0.70), (24, 0.91)], False, True),      # closer but never at the line: refuted
 ])
 def test_transformer_claim_is_decided_by_the_interval_of_each_difference(transformer, rnn, reproduced, decided):
     rng = np.random.default_rng(0)
-    check = va.transformer_claim({"transformer": _values(transformer, rng), "rnn": _values(rnn, rng)}, 1, 500)
+    values = {"transformer": _values(transformer, rng), "rnn": _values(rnn, rng)}
+    check = va.transformer_claim(values, {label: _rows(v) for label, v in values.items()}, 1, 500)
     assert check.passed is reproduced and check.decided is decided and check.binding is True
 
 

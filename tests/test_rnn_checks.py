@@ -13,7 +13,7 @@ from analysis.decoders import DECODERS
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.registry import REGISTRY
 from verify.networks.runner import run
-from verify.networks.verdicts import below_ceiling, monotone
+from verify.networks.verdicts import below_ceiling, difference
 from verify.rnn import main
 from verify.verdict import Check, all_passed, verdict_line
 
@@ -36,15 +36,13 @@ def test_the_paper_line_is_a_non_binding_note_decided_below_above_or_across():
     assert not across.decided and across.verdict == "undecided"
 
 
-def test_monotonicity_check_decides_only_when_the_bootstrap_interval_excludes_zero():
+def test_a_difference_part_decides_only_when_the_bootstrap_interval_excludes_zero():
     rng = np.random.default_rng(0)
     low, high = 0.80 + 0.01 * rng.normal(size=(5, 4)), 0.95 + 0.01 * rng.normal(size=(5, 4))
     noisy = 0.80 + 0.2 * rng.normal(size=(2, 4))
-    rows = [{"ntask": 2}, {"ntask": 24}]
-    assert monotone(rows, [low, high], "ntask", "ntask", True, 0, 500).verdict == "PASS"
-    assert monotone(rows, [high, low], "ntask", "ntask", True, 0, 500).verdict == "FAIL"
-    assert monotone(rows, [low, noisy], "ntask", "ntask", True, 0, 500).verdict == "undecided"
-    assert monotone(rows, [high, low], "ntask", "ntask", False, 0, 500).verdict == "PASS"
+    outcome = [difference(a, b, "x", claim, 0, 500) for a, b, claim in
+               ((low, high, "above"), (high, low, "above"), (low, noisy, "above"), (high, low, "below"))]
+    assert [(p.passed, p.decided) for p in outcome] == [(True, True), (False, True), (False, False), (True, True)]
 
 
 def test_undecided_checks_are_visible_but_never_fail_the_run():

@@ -81,7 +81,8 @@ class NetworkCheckConfig:
         if any(e not in ENCODERS for e in self.encoders) or not self.encoders:
             raise ValueError(f"encoders={list(self.encoders)!r} must be a non-empty subset of {tuple(ENCODERS)}")
         for name in ("hiddens", "large_ntask", "large_Ds"):
-            v, low = getattr(self, name), 2
+            # H = 1 < D = 2 is where the capacity line binds; N and D need at least 2
+            v, low = getattr(self, name), 1 if name == "hiddens" else 2
             if not v or any(isinstance(n, bool) or not isinstance(n, int) or n < low for n in v):
                 raise ValueError(f"{name}={list(v)!r} must be integers >= {low}")
         if not self.rhos or any(not np.isfinite(r) or not -1 < r < 1 for r in self.rhos):

@@ -57,6 +57,12 @@ def row_theory(info, setting, t, config) -> dict:
 def verdicts_S3b(config, rows, values, rng, extras):
     rows_values = sorted(zip(rows, values), key=lambda rv: rv[0]["rho"])
     (base, v0), rest = rows_values[0], rows_values[1:]
+    if not rest:        # one rho: nothing says whether it is moderate or already "-> 1"
+        note = verdicts.claim("at_line_single_rho", f"note: at rho = {base['rho']:g} the networks are at the line",
+                              [verdicts.at_line(base, f"rho = {base['rho']:g}")], "at the line", "not binding")
+        return verdicts.finish([dataclasses.replace(note, binding=False)],
+                               ["holds_until_rho_near_1: needs two rhos (a baseline and larger ones)"], rows, "rho",
+                               "rho")
     m = verdicts.margin(base)
     moderate, extreme = (rest[:-1], rest[-1:]) if len(rest) > 1 else ([], rest)
     parts = [verdicts.at_line(base, f"rho = {base['rho']:g}")]

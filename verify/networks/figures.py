@@ -106,9 +106,10 @@ def plot_angles(rows, path) -> None:
     for key, label, style in (("encoding", "encoding axes (h ~ A x*)", "o-"),
                               ("ridge_cv", "ridge decoders (headline)", "s-"),
                               ("lstsq_sensitivity", "least-squares decoders (sensitivity only)", "^:")):
-        med = np.array([r["angles"][key]["median"] for r in rows])
-        err = np.array([[m - r["angles"][key]["ci_low"] for m, r in zip(med, rows)],
-                        [r["angles"][key]["ci_high"] - m for m, r in zip(med, rows)]])
+        # dtype float: a state with fewer units than D has no angles (None -> nan, not drawn)
+        med, lo, hi = (np.array([r["angles"][key][q] for r in rows], dtype=float)
+                       for q in ("median", "ci_low", "ci_high"))
+        err = np.array([med - lo, hi - med])
         ax.errorbar(x, med, yerr=np.maximum(err, 0), fmt=style, capsize=3, ms=4, label=f"{label}, 95% CI")
     ax.plot(x, [r["output_angle"] for r in rows], "k--", label="output-space angle of the design (theory)")
     ax.axhline(90, color="gray", lw=0.8)

@@ -123,7 +123,12 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     else:
         row["mu_agreement"] = {"exact": None, "calibrated": None, "optimal": None, "logit_slope": None}
     # per-network angles (K, pairs) too: the verdict on angles (Fig. 3c) bootstraps over networks
-    row["angles"], row["angles_per_network"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
+    if hidden.shape[-1] >= x.shape[-1]:
+        row["angles"], row["angles_per_network"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
+    else:   # H < D: D directions in R^H are dependent (and a 1-unit state is often silent): no angle to report
+        empty = dict.fromkeys(("median", "q25", "q75", "ci_low", "ci_high", "n_networks", "n_folds"))
+        row["angles"] = {name: dict(empty) for name in ("encoding", "ridge_cv", "lstsq_sensitivity")}
+        row["angles_per_network"] = None
     row["networks"] = len(idx)
     row["values"] = {"headline": head.r2}
     return row, records, figure

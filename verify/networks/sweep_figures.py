@@ -83,9 +83,10 @@ def plot_angles_sweep(rows, x_key: str, line_key: str, path, title: str) -> list
         colour = cmap(i / max(len(groups) - 1, 1) * 0.85)
         x = np.array([r[x_key] for r in cells], dtype=float)
         for key, style in (("ridge_cv", "o-"), ("encoding", "s:")):
-            med = np.array([r["angles"][key]["median"] for r in cells])
-            err = np.array([[m - r["angles"][key]["ci_low"] for m, r in zip(med, cells)],
-                            [r["angles"][key]["ci_high"] - m for m, r in zip(med, cells)]])
+            # dtype float: a state with fewer units than D has no angles (None -> nan, not drawn)
+            med, lo, hi = (np.array([r["angles"][key][q] for r in cells], dtype=float)
+                           for q in ("median", "ci_low", "ci_high"))
+            err = np.array([med - lo, hi - med])
             ax.errorbar(x, med, yerr=np.maximum(err, 0), fmt=style, color=colour, capsize=2, ms=3,
                         label=f"{line_key} = {value}: {key} angles, 95% CI")
     ax.axhline(90, color="gray", lw=0.8)
