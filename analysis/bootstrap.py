@@ -19,8 +19,9 @@ a hierarchical percentile bootstrap of the median (:func:`bootstrap_medians`):
     2. for each drawn network, draw F of its folds with replacement;
     3. take the median of the K x F resampled values.
 
-It covers ~60% at K = 2 and ~75% at K = 3 (a bootstrap over K clusters sees only K^K resamples and
-no uncertainty in the spread), so it must not decide verdicts at the budgets the report runs.
+It covers 55-95% at K = 2 and 76-96% at K = 3 (least when networks differ more than folds: a
+bootstrap over K clusters sees only K^K resamples and no uncertainty in their spread), so it must
+not decide verdicts at the budgets the report runs.
 
 A claim "value < threshold" is decided only when the whole interval lies on one side
 (:func:`decide`); otherwise it is *undecided* at this budget.

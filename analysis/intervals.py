@@ -11,7 +11,11 @@ The interval is Student's t on those K means,
 exact (coverage = level) when the network effects are normal, for every K >= 2: the t quantile
 carries the uncertainty of an sd estimated from K values. A percentile bootstrap over K clusters
 cannot do that: it draws only K^K resamples, treats the K observed networks as the population,
-and with K = 2 or 3 its interval is too short (benchmarks/coverage.md measures 60-80% coverage).
+and with K = 2 or 3 its interval is too short (benchmarks/coverage.md: 55-96% coverage,
+least when networks differ more than folds).
+
+Non-normal network effects: heavy tails (Student-t_3) keep it at 95-97%; a strong skew (standardised
+Gamma(2), skewness -1.41) lowers it to 91-94% at K = 3-10 (benchmarks/coverage.md, robustness rows).
 
 Differences between two separately trained groups (setting A vs setting B) use Welch's interval
 on the two sets of network means, mean(m_b) - mean(m_a) +- t_nu * sqrt(s_a^2/K_a + s_b^2/K_b),

@@ -286,3 +286,36 @@ def test_decide_passes_fails_or_leaves_undecided_by_where_the_interval_lies(lo, 
 def test_bad_input_raises_value_error_naming_the_parameter(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- the study's script -------------------------------------------------------------------------------------------
+
+def _study_module():
+    import importlib.util
+    import sys
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "coverage.py"
+    spec = importlib.util.spec_from_file_location("coverage_study", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["coverage_study"] = module                # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_study_rule_finds_the_first_network_count_from_which_every_normal_cell_covers():
+    study = _study_module()
+    row = lambda K, cov, effects="normal": {"kind": "one_sample", "method": "m", "K": K, "coverage": cov,
+                                             "effects": effects}
+    rows = [row(2, 0.80), row(3, 0.94), row(3, 0.95), row(5, 0.95), row(5, 0.50, "skewed")]
+    assert study.decides_from(rows, "one_sample", "m") == 3
+    assert study.decides_from(rows + [row(5, 0.92)], "one_sample", "m") is None
+
+
+def test_study_script_runs_a_tiny_grid_and_reports_json(capsys):
+    import json
+    study = _study_module()
+    code = study.main(["--replicates", "3", "--n-boot", "5", "--networks", "2", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == out["exit_code"] and out["chosen"] == {"one_sample": METHOD, "difference": DIFFERENCE_METHOD}
+    assert {r["kind"] for r in out["rows"]} == {"one_sample", "difference", "single_agent"}
+    assert study.main(["--networks", "1"]) == 2
