@@ -13,8 +13,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from theory.bayes_bound import (bayes_mse, bayes_reference_variance, posterior_mean, r2_bayes, r2_bayes_fold_mean,
-                                r2_bayes_whole_cube, region_intervals, truncated_moments)
+from theory.bayes_bound import (bayes_line, bayes_mse, bayes_reference_variance, posterior_mean, r2_bayes,
+                                r2_bayes_fold_mean, r2_bayes_whole_cube, region_intervals, truncated_moments)
 from theory.bayes_montecarlo import mc_r2_bayes
 from theory.ceilings import r2_ceiling, r2_in_distribution, r2_protocol, reference_variance, region_moments
 from theory.folds import Fold, ood_folds
@@ -70,7 +70,7 @@ def test_posterior_mean_fails_a_flat_prior_prediction_near_a_face():
     assert m[0, 0] < 0.5 - 0.01 and abs(m[0, 1]) < 1e-15
 
 
-def gl_gh_mse(v, lo, hi, low=-0.5, high=0.5, panels=400):
+def gl_gh_mse(v, lo, hi, low=-0.5, high=0.5, panels=200):
     """E over x ~ U[lo, hi] and mu = x + sqrt(v) z of (x - m(mu))^2: Gauss-Legendre in x, Gauss-Hermite in z."""
     g, w = np.polynomial.legendre.leggauss(8)
     z, wz = np.polynomial.hermite_e.hermegauss(80)
@@ -208,6 +208,12 @@ def test_whole_cube_bound_is_the_same_for_every_D(sigma, t, D):
     (lambda: r2_bayes([0.1], None, "paper"), "normalisation"),
     (lambda: r2_bayes([0.1], low=0.5, high=-0.5), "low"),
     (lambda: r2_bayes_whole_cube(0.2, 0, 2), "t"),
+    (lambda: r2_bayes_whole_cube(0.2, np.nan, 2), "t"),
+    (lambda: r2_bayes_whole_cube(0.2, "x", 2), "t"),
+    (lambda: r2_bayes_whole_cube("x", 20, 2), "sigma"),
+    (lambda: r2_bayes("abc"), "error_variance"),
+    (lambda: posterior_mean([[np.inf]], [0.1]), "mu"),
+    (lambda: bayes_line(0.2, np.inf, 2, "fullrange"), "t"),
     (lambda: r2_bayes_whole_cube(0.2, 20, 0), "D"),
     (lambda: posterior_mean([[0.1]], [0.0]), "error_variance"),
     (lambda: bayes_mse([0.1], nodes=1), "nodes"),
@@ -252,3 +258,13 @@ def test_twin_with_many_trials_derives_the_reference_bound(fold, norm):
     k = family_k(len(REFERENCE_CASES), ALPHA)
     assert abs(mc.z_score(r2_bayes([0.002, 0.002], fold, norm))) <= k
     assert abs(mc.z_score(r2_in_distribution([0.002, 0.002], fold or ood_folds(2)[0], norm))) > k
+
+
+@pytest.mark.parametrize("normalisation", ["fullrange", "heldout"])
+@pytest.mark.parametrize("sigma, t, D", [(0.2, 20, 2), (0.4, 20, 2), (0.2, 20, 3), (0.2, 20, 5)])
+def test_bayes_line_sits_above_the_rows_linear_lines(sigma, t, D, normalisation):
+    from verify.networks.experiment import fold_mean, theory_line
+    line, bayes = theory_line(sigma, t, D, normalisation), bayes_line(sigma, t, D, normalisation)
+    np.testing.assert_allclose(bayes["r2_bayes"], fold_mean(r2_bayes, sigma, t, D, normalisation), rtol=0, atol=EPS)
+    assert bayes["r2_bayes"] > max(line["r2_protocol"], line["r2_id_ceiling"])
+    assert bayes["r2_bayes_whole_cube"] > line["r2_ceiling"]

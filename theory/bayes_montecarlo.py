@@ -117,10 +117,11 @@ def mc_r2_bayes(model: NoiseModel, t: int, n_trials: int, rng, fold: Fold | None
     t = check_positive_int("t", t)
     n_trials = check_positive_int("n_trials", n_trials, 2)
     grid_size = check_positive_int("grid_size", grid_size, 2)
-    # Posterior sd >= that of a Gaussian at the Cramer-Rao variance: sigma^2 / (t (1 - a)/(1 + a) + ...) or,
-    # for Gumbel, beta^2 / t (Fisher information of a Gumbel location is 1 / beta^2).
+    # Scale of the posterior: the flat-prior sd, sigma / sqrt(t (1 - a) / (1 + a) + 2 a / (1 + a)) for AR(1)
+    # (GLS), beta / sqrt(t) for Gumbel (its location's Fisher information is 1 / beta^2); +1 under the root
+    # bounds the AR(1) term 2 a / (1 + a) < 1.
     gain = (1.0 - model.a) / (1.0 + model.a) if model.kind == "ar1" else 1.0
-    sd = float(np.min(model.sigma)) / np.sqrt(t / gain + 2.0)
+    sd = float(np.min(model.sigma)) / np.sqrt(t * gain + 1.0)
     if 1.0 / grid_size > sd / 4.0:
         raise ValueError(f"grid_size={grid_size} too coarse: spacing {1 / grid_size:.3g} must be <= posterior sd "
                          f"{sd:.3g} / 4 (use grid_size >= {int(np.ceil(4 / sd))})")
