@@ -1,7 +1,8 @@
 """Calibration of a network's outputs against the optimal agent, trial by trial.
 
 The optimal agent answers task i with Phi(z_i), z_i = sqrt(t) (c_i . mu(t) + b_i) / s_i
-(s_i = sigma |c_i|, :func:`theory.designs.noise_scale`), so its sigmoid-output logit is
+(s_i = sqrt(sum_d c_id^2 sigma_d^2), :func:`theory.designs.noise_scale`; sigma |c_i| for a scalar sigma),
+so its sigmoid-output logit is
 l*(z) = log Phi(z) - log Phi(-z): about 1.6 z near 0 and z^2 / 2 in the tails. A network's
 logits l on the same trials (same evidence) can be compared with z directly:
 
@@ -13,6 +14,11 @@ logits l on the same trials (same evidence) can be compared with z directly:
     ``calibrated``: z_hat = l / a (the network's own fitted slope);
   and ``optimal``: the same exact inversion applied to the optimal agent's own logits l*(z),
   which is 1 up to rounding (the reference value).
+
+``sigma`` is a scalar or one sd per axis. Under noise other than i.i.d. Gaussian, ``mu`` is the
+matched estimate and ``sigma`` its matched sd sqrt(t v_d) (:func:`optimal.estimates.running_estimate`,
+:func:`optimal.estimates.matched_sigma`): anisotropic noise gives sigma * aniso_scales, AR(1) the GLS
+variance's, Gumbel the posterior's.
 
 A network whose logits saturate in the tails (logit 15 where l*(z) is 48) loses exact agreement
 through the inversion's compression of large distances, not through a wrong ordering of trials.
@@ -35,7 +41,7 @@ N_BINS = 20
 
 
 def optimal_probits(mu, design: Design, sigma, t) -> np.ndarray:
-    """z_i = sqrt(t) (c_i . mu + b_i) / s_i. mu : (..., n, D) -> (..., n, N)."""
+    """z_i = sqrt(t) (c_i . mu + b_i) / s_i. mu : (..., n, D) -> (..., n, N); sigma scalar or (D,)."""
     mu = np.asarray(mu, dtype=float)
     if mu.shape[-1] != design.D:
         raise ValueError(f"mu must have last dimension D={design.D}; got shape {mu.shape}")
@@ -92,7 +98,9 @@ def calibrate(logits, mu, design: Design, sigma, t, n_bins: int = N_BINS) -> Cal
     ----------
     logits : ndarray (K, n, N), sigmoid-output pre-activations at the decision step
     mu : ndarray (K, n, D), the optimal agent's mu(t) on the evidence each network saw
-    design, sigma, t : the task design, per-step noise sd (> 0) and evidence samples
+    design, sigma, t : the task design, per-step noise sd (> 0; a scalar or one per axis, shape (D,):
+        the matched sd of :func:`optimal.estimates.matched_sigma` for non-Gaussian or correlated
+        noise) and evidence samples
     n_bins : equal-count bins of z
 
     Returns

@@ -31,10 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from infra.adam import adam_update
+from theory.ceilings import NORMALISATIONS
 from theory.folds import QUADRANT_TO_ORTHANT, Fold, ood_folds, orthant_index
 from theory.world import LATENT_VARIANCE, as_generator
-
-NORMALISATIONS = ("fullrange", "heldout")
 
 #: Relative ridge penalties tried by ``ridge="auto"`` (see :func:`auto_ridge`): 0 and 1e-6..1.
 RIDGE_GRID = (0.0,) + tuple(np.logspace(-6, 0, 13))
@@ -416,11 +416,8 @@ def reference_adam(hidden, x_star, splits: Splits, normalisation: str = "fullran
         h, x = hidden[kk, idx], x_star[kk, idx]                               # (fits, K, F, B, H|D)
         grads = batch_mse_grad(h, W, b, x)[1:]
         live = (step < steps)[None, :, None]                                  # networks still training
-        for p, g, mo, ve in zip((W, b), grads, m, v):
-            mo[...] = a["beta1"] * mo + (1 - a["beta1"]) * g
-            ve[...] = a["beta2"] * ve + (1 - a["beta2"]) * g**2
-            upd = a["lr"] * (mo / (1 - a["beta1"] ** (step + 1))) / (np.sqrt(ve / (1 - a["beta2"] ** (step + 1)))
-                                                                      + a["eps"])
+        for i, (p, g) in enumerate(zip((W, b), grads)):
+            upd, m[i], v[i] = adam_update(g, m[i], v[i], step + 1, a["lr"], a["beta1"], a["beta2"], a["eps"])
             p -= np.where(live[(...,) + (None,) * (p.ndim - 3)], upd, 0.0)
     r2 = np.empty((fits, K, F))
     for f in range(F):

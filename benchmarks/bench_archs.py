@@ -42,12 +42,13 @@ from infra.blas import blas_kernels  # noqa: E402
 from nets.config import ensemble_config  # noqa: E402
 from nets.ensemble import build_ensemble, network_task  # noqa: E402
 from nets.losses import loss_and_grad  # noqa: E402
-from nets.adam import adam_init  # noqa: E402
-from nets.train import draw_batch, loss_weights, run_group, train  # noqa: E402
+from nets.train import draw_batch, loss_weights, train  # noqa: E402
+from nets.pool import trained_networks  # noqa: E402
+from nets.architecture import ARCHS  # noqa: E402
+from infra.cli import cpu_count  # noqa: E402
 from theory.encoders import stack_encoders  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-ARCHS = ("rnn", "lstm", "transformer")
 N, W, B, T, N_IN, N_STIM = 24, 64, 16, 22, 41, 20
 
 
@@ -67,19 +68,19 @@ def flops_per_network_batch(arch: str) -> float:
 
 
 def numpy_rate(arch: str, K: int, batches: int, workers: int) -> float:
-    config = ensemble_config(ntask=[N], networks=K, arch=arch, batches=batches)
-    train(ensemble_config(ntask=[N], networks=K, arch=arch, batches=3), progress=False, workers=workers)
-    return train(config, progress=False, workers=workers).network_batches_per_second
+    """Network-batches per wall second of K networks on ``workers`` processes (nets.pool, a fresh cache)."""
+    with tempfile.TemporaryDirectory() as cache:
+        trained_networks(ensemble_config(ntask=[N], networks=K, arch=arch, batches=3), cache, False, workers)
+        config = ensemble_config(ntask=[N], networks=K, arch=arch, batches=batches)
+        return trained_networks(config, cache, False, workers)[1]["network_batches_per_second"]
 
 
 def numpy_cpu_rate(arch: str, K: int, batches: int) -> float:
     """Network-batches per CPU second of one process training K networks (single-threaded BLAS)."""
     config = ensemble_config(ntask=[N], networks=K, arch=arch, batches=batches)
-    ens, rngs = build_ensemble(config)
-    states = [g.bit_generator.state for g in rngs]
-    run_group(config, range(K), ens.params, adam_init(ens.params), states, 3)
+    train(ensemble_config(ntask=[N], networks=K, arch=arch, batches=3), progress=False)
     start = time.process_time()
-    run_group(config, range(K), ens.params, adam_init(ens.params), states, batches)
+    train(config, progress=False)
     return K * batches / (time.process_time() - start)
 
 
@@ -153,7 +154,7 @@ def main(argv=None) -> int:
             p.error(f"--{name} must be >= 1")
     start_load = os.getloadavg()[0]
     rows = [measure(arch, args) for arch in args.archs]
-    env = {"cpus": os.cpu_count(), "load_average_1min_start": start_load, "load_average_1min_end": os.getloadavg()[0],
+    env = {"cpus": cpu_count(), "load_average_1min_start": start_load, "load_average_1min_end": os.getloadavg()[0],
            "time": time.strftime("%Y-%m-%d %H:%M"), "blas": blas_kernels()}
     if args.json:
         print(json.dumps({"environment": env, "results": rows}))

@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -23,17 +24,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nets.config import ensemble_config  # noqa: E402
-from nets.train import train  # noqa: E402
+from nets.pool import trained_networks  # noqa: E402
+from infra.cli import cpu_count  # noqa: E402
 
 N_TASK, HIDDEN, BATCH, N_STIM, SIGMA = 24, 64, 16, 20, 0.2
 
 
 def numpy_rate(K: int, dtype: str, batches: int, workers: int) -> float:
-    """Network-batches per second of nets.train for K networks (after a short warm-up run)."""
-    config = ensemble_config(ntask=[N_TASK], networks=K, hidden=HIDDEN, batch_size=BATCH, batches=batches, dtype=dtype)
-    train(ensemble_config(ntask=[N_TASK], networks=K, hidden=HIDDEN, batch_size=BATCH, batches=3, dtype=dtype),
-          progress=False, workers=workers)
-    return train(config, progress=False, workers=workers).network_batches_per_second
+    """Network-batches per wall second of K networks on ``workers`` processes (nets.pool, the path of
+    ``python -m nets.train``, on a fresh cache; after a short warm-up run)."""
+    kw = dict(ntask=[N_TASK], networks=K, hidden=HIDDEN, batch_size=BATCH, dtype=dtype)
+    with tempfile.TemporaryDirectory() as cache:
+        trained_networks(ensemble_config(**kw, batches=3), cache, False, workers)
+        return trained_networks(ensemble_config(**kw, batches=batches), cache, False, workers)[1][
+            "network_batches_per_second"]
 
 
 def torch_rate(dtype: str, batches: int, threads: int | None = None) -> float | None:
@@ -88,7 +92,7 @@ def main(argv=None) -> int:
     p.add_argument("--batches", type=int, default=200, help="batches per measurement (default 200)")
     p.add_argument("--networks", type=int, nargs="+", default=[1, 5, 25])
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
-    p.add_argument("--workers", type=int, default=1, help="nets.train worker threads")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (nets.pool)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     rows = []
@@ -105,7 +109,7 @@ def main(argv=None) -> int:
                          "torch_one_by_one_network_batches_per_second": torch_nbs,
                          "ratio_vs_torch": None if torch_nbs is None else nbs / torch_nbs,
                          "minutes_for_25_networks_x_1e5_batches": 25e5 / nbs / 60})
-    env = {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"), "cpus": os.cpu_count(),
+    env = {"OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"), "cpus": cpu_count(),
            "load_average_1min": os.getloadavg()[0], "workers": args.workers,
            "torch_batches_per_second_by_threads": torch_runs}
     if args.json:

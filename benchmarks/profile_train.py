@@ -5,8 +5,9 @@ Wraps the functions a training step calls -- for the transformer each layer of
 the RNN the forward pass, the backward pass (and the LSTM's gate nonlinearity) -- and the
 trainer's other stages (batch drawing with the encoder and the dropout masks, loss, Adam) with
 timers, trains K networks on one process with a single-threaded BLAS, and prints milliseconds
-per network-batch for each, with the FLOP/s of the transformer's linear layers. CPU time (``time.process_time``), not wall
-time, so that other processes on a shared machine distort the split less. Run by hand, not in CI:
+per network-batch for each, with the FLOP/s of the transformer's linear layers. CPU time
+(``time.process_time``), not wall time, so that other processes on a shared machine distort the
+split less. Run by hand, not in CI:
 
     python benchmarks/profile_train.py [--arch transformer] [--networks 13] [--batches 100]
 """
@@ -26,9 +27,7 @@ import nets.lstm as nls  # noqa: E402
 import nets.rnn as nrn  # noqa: E402
 import nets.train as nt  # noqa: E402
 import nets.transformer as ntr  # noqa: E402
-from nets.adam import adam_init  # noqa: E402
 from nets.config import ensemble_config  # noqa: E402
-from nets.ensemble import build_ensemble  # noqa: E402
 
 SECONDS = defaultdict(float)
 CALLS = defaultdict(int)
@@ -53,7 +52,7 @@ def instrument(modules_and_names):
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=["rnn", "lstm", "transformer"], default="transformer", help="architecture")
-    p.add_argument("--networks", type=int, default=13, help="K networks in the group (13 = 25 on 2 workers)")
+    p.add_argument("--networks", type=int, default=13, help="K networks in the stack (13 = 25 on 2 workers)")
     p.add_argument("--batches", type=int, default=100, help="batches timed (after 5 warm-up batches)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="training dtype")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -65,13 +64,12 @@ def main(argv=None) -> int:
     instrument([layers[args.arch], (nt, ["draw_batch", "loss_and_grad", "adam_step"])])
     config = ensemble_config(ntask=[24], networks=args.networks, arch=args.arch, dtype=args.dtype,
                              batches=args.batches)
-    ens, rngs = build_ensemble(config)
-    states = [g.bit_generator.state for g in rngs]
-    nt.run_group(config, range(config.K), ens.params, adam_init(ens.params), states, 5)
+    nt.train(ensemble_config(ntask=[24], networks=args.networks, arch=args.arch, dtype=args.dtype, batches=5),
+             progress=False)
     SECONDS.clear()
     CALLS.clear()
     start, cpu = time.perf_counter(), time.process_time()
-    nt.run_group(config, range(config.K), ens.params, adam_init(ens.params), states, args.batches)
+    ens = nt.train(config, progress=False).ensemble
     wall, total = time.perf_counter() - start, time.process_time() - cpu
     nb = config.K * args.batches
     # matrix-product FLOPs of one network-batch: 2 m k n per product, backward twice the forward

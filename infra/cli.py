@@ -38,7 +38,8 @@ def cpu_count() -> int:
 
 
 def base_parser(doc: str, prog: str, *, out: str | None | bool = False, workers: bool = False,
-                dask: bool = False, allow_large: bool = False) -> argparse.ArgumentParser:
+                dask: bool = False, allow_large: bool = False, allow_long: bool = False
+                ) -> argparse.ArgumentParser:
     """An ArgumentParser with the module docstring as description and the shared options.
 
     Parameters
@@ -47,6 +48,7 @@ def base_parser(doc: str, prog: str, *, out: str | None | bool = False, workers:
     workers : add ``--workers N`` (default: the CPU count; results never depend on it)
     dask : add ``--dask ADDRESS|local`` (run the tasks on a Dask cluster; needs the ``[dask]`` extra)
     allow_large : add ``--allow-large`` (skip the size guard of :mod:`infra.guard`)
+    allow_long : add ``--allow-long`` (skip the time guard, :func:`infra.guard.check_time`)
     """
     p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=0, help="random seed, >= 0 (default 0); same seed, same output")
@@ -67,6 +69,10 @@ def base_parser(doc: str, prog: str, *, out: str | None | bool = False, workers:
         p.add_argument("--allow-large", action="store_true",
                        help="run even when the estimated memory exceeds 75%% of this machine's "
                             "(the size guard refuses such a request otherwise)")
+    if allow_long:
+        p.add_argument("--allow-long", action="store_true",
+                       help="run even when the estimated time at a conservative rate exceeds a week "
+                            "(the time guard refuses such a request otherwise)")
     return p
 
 
@@ -113,7 +119,8 @@ def check_dask_available(address: str | None, option: str = "--dask") -> None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise UsageError(f"{option}={address!r} needs dask.distributed: install the [dask] extra, pip install '.[dask]'") from None
+        raise UsageError(f"{option}={address!r} needs dask.distributed: install the [dask] extra, "
+                         "pip install '.[dask]'") from None
 
 
 def strict_json(obj) -> str:

@@ -28,9 +28,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
+from infra.cli import cpu_count
 from infra.records import check_usable, read_record, write_record
 from infra.store import atomic_write_bytes, atomic_write_json, canonical_json, config_hash, csv_bytes, jsonable
 
+#: Seconds to wait for a remote Dask scheduler before giving up (dask's own default is 30 s).
+DASK_CONNECT_SECONDS = 3
 #: Status of a point computed in this run, loaded from the cache, or raised an exception.
 DONE, CACHED, FAILED = "done", "cached", "failed"
 
@@ -172,7 +175,7 @@ def make_executor(workers: int | None = None, dask_address: str | None = None
             finally:
                 executor.shutdown(wait=True)
         return
-    n = (os.cpu_count() or 1) if workers is None else workers
+    n = cpu_count() if workers is None else workers
     if n <= 1:
         executor = InProcessExecutor()
     else:
@@ -196,7 +199,7 @@ def _dask_client(workers: int | None, address: str):
         raise ImportError(f"dask_address={address!r} needs dask.distributed, which is not installed; "
                           "install the [dask] extra: pip install 'multitask-disentangle[dask]'") from None
     if address == "local":
-        n = (os.cpu_count() or 1) if workers is None else max(workers, 1)
+        n = cpu_count() if workers is None else max(workers, 1)
         with distributed.LocalCluster(n_workers=n, threads_per_worker=1, dashboard_address=None) as cluster:
             with distributed.Client(cluster) as client:
                 yield client
@@ -204,10 +207,11 @@ def _dask_client(workers: int | None, address: str):
     if workers is not None:
         raise ValueError(f"workers={workers} has no effect with dask_address={address!r}: "
                          "the cluster decides its workers; leave workers unset")
-    try:  # waits up to dask's distributed.comm.timeouts.connect (default 30 s)
-        client = distributed.Client(address)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"dask_address={address!r}: cannot connect to a scheduler ({exc})") from None
+    try:  # dask's own connect timeout is 30 s; a scheduler that answers at all answers within a second
+        client = distributed.Client(address, timeout=DASK_CONNECT_SECONDS)
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise ValueError(f"dask_address={address!r} (--dask): no scheduler answered within "
+                         f"{DASK_CONNECT_SECONDS} s ({type(exc).__name__})") from None
     with client:
         yield client
 

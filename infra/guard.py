@@ -23,6 +23,9 @@ from infra.cli import UsageError
 MEMORY_FRACTION = 0.75
 #: Bytes of a float64.
 FLOAT = 8
+#: Longest estimated run accepted without ``--allow-long``: a week (the published network runs
+#: take hours at the conservative rates).
+LONG_RUN_SECONDS = 7 * 86400.0
 
 
 def machine_memory_bytes() -> int:
@@ -113,27 +116,20 @@ def ensemble_terms(one: dict, K: int, label: str) -> dict:
     return {(f"{label} x {k}" if K > 1 else k): K * v for k, v in one.items()}
 
 
-def recurrent_training_terms(*, batch_size: int, steps: int, hidden: int, inputs: int, outputs: int,
-                             networks: int = 1, at_once: int = 1, eval_trials: int = 0, ntask: int = 1,
-                             itemsize: int = FLOAT) -> dict:
-    """Size-guard terms of training recurrent networks by backpropagation through time.
+def check_time(seconds: float, parameter: str, detail: str = "", allow_long: bool = False,
+               limit_seconds: float = LONG_RUN_SECONDS) -> None:
+    """UsageError when the estimated run time ``seconds`` exceeds ``limit_seconds`` (``--allow-long`` skips).
 
-    Per network in memory: the forward pass keeps batch x steps x (a few hidden-sized arrays:
-    pre-activations, states, their gradients) plus inputs and read-outs; the parameters
-    (hidden x (hidden + inputs + outputs)) come with gradients and two Adam moments; evaluation
-    holds eval_trials x steps x hidden states. ``at_once`` networks train in parallel (workers or
-    a batched group); ``networks`` (all of them, for every task count) are kept as results.
+    The estimate comes from a conservative rate (each architecture's ``flops_per_second``), so a
+    refused run would take at least about that long on one core.
 
-    Returns
-    -------
-    {"--batch-size=..": bytes, "--hidden=..": bytes, "--eval-trials=..": bytes, "--networks=..": bytes,
-     "--ntask=..": bytes}, for :func:`check_terms`
+    Examples
+    --------
+    >>> check_time(3600.0, "--batches=1000")
     """
-    params = hidden * (hidden + inputs + outputs + 2) + outputs
-    return {
-        f"--batch-size={batch_size} x t={steps}": at_once * itemsize * batch_size * steps * (6 * hidden + inputs + 2 * outputs),
-        f"--hidden={hidden}": at_once * itemsize * 4 * params,
-        f"--eval-trials={eval_trials} x t={steps}": at_once * itemsize * eval_trials * steps * (2 * hidden + outputs),
-        f"--networks={networks}": itemsize * networks * params,
-        f"--ntask={ntask}": at_once * itemsize * batch_size * steps * 2 * ntask,
-    }
+    if allow_long:
+        return
+    if not seconds <= limit_seconds:  # also refuses NaN
+        what = f" ({detail})" if detail else ""
+        raise UsageError(f"{parameter} needs about {format_seconds(seconds)} of computing{what} at a conservative "
+                         f"rate; the limit is {format_seconds(limit_seconds)}; pass --allow-long to run anyway")

@@ -191,8 +191,9 @@ def write_npz_record(path, fingerprint: str, **arrays) -> Path:
 def read_npz_record(path, fingerprint: str | None = None, require_finite=()) -> ReadResult:
     """Read a record written by :func:`write_npz_record`; payload = {name: array}.
 
-    ``require_finite`` names arrays that must hold only finite numbers (e.g. network parameters):
-    a record with NaN or inf there is ``corrupt`` (never resumed from).
+    ``require_finite`` names arrays that must hold only finite numbers (e.g. network parameters),
+    or is a predicate on the names: a record with NaN or inf there is ``corrupt`` (never resumed
+    from). The file is read once either way.
     """
     path = Path(path)
     if not path.exists():
@@ -211,6 +212,8 @@ def read_npz_record(path, fingerprint: str | None = None, require_finite=()) -> 
     bad = _classify(header, _arrays_checksum(arrays), fingerprint)
     if bad is not None:
         return bad
+    if callable(require_finite):
+        require_finite = [name for name in arrays if require_finite(name)]
     for name in require_finite:
         if name not in arrays:
             return ReadResult(CORRUPT, reason=f"array {name!r} missing")

@@ -8,10 +8,11 @@
 - :mod:`nets.transformer` -- the reference GPT-2 block, forward and backward; :mod:`nets.layers` its layers.
 - :mod:`nets.stacking`   -- stacking K networks' parameters and per-batch training noise.
 - :mod:`nets.losses`     -- sigmoid + BCE and 5 tanh + MSE read-outs, with gradients.
-- :mod:`nets.adam`       -- Adam.
 - :mod:`nets.ensemble`   -- K networks' designs, encoders, parameters and random streams; probe inputs.
 - :mod:`nets.checkpoint` -- atomic, resumable checkpoints.
-- :mod:`nets.train`      -- the training loop and ``python -m nets.train``.
-- :mod:`nets.frozen`     -- trained ensembles from a cache, frozen runs on chosen latents.
+- :mod:`nets.train`      -- the training loop of one stack in one process, and ``python -m nets.train``.
+- :mod:`nets.pool`       -- the one parallel training path: stacks as tasks on processes or Dask, one
+  cache file per network, each read once.
+- :mod:`nets.frozen`     -- frozen runs of trained ensembles on chosen latents.
 - :mod:`nets.memory`     -- malloc tuning that keeps the loop's temporaries from page-faulting.
 """

@@ -39,12 +39,14 @@ class Architecture(Protocol):
     recurrent : bool, whether the network has a recurrent state (and implements :class:`Recurrent`)
     param_names : tuple of str, the parameter dict's keys, in initialisation order
     readout_names : tuple of str, the parameters whose last axis is the output N
+    flops_per_second : float, a conservative training speed on one core (for time estimates)
     """
 
     name: str
     recurrent: bool
     param_names: tuple
     readout_names: tuple
+    flops_per_second: float
 
     def init_params(self, rng: np.random.Generator, n_in: int, n_out: int, dtype) -> dict:
         """One network's parameters (no K axis), drawn from ``rng`` in float64, then cast."""
@@ -65,6 +67,12 @@ class Architecture(Protocol):
 
     def backward(self, params: dict, cache, dz: np.ndarray) -> dict:
         """Gradients ``{name: array like params[name]}`` of a loss L given dL/dz (K, T, B, N)."""
+
+    def training_terms(self, batch_size: int, n_steps: int, n_in: int, n_out: int, itemsize: int) -> dict:
+        """Bytes one network holds while it trains, ``{option=value: bytes}`` (for :func:`infra.guard.check_terms`)."""
+
+    def training_flops(self, batch_size: int, n_steps: int, n_in: int, n_out: int) -> float:
+        """FLOP of one training batch of one network (its time estimate, at ``flops_per_second``)."""
 
 
 @runtime_checkable

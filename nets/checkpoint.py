@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nets.adam import AdamState
+from infra.adam import AdamState
 from nets.config import RUN_LENGTH_FIELDS, TrainConfig, config_difference
 from infra.records import CORRUPT, ReadResult, check_usable, code_fingerprint, read_npz_record, write_npz_record
 from infra.store import config_hash
@@ -69,8 +69,9 @@ def save_checkpoint(path, ckpt: Checkpoint) -> Path:
                             **arrays)
 
 
-def _finite_arrays(arrays: dict) -> list:
-    return [k for k in arrays if k.startswith(("param_", "adam_m_", "adam_v_"))]
+def _must_be_finite(name: str) -> bool:
+    """The arrays a usable checkpoint holds only finite numbers in: parameters and Adam moments."""
+    return name.startswith(("param_", "adam_m_", "adam_v_"))
 
 
 def read_checkpoint(path, expect: TrainConfig | None = None, strict: bool = False) -> Checkpoint | None:
@@ -81,9 +82,7 @@ def read_checkpoint(path, expect: TrainConfig | None = None, strict: bool = Fals
     reason to start afresh: the file name is keyed by the configuration, so it means a clash.
     """
     path = Path(path)
-    result = read_npz_record(path, code_fingerprint(CODE))
-    if result.ok:
-        result = read_npz_record(path, code_fingerprint(CODE), require_finite=_finite_arrays(result.payload))
+    result = read_npz_record(path, code_fingerprint(CODE), require_finite=_must_be_finite)
     if not check_usable(result, path, strict=strict):
         return None
     try:
@@ -100,9 +99,7 @@ def load_checkpoint(path, expect: TrainConfig | None = None) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"checkpoint={str(path)!r} does not exist")
-    result = read_npz_record(path, code_fingerprint(CODE))
-    if result.ok:
-        result = read_npz_record(path, code_fingerprint(CODE), require_finite=_finite_arrays(result.payload))
+    result = read_npz_record(path, code_fingerprint(CODE), require_finite=_must_be_finite)
     if not result.ok:
         raise ValueError(f"checkpoint={str(path)!r} is {result.status}: {result.reason}")
     return _require_config(_unpack(result.payload, path), path, expect)

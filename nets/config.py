@@ -12,11 +12,15 @@ fields with defaults that reproduce the reference world exactly:
 
 - ``prior`` / ``rho``: the latents x* of the training trials come from :mod:`theory.priors`
   (``uniform``: U([-1/2, 1/2]^D); ``copula``: x* = Phi(z) - 1/2, z ~ N(0, [[1, rho], [rho, 1]]), D = 2);
-- ``noise`` / ``noise_scales`` / ``noise_a``: the evidence noise model (:mod:`theory.noise`) of the
+- ``noise`` / ``aniso_scales`` / ``ar1_a``: the evidence noise model (:mod:`theory.noise`) of the
   training trials and of the frozen evaluation trials; network k's per-coordinate sd (Gumbel
-  scale) is ``sigma[k] * noise_scales[j]`` (anisotropic) or ``sigma[k]``;
-- ``task``: ``linear`` (the affine boundaries of the design) or ``multiplicative`` (the
+  scale) is ``sigma[k] * aniso_scales[j]`` (anisotropic) or ``sigma[k]``; left unset they take the
+  reference code's values (:data:`ANISO_SCALES`, :data:`AR1_A`);
+- ``boundaries``: ``linear`` (the affine boundaries of the design) or ``multiplicative`` (the
   reference's per-quadrant products x1 x2 > +-thr, :mod:`theory.multiplicative`; outside Theorem 3.1).
+
+Vocabulary: a *task* is one boundary (c_i, b_i) and its label; a network has ``ntask`` of them. The
+*timeline* (fixed stimulus then decision, or free reaction time) and the loss are separate fields.
 
 :meth:`TrainConfig.to_dict` leaves these fields out while they hold their defaults, so every
 configuration from before the variants keeps its dictionary, and with it its cache key.
@@ -30,7 +34,7 @@ import numpy as np
 
 from nets.architecture import ARCHS, arch_config_class, build_architecture
 from nets.rnn import ACTIVATIONS  # noqa: F401  (re-exported: the RNN's activations, for the checks' CLIs)
-from nets.trials import noise_model
+from nets.trials import BOUNDARIES, noise_model
 from theory.designs import DESIGN_CHOICES, resolve_design  # noqa: F401  (re-exported: what `design` accepts)
 from theory.encoders import ENCODERS
 from theory.multiplicative import reference_thresholds
@@ -42,18 +46,20 @@ TIMELINES = ("fixed", "free")
 LOSSES = ("bce_sigmoid", "mse_tanh5")
 LOSS_STEPS = ("all", "decision")
 DTYPES = ("float32", "float64")
-#: (loss, timeline) pairs that define a task: the reference classification task, and free RT.
-VALID_TASKS = (("bce_sigmoid", "fixed"), ("mse_tanh5", "free"))
+#: The valid (loss, timeline) pairs: the reference classification (BCE, fixed timeline), and free RT.
+TIMELINE_LOSSES = (("bce_sigmoid", "fixed"), ("mse_tanh5", "free"))
 
 #: Latent priors of the training trials (theory.priors).
 PRIORS = _PRIORS
 #: Evidence-noise models (theory.noise).
 NOISES = NOISE_KINDS
-#: Label rules at the decision step: the design's affine boundaries, or the reference's products.
-TASKS = ("linear", "multiplicative")
+#: The reference code's anisotropic noise: per-axis multipliers of sigma (D = 2).
+ANISO_SCALES = (1.0, 2.0)
+#: The reference code's AR(1) noise coefficient.
+AR1_A = 0.7
 #: The world-variant fields and the defaults that give the reference world; to_dict omits them there.
-VARIANT_DEFAULTS = {"prior": "uniform", "rho": 0.0, "noise": "gaussian", "noise_scales": (), "noise_a": 0.0,
-                    "task": "linear"}
+VARIANT_DEFAULTS = {"prior": "uniform", "rho": 0.0, "noise": "gaussian", "aniso_scales": (), "ar1_a": 0.0,
+                    "boundaries": "linear"}
 
 #: Fields that only say how long to run; a checkpoint may be resumed with different values.
 RUN_LENGTH_FIELDS = ("batches", "checkpoint_every")
@@ -76,11 +82,12 @@ class TrainConfig:
     prior : one of :data:`PRIORS`; rho : the copula correlation of z, |rho| < 1 (0 for uniform)
     noise : one of :data:`NOISES`; sigma is the per-step sd (the stationary sd for ``ar1``, the
         Gumbel scale beta for ``gumbel``: sd pi beta / sqrt 6, mean gamma_E beta, as in
-        :mod:`theory.noise`); noise_scales : anisotropic only, D positive multipliers of sigma
-        (``(1.0, 2.0)`` at sigma 0.2 gives sds (0.2, 0.4)), else empty; noise_a : the AR(1)
-        coefficient, |a| < 1 (0 for the other models)
-    task : one of :data:`TASKS`; ``multiplicative`` needs D = 2, every ntask a multiple of 4 and
-        the fixed timeline (BCE), and ignores the design's boundaries (no offsets allowed)
+        :mod:`theory.noise`); aniso_scales : anisotropic only, D positive multipliers of sigma
+        (``(1.0, 2.0)`` at sigma 0.2 gives sds (0.2, 0.4)), else empty; None (the default) gives
+        :data:`ANISO_SCALES` for the anisotropic model (D = 2) and () otherwise; ar1_a : the AR(1)
+        coefficient, |a| < 1 (0 for the other models); None gives :data:`AR1_A` for ``ar1``, else 0
+    boundaries : one of :data:`BOUNDARIES`; ``multiplicative`` needs D = 2, every ntask a multiple of
+        4 and the fixed timeline (BCE), and ignores the design's boundaries (no offsets allowed)
     """
 
     ntask: tuple = (24,)
@@ -97,9 +104,9 @@ class TrainConfig:
     prior: str = "uniform"         # latent prior of the training trials: uniform | copula
     rho: float = 0.0               # copula correlation of z (0 for the uniform prior)
     noise: str = "gaussian"        # evidence noise model: gaussian | anisotropic | ar1 | gumbel
-    noise_scales: tuple = ()       # anisotropic: per-coordinate multipliers of sigma (length D)
-    noise_a: float = 0.0           # ar1: the AR(1) coefficient (stationary sd sigma)
-    task: str = "linear"           # labels: linear (the design) | multiplicative (x1 x2 > +-thr)
+    aniso_scales: tuple = None     # anisotropic: per-coordinate multipliers of sigma (length D)
+    ar1_a: float = None            # ar1: the AR(1) coefficient (stationary sd sigma)
+    boundaries: str = "linear"     # labels: linear (the design) | multiplicative (x1 x2 > +-thr)
     arch: str = "rnn"              # network architecture, nets.architecture.ARCHS
     net: object = None             # its configuration (RNNConfig, ...); None = the defaults
     batch_size: int = 16
@@ -141,13 +148,14 @@ class TrainConfig:
             check_positive_int(name, getattr(self, name), 0)
         for name, allowed in (("encoder", ENCODERS), ("timeline", TIMELINES), ("loss", LOSSES),
                               ("loss_steps", LOSS_STEPS), ("dtype", DTYPES), ("prior", PRIORS),
-                              ("noise", NOISES), ("task", TASKS)):
+                              ("noise", NOISES), ("boundaries", BOUNDARIES)):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be one of {allowed}")
         object.__setattr__(self, "design", resolve_design(self.design, self.D))
         self._check_variants()
-        if (self.loss, self.timeline) not in VALID_TASKS:
-            raise ValueError(f"loss={self.loss!r} with timeline={self.timeline!r}: the valid pairs are {VALID_TASKS}")
+        if (self.loss, self.timeline) not in TIMELINE_LOSSES:
+            raise ValueError(f"loss={self.loss!r} with timeline={self.timeline!r}: the valid pairs are "
+                             f"{TIMELINE_LOSSES}")
         if self.loss_steps == "decision" and self.timeline != "fixed":
             raise ValueError("loss_steps='decision' needs timeline='fixed' (the free timeline has no decision step)")
         for name in ("beta1", "beta2"):
@@ -158,7 +166,11 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be finite and > 0")
 
     def _check_variants(self) -> None:
-        for name in ("rho", "noise_a"):
+        if self.aniso_scales is None:
+            object.__setattr__(self, "aniso_scales", ANISO_SCALES if self.noise == "anisotropic" else ())
+        if self.ar1_a is None:
+            object.__setattr__(self, "ar1_a", AR1_A if self.noise == "ar1" else 0.0)
+        for name in ("rho", "ar1_a"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not np.isfinite(v):
                 raise ValueError(f"{name}={v!r} must be a finite number")
@@ -170,36 +182,36 @@ class TrainConfig:
                 raise ValueError(f"prior='copula' needs D=2; got D={self.D}")
             if not -1 < self.rho < 1:
                 raise ValueError(f"rho={self.rho!r} must satisfy -1 < rho < 1 (a proper bivariate normal z)")
-        scales = self.noise_scales
+        scales = self.aniso_scales
         scales = tuple(v.item() if isinstance(v, np.generic) else v for v in scales) \
             if isinstance(scales, (list, tuple, np.ndarray)) else scales
         if not isinstance(scales, tuple) or any(isinstance(v, bool) or not isinstance(v, numbers.Real)
                                                 or not np.isfinite(v) or v <= 0 for v in scales):
-            raise ValueError(f"noise_scales={self.noise_scales!r} must be a tuple of finite numbers > 0")
+            raise ValueError(f"aniso_scales={self.aniso_scales!r} must be a tuple of finite numbers > 0")
         if self.noise == "anisotropic" and len(scales) != self.D:
-            raise ValueError(f"noise_scales={self.noise_scales!r} must have D={self.D} entries "
+            raise ValueError(f"aniso_scales={self.aniso_scales!r} must have D={self.D} entries "
                              "(one multiplier of sigma per coordinate) for noise='anisotropic'")
         if self.noise != "anisotropic" and scales:
-            raise ValueError(f"noise_scales={self.noise_scales!r} is only used by noise='anisotropic' "
+            raise ValueError(f"aniso_scales={self.aniso_scales!r} is only used by noise='anisotropic' "
                              f"(got noise={self.noise!r}); leave it empty")
-        object.__setattr__(self, "noise_scales", tuple(float(v) for v in scales))
-        if self.noise == "ar1" and not -1 < self.noise_a < 1:
-            raise ValueError(f"noise_a={self.noise_a!r} must satisfy -1 < noise_a < 1 (a stationary AR(1) process)")
-        if self.noise != "ar1" and self.noise_a != 0:
-            raise ValueError(f"noise_a={self.noise_a!r} is only used by noise='ar1' (got noise={self.noise!r}); "
+        object.__setattr__(self, "aniso_scales", tuple(float(v) for v in scales))
+        if self.noise == "ar1" and not -1 < self.ar1_a < 1:
+            raise ValueError(f"ar1_a={self.ar1_a!r} must satisfy -1 < ar1_a < 1 (a stationary AR(1) process)")
+        if self.noise != "ar1" and self.ar1_a != 0:
+            raise ValueError(f"ar1_a={self.ar1_a!r} is only used by noise='ar1' (got noise={self.noise!r}); "
                              "leave it 0")
-        if self.task == "multiplicative":
+        if self.boundaries == "multiplicative":
             if self.D != 2:
-                raise ValueError(f"task='multiplicative' needs D=2 (products x1 x2); got D={self.D}")
+                raise ValueError(f"boundaries='multiplicative' needs D=2 (products x1 x2); got D={self.D}")
             bad = [n for n in self.ntask if n % 4]
             if bad:
-                raise ValueError(f"ntask={self.ntask!r} must be multiples of 4 for task='multiplicative' "
+                raise ValueError(f"ntask={self.ntask!r} must be multiples of 4 for boundaries='multiplicative' "
                                  "(one block of thresholds per quadrant)")
             if self.timeline != "fixed":
-                raise ValueError(f"task='multiplicative' needs timeline='fixed' (BCE on the decision labels); "
+                raise ValueError(f"boundaries='multiplicative' needs timeline='fixed' (BCE on the decision labels); "
                                  f"got timeline={self.timeline!r}")
             if self.design_offsets:
-                raise ValueError("design_offsets=True does not apply to task='multiplicative' (its boundaries "
+                raise ValueError("design_offsets=True does not apply to boundaries='multiplicative' (its boundaries "
                                  "are the products x1 x2 = +-thr, not the design's)")
 
     def latent_prior(self):
@@ -208,7 +220,7 @@ class TrainConfig:
 
     def noise_model(self, k: int, sigma: float | None = None) -> NoiseModel:
         """Network k's evidence-noise model (:class:`theory.noise.NoiseModel`) at its own sigma,
-        or at ``sigma`` (a scalar, multiplied by ``noise_scales`` for the anisotropic model).
+        or at ``sigma`` (a scalar, multiplied by ``aniso_scales`` for the anisotropic model).
 
         ``sigma = 0`` gives a model of zero noise that still draws (and discards) the same
         random numbers, so the stream does not depend on sigma.
@@ -216,13 +228,14 @@ class TrainConfig:
         s = self.sigma[k] if sigma is None else sigma
         if isinstance(s, bool) or not isinstance(s, numbers.Real) or not (np.isfinite(s) and s >= 0):
             raise ValueError(f"sigma={sigma!r} must be a finite number >= 0")
-        scales = np.array(self.noise_scales) if self.noise_scales else np.ones(self.D)
-        return noise_model(self.noise, float(s) * scales, self.D, self.noise_a)
+        scales = np.array(self.aniso_scales) if self.aniso_scales else np.ones(self.D)
+        return noise_model(self.noise, float(s) * scales, self.D, self.ar1_a)
 
     def thresholds(self, k: int) -> np.ndarray:
         """Network k's thresholds of the multiplicative task, shape (ntask[k] / 4,)."""
-        if self.task != "multiplicative":
-            raise ValueError(f"thresholds() needs task='multiplicative'; this configuration has task={self.task!r}")
+        if self.boundaries != "multiplicative":
+            raise ValueError(f"thresholds() needs boundaries='multiplicative'; this configuration has "
+                             f"boundaries={self.boundaries!r}")
         return reference_thresholds(self.ntask[k])
 
     def __getattr__(self, name: str):
@@ -248,8 +261,12 @@ class TrainConfig:
         return self.n_stim + 2 if self.timeline == "fixed" else self.n_stim
 
     def to_dict(self) -> dict:
-        """The fields as a dict, without the world-variant fields that hold their defaults."""
-        return {k: v for k, v in asdict(self).items() if not (k in VARIANT_DEFAULTS and v == VARIANT_DEFAULTS[k])}
+        """The fields as a dict, without the world-variant fields that hold their defaults (the noise
+        parameters: the value an unset field resolves to under this noise model, so that
+        :meth:`from_dict` restores exactly this configuration)."""
+        defaults = {**VARIANT_DEFAULTS, "aniso_scales": ANISO_SCALES if self.noise == "anisotropic" else (),
+                    "ar1_a": AR1_A if self.noise == "ar1" else 0.0}
+        return {k: v for k, v in asdict(self).items() if not (k in defaults and v == defaults[k])}
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
@@ -282,8 +299,8 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
     cls = arch_config_class(arch)
     net_fields = {f.name for f in fields(cls)}
     net_kw = {k: kwargs.pop(k) for k in list(kwargs) if k in net_fields}
-    train_fields = {f.name for f in fields(TrainConfig)}
-    stray = sorted(set(kwargs) - train_fields)
+    config_fields = {f.name for f in fields(TrainConfig)}
+    stray = sorted(set(kwargs) - config_fields)
     if stray:
         owners = {a: sorted(set(stray) & {f.name for f in fields(arch_config_class(a))}) for a in ARCHS}
         foreign = {a: v for a, v in owners.items() if v}
@@ -292,7 +309,7 @@ def ensemble_config(ntask=(24,), networks: int = 1, sigma=0.2, arch: str = "rnn"
             raise ValueError(f"{names} {'is a setting' if len(names) == 1 else 'are settings'} of arch={a!r}, "
                              f"not of arch={arch!r} (whose settings are {sorted(net_fields)})")
         raise ValueError(f"unknown keyword arguments {stray}; arch={arch!r} takes {sorted(net_fields)} "
-                         f"and the training fields {sorted(train_fields - {'ntask', 'sigma', 'arch', 'net'})}")
+                         f"and the training fields {sorted(config_fields - {'ntask', 'sigma', 'arch', 'net'})}")
     if net_kw:
         if kwargs.get("net") is not None:
             raise ValueError(f"give either net= or its fields {sorted(net_kw)}, not both")

@@ -44,7 +44,7 @@ from theory.world import as_generator, check_positive_int
 TIMELINES = ("fixed", "free_rt")
 #: The toolkit's name of each timeline (nets.trials / nets.config).
 _TRAINER_NAME = {"fixed": "fixed", "free_rt": "free_rt" if "free_rt" in _TRAINER_TIMELINES else "free"}
-#: The loss each timeline is trained with (nets.config.VALID_TASKS).
+#: The loss each timeline is trained with (nets.config.TIMELINE_LOSSES).
 LOSS_OF = {"fixed": "bce_sigmoid", "free_rt": "mse_tanh5"}
 LOSS_STEPS = ("all", "decision")
 
@@ -115,10 +115,10 @@ class TaskSpec:
                              design_offsets=self.design_offsets, encoder=self.encoder,
                              timeline=_TRAINER_NAME[self.timeline], loss=LOSS_OF[self.timeline],
                              loss_steps=self.loss_steps, n_stim=self.n_stim, bound=self.bound, prior=self.prior,
-                             rho=self.rho, noise=self.noise, noise_scales=tuple(self.aniso_scales),
-                             noise_a=self.ar1_a, task=self.task, dtype=self.dtype, seed=self.seed,
+                             rho=self.rho, noise=self.noise, aniso_scales=tuple(self.aniso_scales),
+                             ar1_a=self.ar1_a, boundaries=self.task, dtype=self.dtype, seed=self.seed,
                              first_network=self.network)
-        object.__setattr__(self, "aniso_scales", config.noise_scales)   # a tuple of floats, as validated
+        object.__setattr__(self, "aniso_scales", config.aniso_scales)   # a tuple of floats, as validated
         object.__setattr__(self, "_config", config)
 
     @classmethod
@@ -130,8 +130,8 @@ class TaskSpec:
         return cls(D=config.D, ntask=config.ntask[k], sigma=config.sigma[k], n_stim=config.n_stim, timeline=timeline,
                    loss_steps=config.loss_steps, design=config.design, design_offsets=config.design_offsets,
                    encoder=config.encoder, seed=config.seed, network=config.first_network + k, noise=config.noise,
-                   aniso_scales=config.noise_scales, ar1_a=config.noise_a, prior=config.prior, rho=config.rho,
-                   task=config.task, bound=config.bound, dtype=config.dtype)
+                   aniso_scales=config.aniso_scales, ar1_a=config.ar1_a, prior=config.prior, rho=config.rho,
+                   task=config.boundaries, bound=config.bound, dtype=config.dtype)
 
     @property
     def n_steps(self) -> int:
@@ -239,7 +239,7 @@ class Task:
         s = self.spec
         tr = make_trials(as_generator(rng), batch_size, self.design, s.noise_model(), self.encoder,
                          _TRAINER_NAME[s.timeline], s.n_stim, s.bound, x_star=x_star, dtype=np.dtype(s.dtype),
-                         prior=make_prior(s.prior, s.D, s.rho), task=s.task)
+                         prior=make_prior(s.prior, s.D, s.rho), boundaries=s.task)
         mu = tr.X.mean(axis=1)
         params = {"x_star": tr.x_star, "evidence_mean": mu, "evidence": tr.X}
         if s.timeline == "fixed":

@@ -71,14 +71,6 @@ class Ensemble:
         """Input channels: the encoder's outputs, plus the fixation channel on the fixed timeline."""
         return self.encoders[0].out_dim + (1 if self.config.timeline == "fixed" else 0)
 
-    def rnn_kwargs(self) -> dict:
-        """Keyword arguments of :func:`nets.rnn.forward`, ``step_map`` and ``step_jacobian`` (RNN only;
-        ``ens.arch.step_map(params, s, u)`` is the architecture-independent form)."""
-        if self.config.arch != "rnn":
-            raise ValueError(f"rnn_kwargs() needs arch='rnn'; this ensemble has arch={self.config.arch!r}")
-        c = self.config.net
-        return {"activation": c.activation, "alpha": c.alpha, "leaky": c.leaky}
-
     def output_mask(self) -> np.ndarray:
         """Bool, shape (K, max N): which read-out columns are real tasks."""
         N = np.array(self.config.ntask)
@@ -142,7 +134,7 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
     k = 0..K-1), from its own noise model (``config.noise_model(k, sigma)``: Gaussian,
     anisotropic, AR(1) or Gumbel, as in training). ``sigma=0`` gives noiseless trials;
     ``sigma=None`` uses each network's training sigma (a given sigma is multiplied by the
-    anisotropic ``noise_scales``). ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
+    anisotropic ``aniso_scales``). ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
 
     The optimal agent of :func:`nets.frozen.decision_states` takes mu(t) as the running mean of
     the returned evidence X. Under AR(1) noise that is unbiased but not the best linear estimate:
@@ -171,7 +163,8 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
     sig = c.sigma if sigma is None else (sigma,) * c.K
     steps = c.n_stim if n_stim is None else n_stim
     trials = [make_trials(rng, x_star.shape[1], ens.designs[k], c.noise_model(k, sig[k]), ens.encoders[k],
-                          c.timeline, steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype), task=c.task)
+                          c.timeline, steps, c.bound, x_star=x_star[k], dtype=np.dtype(c.dtype),
+                          boundaries=c.boundaries)
               for k in range(c.K)]
     u = np.stack([t.u for t in trials])
     if encode_fixation and c.timeline == "fixed":

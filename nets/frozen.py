@@ -1,8 +1,5 @@
-"""Trained ensembles for the network checks: train once, cache by configuration, run frozen.
+"""Trained ensembles run frozen (training and caching: :mod:`nets.pool`).
 
-:func:`trained_ensemble` trains an ensemble as tasks on local processes or a Dask cluster
-(:mod:`nets.pool`), one file per network under ``cache_dir / b<batches>/`` keyed by that network's
-configuration, so a rerun loads instead of retraining and an interrupted run resumes.
 :func:`decision_states` runs the frozen networks on chosen latents, vectorised over networks and
 chunked over trials, and returns what the probes need at the decision step.
 """
@@ -12,9 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nets.config import TrainConfig
 from nets.ensemble import Ensemble, ensemble_inputs
-from nets.pool import trained_networks
 from theory.world import as_generator
 
 #: At most this many trials per forward chunk (the RNN: 25 x 1024 x 22 x 64 x 4 B ~ 144 MB per state array).
@@ -49,25 +44,6 @@ def _arrays(obj):
     elif isinstance(obj, dict):
         for o in obj.values():
             yield from _arrays(o)
-
-
-def trained_ensemble(config: TrainConfig, cache_dir, progress: bool = True, workers: int | None = None,
-                     dask_address: str | None = None) -> tuple[Ensemble, dict]:
-    """Train (or load, or resume) the ensemble of ``config``; return it and a training summary.
-
-    Each network is cached in its own file under ``cache_dir / b<batches>/``, keyed by that
-    network's full configuration (:mod:`nets.pool`), so networks trained anywhere -- an earlier run,
-    ``python -m nets.train``, a Dask worker -- are reused and a killed run resumes. Training runs as
-    tasks on ``workers`` local processes (default: the CPU count) or on a Dask cluster
-    (``dask_address``: a scheduler address or ``"local"``); the networks do not depend on either.
-
-    Returns
-    -------
-    ensemble : Ensemble
-    summary : dict with ``checkpoints`` (one file per network), ``seconds`` (this call),
-        ``network_batches_per_second`` (nan when nothing was trained) and ``final_loss`` (per network)
-    """
-    return trained_networks(config, cache_dir, progress, workers, dask_address)
 
 
 @dataclass(frozen=True)

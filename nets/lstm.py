@@ -208,6 +208,27 @@ class LSTM:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, self.config.hidden, n_out, dtype)
 
+    #: Conservative training speed (FLOP/s of :meth:`training_flops` on one core): its elementwise
+    #: gates run slower than the RNN's products (benchmarks/README.md), so below the RNN's 5e9.
+    flops_per_second = 3e9
+
+    def training_terms(self, batch_size: int, n_steps: int, n_in: int, n_out: int, itemsize: int) -> dict:
+        """Bytes one network holds while it trains, by the option that drives each term.
+
+        Per trial and step the forward pass keeps the four gates, c, h and tanh(c) (7 H) and the
+        backward pass about 5 H more; the parameters (4 gates x (n_in + H + 1) x H) come with their
+        gradients and two Adam moments (4 copies); the read-out is its own term.
+        """
+        H, B, T = self.config.hidden, batch_size, n_steps
+        return {f"--batch-size={B} x t={T}": itemsize * B * T * (12 * H + n_in),
+                f"--hidden={H}": itemsize * 4 * 4 * H * (n_in + H + 1),
+                f"--ntask={n_out}": itemsize * (B * T * 2 * n_out + 4 * (H + 1) * n_out)}
+
+    def training_flops(self, batch_size: int, n_steps: int, n_in: int, n_out: int) -> float:
+        """FLOP of one training batch of one network: 6 per multiply-add of the products (2 forward, 4 backward)."""
+        H = self.config.hidden
+        return 6.0 * batch_size * n_steps * H * (4 * (n_in + H) + n_out)
+
     def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """No training noise: the reference LSTM is deterministic given its inputs."""
         return {}

@@ -264,6 +264,27 @@ class RNN:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, self.config.hidden, n_out, dtype)
 
+    #: Conservative training speed (FLOP/s of :meth:`training_flops` on one core): the measured
+    #: ~36 GFLOP/s per core at the reference size (benchmarks/README.md) divided by 7.
+    flops_per_second = 5e9
+
+    def training_terms(self, batch_size: int, n_steps: int, n_in: int, n_out: int, itemsize: int) -> dict:
+        """Bytes one network holds while it trains, by the option that drives each term.
+
+        The forward pass keeps a, r (and the backward pass its gradients and temporaries: ~6 H
+        floats per trial and step) plus the inputs and two read-out arrays; the parameters come
+        with their gradients and two Adam moments (4 copies); the read-out is its own term.
+        """
+        H, B, T = self.config.hidden, batch_size, n_steps
+        return {f"--batch-size={B} x t={T}": itemsize * B * T * (6 * H + n_in),
+                f"--hidden={H}": itemsize * 4 * H * (n_in + H + 2),
+                f"--ntask={n_out}": itemsize * (B * T * 2 * n_out + 4 * (H + 1) * n_out)}
+
+    def training_flops(self, batch_size: int, n_steps: int, n_in: int, n_out: int) -> float:
+        """FLOP of one training batch of one network: 6 per multiply-add of the products (2 forward, 4 backward)."""
+        H = self.config.hidden
+        return 6.0 * batch_size * n_steps * H * (n_in + H + n_out)
+
     def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """Recurrent noise rec_noise * xi, xi ~ N(0, 1) of shape (T, B, H) (nothing when rec_noise = 0)."""
         if self.config.rec_noise == 0:

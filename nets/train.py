@@ -1,60 +1,63 @@
 """Train an ensemble of independent networks (RNN, LSTM or transformer) on the multi-task world, resumably.
 
-All K networks train together as stacked arrays: every batch, each network draws its own
-trials (and its own training noise: recurrent noise, dropout masks) from its own stream, then
-one forward pass, one backward pass and one Adam step update all K (in stacked groups,
-optionally spread over worker processes). Network k's arithmetic does not depend on the other
-networks, so the ensemble gives the same networks as K separate runs with the same seeds (bit
-for bit when the task counts agree; networks with fewer tasks carry zero-padded read-outs,
-which changes only the rounding of one sum), whatever --workers and --group-size.
+:func:`train` trains K networks together as stacked arrays in this process: every batch, each
+network draws its own trials (and its own training noise: recurrent noise, dropout masks) from
+its own stream, then one forward pass, one backward pass and one Adam step update all K. Network
+k's arithmetic does not depend on the other networks, so the stack gives the same networks as K
+separate runs with the same seeds (bit for bit when the task counts agree; networks with fewer
+tasks carry zero-padded read-outs, which changes only the rounding of one sum). Parallel training
+(worker processes, Dask) is :mod:`nets.pool`, the one parallel path, which calls :func:`train` on
+stacks of networks with equal task counts; the command line below goes through it.
 
 Usage: python -m nets.train --arch rnn --ntask 2 24 --networks 5 --batches 100000 --out runs/
        python -m nets.train --arch transformer --ntask 24 --networks 25 --batches 20000 --out runs/
 
-A rerun with the same --out resumes an interrupted run from its last checkpoint (bit-identical
-to an uninterrupted run), or loads a finished one without training; --fresh starts over. A
-checkpoint's file name is keyed by the configuration without its run length, so a changed
-configuration starts a new file and a longer run continues a shorter one. A checkpoint that is
-damaged (truncated, altered, non-finite weights) or was written by other code is never resumed
-from: training starts afresh with a one-line warning (--strict-cache refuses a stale one).
-A request whose memory cannot fit this machine is refused up front (--allow-large overrides).
+Networks are cached one file per network under ``--out/b<batches>/`` (:mod:`nets.pool`), keyed by
+each network's configuration: a rerun with the same --out resumes an interrupted run from its last
+checkpoint (bit-identical to an uninterrupted run), or loads a finished one without training;
+--fresh starts over. A checkpoint that is damaged (truncated, altered, non-finite weights) or was
+written by other code is never resumed from: training starts afresh with a one-line warning
+(--strict-cache refuses a stale one). Without --out, the files live in a temporary folder.
+A request whose memory cannot fit this machine is refused up front (--allow-large overrides), and
+so is one whose estimated time at a conservative rate exceeds a week (--allow-long overrides).
 
 Prints (or with --json emits, strict JSON) {"config", "seconds", "network_batches_per_second"
 (null when nothing was trained), "final_loss": [one per network, mean of the last 100 batches
-of the stored loss history], "checkpoint": path or null, "blas": {"library", "version", "kernels",
-"OPENBLAS_CORETYPE"} of the products (networks trained on other BLAS kernels differ in rounding:
-:mod:`infra.blas`), "exit_code"}.
+of the stored loss history], "checkpoints": [one path per network] or null without --out, "blas":
+{"library", "version", "kernels", "OPENBLAS_CORETYPE"} of the products (networks trained on other
+BLAS kernels differ in rounding: :mod:`infra.blas`), "exit_code"}.
 """
 from __future__ import annotations
 
+import argparse
+import contextlib
 import sys
+import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from nets.adam import AdamState, adam_init, adam_step
+from infra.adam import AdamState, adam_init, adam_step
 from nets.checkpoint import Checkpoint, checkpoint_path, read_checkpoint, save_checkpoint
-from nets.architecture import ARCHS, arch_config_class
-from nets.config import DTYPES, NOISES, PRIORS, TASKS as BOUNDARIES, TrainConfig, ensemble_config
+from nets.architecture import ARCHS, arch_config_class, build_architecture
+from nets.config import ANISO_SCALES, AR1_A, DTYPES, NOISES, PRIORS, TrainConfig, ensemble_config
 from nets.rnn import ACTIVATIONS
 from theory.designs import DESIGN_CHOICES
 from theory.encoders import ENCODERS, MLP_WIDTHS
-from nets.ensemble import Ensemble, build_ensemble, network_task
+from nets.ensemble import Ensemble, build_ensemble
 from nets.losses import loss_and_grad
 from nets.memory import retain_freed_memory
 from nets.stacking import sample_stacked_noise
-from nets.trials import build_inputs, build_targets, draw_world
+from nets.trials import BOUNDARIES, build_inputs, build_targets, draw_world
 from theory.encoders import Encoder, stack_encoders
-from theory.world import check_positive_int
 from infra.blas import blas_kernels
 from infra.cli import UsageError, base_parser, check_workers, run_main, show_progress
-from infra.guard import check_terms, ensemble_terms, recurrent_training_terms
+from infra.guard import check_terms, check_time, ensemble_terms
 
-#: final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
+#: The summaries' final_loss averages each network's loss over this many last batches (fewer if the run is shorter).
 FINAL_LOSS_WINDOW = 100
 
 
@@ -68,6 +71,7 @@ class TrainResult:
     seconds : wall time of the batches run in this call (excluding resumed ones)
     network_batches_per_second : K * batches run / seconds
     checkpoint : path of the last checkpoint, or None without ``out_dir``
+    rng_states : the data stream's ``bit_generator.state`` of each network at the end
     """
 
     ensemble: Ensemble
@@ -76,23 +80,12 @@ class TrainResult:
     seconds: float
     network_batches_per_second: float
     checkpoint: Path | None
+    rng_states: tuple
 
     @property
     def config(self) -> TrainConfig:
         return self.ensemble.config
 
-    @property
-    def final_loss(self) -> np.ndarray:
-        """Mean loss of each network over the last FINAL_LOSS_WINDOW batches, shape (K,)."""
-        if len(self.losses) == 0:
-            return np.full(self.config.K, np.nan)
-        return self.losses[-FINAL_LOSS_WINDOW:].mean(axis=0)
-
-    def summary(self) -> dict:
-        return {"config": self.config.to_dict(), "seconds": self.seconds,
-                "network_batches_per_second": self.network_batches_per_second,
-                "final_loss": self.final_loss.tolist(),
-                "checkpoint": None if self.checkpoint is None else str(self.checkpoint), "blas": blas_kernels()}
 
 
 def loss_weights(config: TrainConfig, nets: range | None = None) -> np.ndarray:
@@ -121,7 +114,7 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
     as :func:`nets.trials.draw_world` and :func:`nets.trials.make_trials`), then the
     architecture's training noise (:meth:`nets.architecture.Architecture.sample_noise`: the RNN's
     recurrent noise if rec_noise > 0, the transformer's dropout masks); the labels of
-    ``config.task`` draw nothing. Targets are padded to max(ntask) outputs of the whole ensemble.
+    ``config.boundaries`` draw nothing. Targets are padded to max(ntask) outputs of the whole ensemble.
     ``arch`` defaults to ``config.architecture``; ``models`` (default: ``config.noise_model(k)``
     for each k) lets a caller build the noise models once for many batches.
     """
@@ -135,7 +128,7 @@ def draw_batch(config: TrainConfig, nets: range, designs: list, rngs: list, enco
     for j, k in enumerate(nets):
         x_star, X_j = draw_world(rngs[j], B, config.n_stim, models[j], prior)
         y[j, :, :, :config.ntask[k]] = build_targets(x_star, X_j, designs[j], config.timeline, config.bound,
-                                                     dtype, config.task).swapaxes(0, 1)
+                                                     dtype, config.boundaries).swapaxes(0, 1)
         X[j] = X_j
     noise = sample_stacked_noise(arch, rngs, config.n_steps, B, dtype)       # each stream after its world
     return build_inputs(X, encoder, config.timeline, dtype, steps_first=True), y, noise
@@ -151,56 +144,13 @@ def train_step(config: TrainConfig, params: dict, adam: AdamState, u, y, noise, 
     return params, adam, L
 
 
-def run_group(config: TrainConfig, nets: range, params: dict, adam: AdamState, rng_states: list,
-              n_batches: int):
-    """Train the networks ``nets`` for ``n_batches`` batches from the given state.
-
-    The unit of work of :func:`train`, in the main process or a worker process: everything
-    it needs is in its arguments (designs and encoders are re-derived from the seeds), and
-    everything it changes is returned: (params, adam, rng_states, losses (n_batches, len(nets))).
-    """
-    retain_freed_memory()
-    designs, encoders = zip(*(network_task(config, k) for k in nets))
-    rngs = [np.random.default_rng() for _ in nets]
-    for g, state in zip(rngs, rng_states):
-        g.bit_generator.state = state
-    encoder = stack_encoders(encoders, np.dtype(config.dtype))
-    weights = loss_weights(config, nets)
-    arch = config.architecture
-    models = [config.noise_model(k) for k in nets]
-    losses = np.empty((n_batches, len(nets)))
-    # Small stacked matmuls: a multithreaded BLAS only adds synchronisation (measured 4-8x slower
-    # on 2 cores), so each process trains on one BLAS thread; workers > 1 use the other cores.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for i in range(n_batches):
-            u, y, noise = draw_batch(config, nets, designs, rngs, encoder, arch, models)
-            params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights, arch)
-    return params, adam, [g.bit_generator.state for g in rngs], losses
-
-
-def _split(params: dict, adam: AdamState, nets: range) -> tuple[dict, AdamState]:
-    sl = slice(nets.start, nets.stop)
-    return ({k: p[sl] for k, p in params.items()},
-            AdamState({k: m[sl] for k, m in adam.m.items()}, {k: v[sl] for k, v in adam.v.items()}, adam.step))
-
-
-def _merge(states: list) -> tuple[dict, AdamState]:
-    if len(states) == 1:
-        return states[0]
-    params = {k: np.concatenate([p[k] for p, _ in states]) for k in states[0][0]}
-    m = {k: np.concatenate([a.m[k] for _, a in states]) for k in states[0][1].m}
-    v = {k: np.concatenate([a.v[k] for _, a in states]) for k in states[0][1].v}
-    return params, AdamState(m, v, states[0][1].step)
-
-
-#: Batches per unit of work between the main process and the groups (progress-bar granularity;
-#: checkpoints always fall on unit boundaries).
+#: Batches between progress-bar updates (checkpoints also fall on these boundaries).
 SEGMENT = 200
 
 
 def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: bool = True,
-          workers: int = 1, group_size: int | None = None, strict_cache: bool = False) -> TrainResult:
-    """Train the ensemble of ``config`` for ``config.batches`` batches.
+          strict_cache: bool = False) -> TrainResult:
+    """Train the ensemble of ``config`` for ``config.batches`` batches, as one stack in this process.
 
     With ``out_dir``, a checkpoint is written every ``config.checkpoint_every`` batches and at
     the end (file name from :func:`nets.checkpoint.checkpoint_path`). With ``resume=True`` and
@@ -211,21 +161,14 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     resumed from (:func:`nets.checkpoint.read_checkpoint`): training starts fresh with a one-line
     warning, or, with ``strict_cache``, a stale one is refused (ValueError).
 
-    The networks are trained in stacked groups of at most ``group_size`` (default: one group
-    per worker), and ``workers > 1`` trains the groups in that many worker processes. Each
-    network's arithmetic is unchanged, so the result depends on neither. BLAS runs on one
-    thread per process during training (threadpoolctl), so ``workers`` sets the cores used.
+    BLAS runs on one thread (threadpoolctl): the stacked products are small, and a multithreaded
+    BLAS only adds synchronisation (measured 4-8x slower on 2 cores). More cores: :mod:`nets.pool`.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
-    workers = check_positive_int("workers", workers)
-    if group_size is None:
-        group_size = -(-config.K // workers)
-    group_size = check_positive_int("group_size", group_size)
     retain_freed_memory()
     ens, rngs = build_ensemble(config)
     params, adam = ens.params, adam_init(ens.params)
-    rng_states = [g.bit_generator.state for g in rngs]
     losses = np.empty((config.batches, config.K))
     done = 0
     path = None if out_dir is None else checkpoint_path(out_dir, config)
@@ -233,41 +176,44 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     if ckpt is not None:
         if ckpt.batches_done > config.batches:
             raise ValueError(f"batches={config.batches} is fewer than the {ckpt.batches_done} already done in {path}")
-        params, adam, done, rng_states = ckpt.params, ckpt.adam, ckpt.batches_done, list(ckpt.rng_states)
+        params, adam, done = ckpt.params, ckpt.adam, ckpt.batches_done
+        for g, state in zip(rngs, ckpt.rng_states):
+            g.bit_generator.state = state
         losses[:done] = ckpt.losses
-    n_groups = -(-config.K // group_size)
-    groups = [range(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(config.K), n_groups)]
-    states = [_split(params, adam, g) for g in groups]
-    pool = ProcessPoolExecutor(min(workers, len(groups))) if workers > 1 and len(groups) > 1 else None
+    nets = range(config.K)
+    encoder = stack_encoders(ens.encoders, np.dtype(config.dtype))
+    weights = loss_weights(config)
+    arch = config.architecture
+    models = [config.noise_model(k) for k in nets]
     start, first = time.perf_counter(), done
     bar = _progress_bar(config, done) if progress else None
     try:
-        while done < config.batches:
-            n = min(SEGMENT, config.batches - done, config.checkpoint_every - done % config.checkpoint_every)
-            args = [(config, g, *states[j], rng_states[g.start:g.stop], n) for j, g in enumerate(groups)]
-            results = list(pool.map(run_group, *zip(*args)) if pool else (run_group(*a) for a in args))
-            for j, (g, (p, a, rs, L)) in enumerate(zip(groups, results)):
-                states[j] = (p, a)
-                rng_states[g.start:g.stop] = rs
-                losses[done:done + n, g.start:g.stop] = L
-            done += n
-            if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
-                save_checkpoint(path, Checkpoint(config, *_merge(states), tuple(rng_states), losses[:done], done))
-            if bar is not None:
-                rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
-                bar.update(n)
-                bar.set_postfix(loss=f"{losses[done - n:done].mean():.4f}", net_batch_s=f"{rate:.0f}")
+        with threadpool_limits(limits=1, user_api="blas"):
+            while done < config.batches:
+                n = min(SEGMENT, config.batches - done, config.checkpoint_every - done % config.checkpoint_every)
+                for i in range(done, done + n):
+                    u, y, noise = draw_batch(config, nets, ens.designs, rngs, encoder, arch, models)
+                    params, adam, losses[i] = train_step(config, params, adam, u, y, noise, weights, arch)
+                done += n
+                if path is not None and done % config.checkpoint_every == 0 and done < config.batches:
+                    save_checkpoint(path, Checkpoint(config, params, adam, _states(rngs), losses[:done], done))
+                if bar is not None:
+                    rate = config.K * (done - first) / max(time.perf_counter() - start, 1e-9)
+                    bar.update(n)
+                    bar.set_postfix(loss=f"{losses[done - n:done].mean():.4f}", net_batch_s=f"{rate:.0f}")
     finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
-    params, adam = _merge(states)
     if path is not None:
-        save_checkpoint(path, Checkpoint(config, params, adam, tuple(rng_states), losses[:done], done))
+        save_checkpoint(path, Checkpoint(config, params, adam, _states(rngs), losses[:done], done))
     rate = config.K * (done - first) / seconds if done > first else float("nan")
-    return TrainResult(Ensemble(config, params, ens.encoders, ens.designs), adam, losses, seconds, rate, path)
+    return TrainResult(Ensemble(config, params, ens.encoders, ens.designs), adam, losses, seconds, rate, path,
+                       _states(rngs))
+
+
+def _states(rngs: list) -> tuple:
+    return tuple(g.bit_generator.state for g in rngs)
 
 
 def _progress_bar(config: TrainConfig, done: int):
@@ -276,17 +222,22 @@ def _progress_bar(config: TrainConfig, done: int):
                 file=sys.stderr, mininterval=0.5)
 
 
-#: Command-line tasks: (timeline, loss) of the reference classification task and of free reaction time.
-TASKS = {"reference": ("fixed", "bce_sigmoid"), "free_rt": ("free", "mse_tanh5")}
+#: --timeline choices: (config timeline, loss) of the reference (a fixed stimulus period, then a
+#: decision step, BCE) and of free reaction time (bounded accumulators, MSE).
+TIMELINE_CHOICES = {"fixed": ("fixed", "bce_sigmoid"), "free_rt": ("free", "mse_tanh5")}
+#: The hidden old spelling --task and its values.
+OLD_TASK_VALUES = {"reference": "fixed", "free_rt": "free_rt"}
 #: Architecture options of the command line: flag destination -> configuration field (None: not given).
 ARCH_FLAGS = {"hidden": "hidden", "activation": "activation", "alpha": "alpha", "rec_noise": "rec_noise",
               "d_model": "d_model", "n_head": "n_head", "d_mlp": "d_mlp", "dropout": "dropout"}
 
 
 def build_parser():
-    p = base_parser(__doc__, "python -m nets.train", out=None, workers=True, allow_large=True)
+    p = base_parser(__doc__, "python -m nets.train", out=None, workers=True, dask=True, allow_large=True,
+                    allow_long=True)
     p.add_argument("--arch", choices=ARCHS, default="rnn", help="network architecture (default rnn)")
-    p.add_argument("--ntask", type=int, nargs="+", default=[24], help="task count(s) N; --networks networks for each")
+    p.add_argument("--ntask", type=int, nargs="+", default=[24],
+                   help="task count(s) N (a task is one boundary); --networks networks for each")
     p.add_argument("--networks", type=int, default=1, help="networks per task count (default 1)")
     p.add_argument("--batches", type=int, default=100_000, help="training batches (default 100000)")
     p.add_argument("--batch-size", type=int, default=16, help="trials per batch (default 16)")
@@ -298,8 +249,10 @@ def build_parser():
     p.add_argument("--D", type=int, default=2, help="latent dimensions (default 2)")
     p.add_argument("--design", choices=DESIGN_CHOICES, default="even",
                    help="boundary design (default even, which needs D = 2; auto: even for D = 2, random otherwise)")
-    p.add_argument("--task", default="reference", choices=list(TASKS),
-                   help="reference: fixed 22-step timeline, BCE; free_rt: 20 steps, bounded accumulators, MSE")
+    p.add_argument("--timeline", default="fixed", choices=list(TIMELINE_CHOICES),
+                   help="fixed (the reference): fixation, 20 stimulus steps, a decision step, BCE; free_rt: "
+                        "20 steps, bounded accumulators, MSE (default fixed)")
+    p.add_argument("--task", choices=list(OLD_TASK_VALUES), default=None, help=argparse.SUPPRESS)
     w = p.add_argument_group("world variants (default: the reference world)")
     w.add_argument("--boundaries", choices=BOUNDARIES, default="linear",
                    help="task boundaries: linear (Theorem 3.1) or the reference's multiplicative x1 x2 > +-thr per "
@@ -308,18 +261,21 @@ def build_parser():
                    help="latent prior: uniform cube, or a Gaussian copula with uniform marginals (--rho)")
     w.add_argument("--rho", type=float, default=0.0, help="copula correlation of z, |rho| < 1 (default 0)")
     w.add_argument("--noise", choices=NOISES, default="gaussian", help="evidence noise model (default gaussian)")
-    w.add_argument("--noise-scales", type=float, nargs="+", default=(),
-                   help="anisotropic noise: D multipliers of sigma, e.g. 1 2")
-    w.add_argument("--noise-a", type=float, default=0.0, help="AR(1) noise coefficient, |a| < 1")
+    w.add_argument("--aniso-scales", dest="aniso_scales", type=float, nargs="+", default=None,
+                   help="anisotropic noise: D per-axis multipliers of sigma (default "
+                        f"{' '.join(f'{v:g}' for v in ANISO_SCALES)}, the reference's)")
+    w.add_argument("--ar1-a", dest="ar1_a", type=float, default=None,
+                   help=f"AR(1) noise coefficient, |a| < 1 (default {AR1_A:g}, the reference's)")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="training precision (default float32)")
     p.add_argument("--checkpoint-every", type=int, default=5000, help="batches between checkpoints (default 5000)")
     p.add_argument("--fresh", action="store_true",
-                   help="start over even if --out holds a checkpoint of this configuration (by default a rerun "
-                        "with the same --out resumes it, or loads it when finished)")
+                   help="start over even if --out holds networks of this configuration (by default a rerun "
+                        "with the same --out resumes them, or loads them when finished)")
     p.add_argument("--strict-cache", action="store_true",
                    help="refuse (exit 2) a checkpoint written by other code instead of retraining with a warning")
-    p.add_argument("--group-size", type=int, default=None,
-                   help="networks per stacked group (default: K / workers; results do not depend on it)")
+    p.add_argument("--stack-size", dest="stack_size", type=int, default=None,
+                   help="networks per stack trained together in one process (default: the networks left / "
+                        "workers; results do not depend on it)")
     a = p.add_argument_group("architecture options (default: the reference values of --arch)")
     a.add_argument("--hidden", type=int, default=None, help="rnn, lstm: hidden units (default 64)")
     a.add_argument("--activation", choices=ACTIVATIONS, default=None, help="rnn: phi (default relu)")
@@ -330,12 +286,28 @@ def build_parser():
     a.add_argument("--n-head", type=int, default=None, help="transformer: attention heads (default 8)")
     a.add_argument("--d-mlp", type=int, default=None, help="transformer: MLP width (default 256)")
     a.add_argument("--dropout", type=float, default=None, help="transformer: dropout rate in training (default 0.1)")
+    # old spellings, kept working for one release but out of --help
+    p.add_argument("--noise-scales", dest="aniso_scales", type=float, nargs="+", help=argparse.SUPPRESS)
+    p.add_argument("--noise-a", dest="ar1_a", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--group-size", dest="stack_size", type=int, help=argparse.SUPPRESS)
     return p
 
 
 def config_from_args(args) -> TrainConfig:
     """The TrainConfig of parsed command-line arguments (ValueError naming the bad parameter)."""
-    timeline, loss = TASKS[args.task]
+    timeline, loss = TIMELINE_CHOICES[OLD_TASK_VALUES[args.task] if args.task is not None else args.timeline]
+    net = _net_options(args)
+    return ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma, arch=args.arch,
+                           batches=args.batches, batch_size=args.batch_size, lr=args.lr, encoder=args.encoder,
+                           D=args.D, design=args.design, timeline=timeline, loss=loss, dtype=args.dtype,
+                           seed=args.seed, checkpoint_every=args.checkpoint_every, boundaries=args.boundaries,
+                           prior=args.prior, rho=args.rho, noise=args.noise,
+                           aniso_scales=None if args.aniso_scales is None else tuple(args.aniso_scales),
+                           ar1_a=args.ar1_a, **net)
+
+
+def _net_options(args) -> dict:
+    """The architecture options given on the command line (UsageError for one of another architecture)."""
     net = {field: getattr(args, dest) for dest, field in ARCH_FLAGS.items() if getattr(args, dest) is not None}
     if args.non_leaky:
         net["leaky"] = False
@@ -345,56 +317,85 @@ def config_from_args(args) -> TrainConfig:
         if field not in own:
             raise UsageError(f"{flag[field]} does not apply to --arch {args.arch} (its options: "
                              f"{', '.join(sorted(flag[f] for f in own if f in flag))})")
-    return ensemble_config(ntask=args.ntask, networks=args.networks, sigma=args.sigma, arch=args.arch,
-                           batches=args.batches, batch_size=args.batch_size, lr=args.lr, encoder=args.encoder,
-                           D=args.D, design=args.design, timeline=timeline, loss=loss, dtype=args.dtype,
-                           seed=args.seed, checkpoint_every=args.checkpoint_every, task=args.boundaries,
-                           prior=args.prior, rho=args.rho, noise=args.noise, noise_scales=tuple(args.noise_scales),
-                           noise_a=args.noise_a, **net)
+    return net
 
 
-#: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.
-TRIAL_STEPS = 22
+def training_terms(arch, K: int, batches: int, batch_size: int, n_steps: int, n_in: int, n_out: int,
+                   itemsize: int, label: str) -> dict:
+    """Size-guard terms of training K networks of ``arch`` at once (:func:`infra.guard.check_terms`).
+
+    The architecture's own terms for one network (:meth:`nets.architecture.Architecture.training_terms`)
+    times K (``label`` says what makes K, e.g. ``"--networks=5 x 2 task counts"``), and the loss
+    history: one float64 per network and batch (``--batches``).
+    """
+    terms = ensemble_terms(arch.training_terms(batch_size, n_steps, n_in, n_out, itemsize), K, label)
+    terms[f"--batches={batches} x {label}" if K > 1 else f"--batches={batches}"] = 8.0 * batches * K
+    return terms
+
+
+def training_seconds(arch, K: int, batches: int, batch_size: int, n_steps: int, n_in: int, n_out: int) -> float:
+    """Estimated seconds to train K networks of ``arch`` on one core, at its conservative ``flops_per_second``."""
+    return K * batches * arch.training_flops(batch_size, n_steps, n_in, n_out) / arch.flops_per_second
 
 
 def check_size(args) -> None:
-    """Refuse, before anything is built, a request whose memory cannot fit this machine (--allow-large skips)."""
+    """Refuse, before anything is built, a request whose memory cannot fit this machine (--allow-large
+    skips) or whose estimated time exceeds a week (--allow-long skips)."""
     for name in ("networks", "batch_size", "batches"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')}={getattr(args, name)} must be >= 1")
     if any(n < 1 for n in args.ntask):
         raise UsageError(f"--ntask={args.ntask} must hold integers >= 1")
-    width = args.hidden or args.d_mlp or args.d_model or 64
-    inputs = (args.D if args.encoder == "identity" else MLP_WIDTHS[-1]) + 1
-    one = recurrent_training_terms(batch_size=args.batch_size, steps=TRIAL_STEPS, hidden=width, inputs=inputs,
-                                   outputs=1, ntask=max(args.ntask))   # the read-out width counts under --ntask
+    arch = build_architecture(args.arch, arch_config_class(args.arch)(**_net_options(args)))
+    n_in = (args.D if args.encoder == "identity" else MLP_WIDTHS[-1]) + 1
+    steps = TIMELINE_STEPS[args.timeline if args.task is None else OLD_TASK_VALUES[args.task]]
     K = args.networks * len(args.ntask)           # all K networks' parameters and activations are live at once
-    terms = ensemble_terms(one, K, f"--networks={args.networks} x {len(args.ntask)} task counts")
-    check_terms(terms, "training activations and parameters", allow_large=args.allow_large)
+    label = f"--networks={args.networks} x {len(args.ntask)} task counts"
+    size = (arch, K, args.batches, args.batch_size, steps, n_in, max(args.ntask))
+    check_terms(training_terms(*size, np.dtype(args.dtype).itemsize, label),
+                "training activations, parameters and loss history", allow_large=args.allow_large)
+    check_time(training_seconds(*size), f"--batches={args.batches} x {label}",
+               f"{args.arch} at {arch.flops_per_second:.0e} FLOP/s", allow_long=args.allow_long)
+
+
+#: Steps of a trial on each --timeline at the default 20 stimulus steps, for the estimates.
+TIMELINE_STEPS = {"fixed": 22, "free_rt": 20}
 
 
 def _body(args) -> dict:
+    from nets.pool import forget_networks, trained_networks   # nets.pool builds on train(): imported late
     check_size(args)
     config = config_from_args(args)
-    workers = min(check_workers(args.workers, minimum=1), config.K)
-    if args.group_size is not None and args.group_size < 1:
-        raise UsageError(f"--group-size={args.group_size} must be >= 1")
+    remote = args.dask not in (None, "local")
+    if remote and args.workers is not None:
+        raise UsageError(f"--workers={args.workers} has no effect with --dask {args.dask} (the cluster decides)")
+    workers = None if remote else min(check_workers(args.workers, minimum=1), config.K)
+    if args.stack_size is not None and args.stack_size < 1:
+        raise UsageError(f"--stack-size={args.stack_size} must be >= 1")
     if not args.json:
         print(f"configuration: arch={config.arch} {config.net}, K={config.K} networks, "
               f"ntask={sorted(set(config.ntask))}, seed={config.seed}, dtype={config.dtype}, "
               f"batches={config.batches}, workers={workers}", file=sys.stderr)
-    result = train(config, out_dir=args.out, resume=not args.fresh, progress=show_progress(args),
-                   workers=workers, group_size=args.group_size, strict_cache=args.strict_cache)
-    return result.summary()
+    with contextlib.ExitStack() as stack:
+        cache = args.out if args.out is not None else stack.enter_context(tempfile.TemporaryDirectory())
+        if args.fresh:
+            forget_networks(config, cache)
+        _, summary = trained_networks(config, cache, show_progress(args), workers, args.dask,
+                                      stack_size=args.stack_size, strict_cache=args.strict_cache)
+    return {"config": config.to_dict(), "seconds": summary["seconds"],
+            "network_batches_per_second": summary["network_batches_per_second"],
+            "final_loss": summary["final_loss"], "checkpoints": summary["checkpoints"] if args.out else None,
+            "blas": blas_kernels()}
 
 
 def _render(summary: dict) -> str:
     rate = summary["network_batches_per_second"]
+    where = summary["checkpoints"]
     return "\n".join([f"seconds: {summary['seconds']:.2f}",
                       "network batches per second: " + ("- (loaded, nothing trained)" if rate is None or rate != rate
                                                         else f"{rate:.1f}"),
                       "final loss per network: " + " ".join(f"{v:.4f}" for v in summary["final_loss"]),
-                      f"checkpoint: {summary['checkpoint']}"])
+                      "checkpoints: " + ("none (no --out)" if where is None else " ".join(where))])
 
 
 def main(argv=None) -> int:

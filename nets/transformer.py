@@ -187,6 +187,30 @@ class Transformer:
     def init_params(self, rng, n_in: int, n_out: int, dtype=np.float64) -> dict:
         return init_params(rng, n_in, n_out, self.config, dtype)
 
+    #: Conservative training speed (FLOP/s of :meth:`training_flops` on one core): the measured
+    #: ~33 GFLOP/s per core at the reference size (benchmarks/README.md) divided by 6.
+    flops_per_second = 5e9
+
+    def training_terms(self, batch_size: int, n_steps: int, n_in: int, n_out: int, itemsize: int) -> dict:
+        """Bytes one network holds while it trains, by the option that drives each term.
+
+        Per position the forward pass keeps the residual stream and LayerNorm outputs (~10 C), q, k,
+        v (3 C), the MLP rows (2 d_mlp) and the attention weights and dropout masks (2 n_head T);
+        the backward pass about as much again. The parameters (input projection, 4 C^2 attention,
+        2 C d_mlp MLP) come with their gradients and two Adam moments; the read-out is its own term.
+        """
+        c, B, T = self.config, batch_size, n_steps
+        C, F, nh = c.d_model, c.d_mlp, c.n_head
+        return {f"--batch-size={B} x t={T}": itemsize * B * T * (26 * C + 4 * F + 4 * nh * T + n_in),
+                f"--d-model={C}": itemsize * 4 * (n_in * C + 4 * C * C + 2 * C * F + 13 * C + F),
+                f"--ntask={n_out}": itemsize * (B * T * 2 * n_out + 4 * (C + 1) * n_out)}
+
+    def training_flops(self, batch_size: int, n_steps: int, n_in: int, n_out: int) -> float:
+        """FLOP of one training batch of one network: 6 per multiply-add of the products (2 forward,
+        4 backward), the attention scores and their weighted sums (2 T^2 C multiply-adds per trial) included."""
+        C, F, T = self.config.d_model, self.config.d_mlp, n_steps
+        return 6.0 * batch_size * T * (n_in * C + 4 * C * C + 2 * C * F + C * n_out + 2 * T * C)
+
     def sample_noise(self, rng, n_steps: int, batch_size: int, dtype, out: dict | None = None) -> dict:
         """Dropout multipliers of one network for one batch (nothing when dropout = 0).
 

@@ -8,9 +8,9 @@ as in docs/theory.md).
     step n_stim + 1   fixation 0, stimulus channels 0           (decision)
 
 inputs u_t = [fixation_t, f(X)_t] (1 + m channels; 41 with the MLP encoder), targets 0.5 at
-steps 0..n_stim and the label y_i = [c_i . x* + b_i > 0] at the decision step (``task="linear"``),
+steps 0..n_stim and the label y_i = [c_i . x* + b_i > 0] at the decision step (``boundaries="linear"``),
 or the reference's multiplicative label of :func:`theory.multiplicative.multiplicative_labels`
-(``task="multiplicative"``, per-quadrant x1 x2 > +-thr_k with the reference thresholds; outside
+(``boundaries="multiplicative"``, per-quadrant x1 x2 > +-thr_k with the reference thresholds; outside
 Theorem 3.1).
 
 ``free`` (free reaction time, T = n_stim steps): inputs u_t = f(X(t)) only -- there is no
@@ -40,8 +40,8 @@ from theory.noise import NoiseModel, make_noise, sample_noise
 from theory.priors import UniformPrior
 from theory.world import as_generator, check_positive_int, check_sigma
 
-#: Label rules at the decision step (see the module docstring).
-TASKS = ("linear", "multiplicative")
+#: Label rules at the decision step: the design's affine boundaries, or the reference's products.
+BOUNDARIES = ("linear", "multiplicative")
 
 #: Target of every output before the decision step (fixed timeline): "don't know yet".
 UNDECIDED = 0.5
@@ -138,30 +138,31 @@ def build_inputs(X: np.ndarray, encoder: Encoder, timeline: str = "fixed", dtype
     return u
 
 
-def task_labels(x_star: np.ndarray, design: Design, task: str = "linear") -> np.ndarray:
+def task_labels(x_star: np.ndarray, design: Design, boundaries: str = "linear") -> np.ndarray:
     """Decision labels, shape (B, N): [c_i . x* + b_i > 0] (``linear``), or the multiplicative
     labels with the reference thresholds of N = design.ntask tasks (``multiplicative``, D = 2)."""
-    if task == "linear":
+    if boundaries == "linear":
         return labels(x_star, design)
-    if task != "multiplicative":
-        raise ValueError(f"task={task!r} must be one of {TASKS}")
+    if boundaries != "multiplicative":
+        raise ValueError(f"boundaries={boundaries!r} must be one of {BOUNDARIES}")
     return multiplicative_labels(x_star, reference_thresholds(design.ntask))
 
 
 def build_targets(x_star: np.ndarray, X: np.ndarray, design: Design, timeline: str = "fixed",
-                  bound: float = 5.0, dtype=np.float32, task: str = "linear") -> np.ndarray:
-    """Targets y, shape (B, T, N): 0.5 then the labels of ``task`` (fixed), or A_i(t) (free, linear only)."""
-    if task not in TASKS:
-        raise ValueError(f"task={task!r} must be one of {TASKS}")
+                  bound: float = 5.0, dtype=np.float32, boundaries: str = "linear") -> np.ndarray:
+    """Targets y, shape (B, T, N): 0.5 then the labels of ``boundaries`` (fixed), or A_i(t) (free, linear only)."""
+    if boundaries not in BOUNDARIES:
+        raise ValueError(f"boundaries={boundaries!r} must be one of {BOUNDARIES}")
     if timeline == "free":
-        if task != "linear":
-            raise ValueError(f"task={task!r} needs timeline='fixed' (the free timeline's targets are accumulators)")
+        if boundaries != "linear":
+            raise ValueError(f"boundaries={boundaries!r} needs timeline='fixed' (the free timeline's targets "
+                             "are accumulators)")
         return bounded_accumulator(X, design, bound).astype(dtype)
     if timeline != "fixed":
         raise ValueError(f"timeline={timeline!r} must be 'fixed' or 'free'")
     B, n_stim = X.shape[:2]
     y = np.full((B, n_stim + 2, design.ntask), UNDECIDED, dtype=dtype)
-    y[:, -1] = task_labels(x_star, design, task)
+    y[:, -1] = task_labels(x_star, design, boundaries)
     return y
 
 
@@ -236,14 +237,14 @@ def draw_world(rng, n_trials: int, n_stim: int, noise, prior=None, x_star: np.nd
 
 def make_trials(rng, n_trials: int, design: Design, sigma, encoder: Encoder,
                 timeline: str = "fixed", n_stim: int = 20, bound: float = 5.0,
-                x_star: np.ndarray | None = None, dtype=np.float32, prior=None, task: str = "linear") -> Trials:
+                x_star: np.ndarray | None = None, dtype=np.float32, prior=None, boundaries: str = "linear") -> Trials:
     """Draw a batch of trials: x* from ``prior`` (default U([-1/2, 1/2]^D); unless given), X = x* + eps.
 
     ``sigma`` is the Gaussian sd, or a :class:`theory.noise.NoiseModel` (e.g.
     :meth:`nets.config.TrainConfig.noise_model`). ``x_star`` lets a probe choose the latents
     (e.g. from chosen quadrants); ``sigma=0`` gives noiseless evidence. Draws, in order
     (:func:`draw_world`): x* (if not given), then eps (always, even if sigma = 0, so the stream
-    does not depend on sigma). ``task`` picks the decision labels (:func:`task_labels`).
+    does not depend on sigma). ``boundaries`` picks the decision labels (:func:`task_labels`).
 
     Examples
     --------
@@ -264,4 +265,4 @@ def make_trials(rng, n_trials: int, design: Design, sigma, encoder: Encoder,
         raise ValueError(f"prior has D={prior.D}; the design has D={design.D}")
     x_star, X = draw_world(rng, n_trials, n_stim, as_noise_model(sigma, design.D), prior, x_star)
     return Trials(x_star=x_star, X=X, u=build_inputs(X, encoder, timeline, dtype),
-                  y=build_targets(x_star, X, design, timeline, bound, dtype, task))
+                  y=build_targets(x_star, X, design, timeline, bound, dtype, boundaries))

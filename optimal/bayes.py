@@ -8,8 +8,9 @@ The exact optimal output is
 
 with the pivot coordinate k = argmax_j |c_j| done in closed form (a truncated-normal tail) and
 the remaining D - 1 coordinates integrated by Gauss-Legendre quadrature over a window around
-each truncated posterior's mode, which stays accurate however narrow the posterior is. The flat-prior formula Phi(z) differs from this only near the faces of the cube,
-where the prior's edges cut the posterior.
+each truncated posterior's mode, which stays accurate however narrow the posterior is. The
+flat-prior formula Phi(z) differs from this only near the faces of the cube, where the prior's
+edges cut the posterior.
 """
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ so for rank(C) = D the unique solution is
 For rank(C) < D, C^+ (the Moore-Penrose pseudo-inverse) returns the projection of mu onto the row
 space of C: the part that is identified.
 
+``sigma`` is a scalar or one sd per axis (anisotropic noise); for an agent whose estimate has the
+per-axis error variance v(t) (AR(1) GLS, Gumbel posterior: :mod:`optimal.estimates`), pass
+sigma = sqrt(t v), :func:`optimal.estimates.matched_sigma`.
+
 Theorem 3.1: if the outputs come from a latent state, Yhat = Phi(W Z + w0), then
     mu(t) = (1/sqrt(t)) C^+ (s * (W Z + w0)) - C^+ b,
 an affine function of Z(t).

@@ -1,4 +1,4 @@
-"""Adam (nets.adam) against an independent scalar implementation of Kingma & Ba's Algorithm 1."""
+"""Adam (infra.adam) against an independent scalar implementation of Kingma & Ba's Algorithm 1."""
 import math
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nets.adam import adam_init, adam_step
+from infra.adam import adam_init, adam_step
 
 
 def _scalar_adam(p, grads, lr, b1, b2, eps):

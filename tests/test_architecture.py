@@ -93,12 +93,12 @@ def test_k_stacked_networks_equal_k_separate_runs_bit_for_bit(arch, dtype):
 
 
 @pytest.mark.parametrize("arch", ["lstm", "transformer"])
-def test_workers_and_group_sizes_do_not_change_the_networks(arch):
-    config = _config(arch, ntask=(2, 3, 3), batches=4, seed=8)
+def test_stack_sizes_of_the_pool_do_not_change_the_networks(arch, tmp_path):
+    from nets.pool import train_networks
+    config = _config(arch, ntask=(3, 3, 3), batches=4, seed=8)
     one = train(config, progress=False)
-    two = train(config, progress=False, workers=2, group_size=2)
-    _assert_same_params(one.ensemble.params, two.ensemble.params)
-    np.testing.assert_array_equal(one.losses, two.losses)
+    pooled, _ = train_networks(config, tmp_path, progress=False, stack_size=2)
+    _assert_same_params(one.ensemble.params, pooled.params)
 
 
 @pytest.mark.parametrize("arch", ["lstm", "transformer"])
@@ -146,13 +146,6 @@ def test_decision_states_reads_the_read_out_input_at_the_last_step_in_evaluation
         F = ens.arch.step_map(ens.params, s.trajectories[:, :, -2], u_T)
         np.testing.assert_allclose(F, s.trajectories[:, :, -1], rtol=1e-12, atol=1e-14)
         assert fixation_input(ens)[0] == 1
-
-
-def test_rnn_kwargs_exist_only_for_the_rnn():
-    ens, _ = build_ensemble(_config("rnn"))
-    assert ens.rnn_kwargs() == {"activation": "relu", "alpha": 1.0, "leaky": True}
-    with pytest.raises(ValueError, match="rnn_kwargs\\(\\) needs arch='rnn'"):
-        build_ensemble(_config("lstm"))[0].rnn_kwargs()
 
 
 def test_frozen_runs_are_chunked_by_activation_size_independently_of_k():

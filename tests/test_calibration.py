@@ -4,7 +4,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from analysis.calibration import calibrate, logit_slope, optimal_logits, optimal_probits
+from optimal.estimates import matched_probits, matched_sigma, running_estimate
 from optimal.trilateration import recover_mu_from_probits
+from theory.noise import make_noise, sample_noise
 from theory.designs import even_design
 from theory.world import sample_latents
 
@@ -69,9 +71,9 @@ def test_a_network_answering_backwards_has_no_calibrated_agreement():
 def test_logit_slope_is_the_least_squares_slope_through_the_origin():
     rng = np.random.default_rng(5)
     z = rng.normal(size=(3, 50, 4))
-    l = 1.5 * z + 0.1 * rng.normal(size=z.shape)
-    expected = [np.linalg.lstsq(z[k].reshape(-1, 1), l[k].ravel(), rcond=None)[0][0] for k in range(3)]
-    np.testing.assert_allclose(logit_slope(l, z), expected, rtol=1e-12)
+    logits = 1.5 * z + 0.1 * rng.normal(size=z.shape)
+    expected = [np.linalg.lstsq(z[k].reshape(-1, 1), logits[k].ravel(), rcond=None)[0][0] for k in range(3)]
+    np.testing.assert_allclose(logit_slope(logits, z), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("call, match", [
@@ -83,3 +85,31 @@ def test_logit_slope_is_the_least_squares_slope_through_the_origin():
 def test_bad_input_raises_value_error_naming_the_problem(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_calibrate_with_a_per_axis_sigma_scores_the_anisotropic_optimal_agent_exactly():
+    """Anisotropic noise sd (0.2, 0.4): the matched agent's logits agree exactly given the sigma vector;
+    the same logits judged with the scalar 0.2 do not (the check fails on the wrong noise model)."""
+    design = even_design(6)
+    sigma = SIGMA * np.array([1.0, 2.0])
+    rng = np.random.default_rng(3)
+    x = sample_latents(rng, 2 * 3000, 2).reshape(2, 3000, 2)
+    mu = x + sigma / np.sqrt(T) * rng.normal(size=x.shape)
+    logits = optimal_logits(optimal_probits(mu, design, sigma, T))
+    cal = calibrate(logits, mu, design, sigma, T)
+    np.testing.assert_allclose(cal.exact, 1.0, atol=1e-10)      # machine precision through log space
+    assert cal.optimal == pytest.approx(1.0, abs=1e-10)
+    assert np.all(calibrate(logits, mu, design, SIGMA, T).exact < 1 - 1e-3)
+
+
+def test_calibrate_with_the_matched_sigma_of_gls_scores_the_ar1_optimal_agent_exactly():
+    design, a = even_design(4), 0.7
+    rng = np.random.default_rng(4)
+    x = sample_latents(rng, 2000, 2)
+    X = x[:, None] + sample_noise(make_noise("ar1", SIGMA, 2, a), rng, 2000, T)
+    mu, var = running_estimate(X, "ar1", SIGMA, ar1_a=a)
+    mu, var = mu[None, :, -1], var[-1]
+    logits = optimal_logits(matched_probits(mu, var, design))
+    cal = calibrate(logits, mu, design, matched_sigma(var, T), T)
+    np.testing.assert_allclose(cal.exact, 1.0, atol=1e-10)
+    assert np.all(calibrate(logits, mu, design, SIGMA, T).exact < 1 - 1e-3)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from nets.checkpoint import checkpoint_path, load_checkpoint
+from nets.pool import network_path, trained_networks
 from nets.config import TrainConfig, ensemble_config
 from nets.ensemble import load_ensemble
 from nets.train import train
@@ -86,7 +87,7 @@ def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "nets.train", *argv, "--out", str(tmp_path), "--quiet"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     config = ensemble_config(batches=1500, hidden=8, checkpoint_every=100, seed=3)
-    path = checkpoint_path(tmp_path, config)
+    path = network_path(tmp_path, config, 0)            # the command line trains through nets.pool
     deadline = time.time() + 120
     while not path.exists() and time.time() < deadline:
         time.sleep(0.05)
@@ -94,4 +95,18 @@ def test_run_killed_by_sigkill_resumes_bit_identically(tmp_path):
     proc.wait()
     done = load_checkpoint(path, expect=config).batches_done
     assert 0 < done < 1500
-    _assert_same_run(train(config, out_dir=tmp_path, resume=True, progress=False), train(config, progress=False))
+    resumed, _ = trained_networks(config, tmp_path, progress=False, workers=1)
+    for name, p in train(config, progress=False).ensemble.params.items():
+        np.testing.assert_array_equal(resumed.params[name], p, err_msg=name)
+
+
+def test_a_checkpoint_is_read_once_per_load(tmp_path, monkeypatch):
+    import nets.checkpoint
+    from nets.checkpoint import read_checkpoint
+    path = train(CONFIG, out_dir=tmp_path, progress=False).checkpoint
+    calls, real = [], nets.checkpoint.read_npz_record
+    monkeypatch.setattr(nets.checkpoint, "read_npz_record", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    load_checkpoint(path)
+    assert calls == [path]
+    read_checkpoint(path, expect=CONFIG)
+    assert calls == [path, path]

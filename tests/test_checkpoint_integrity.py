@@ -10,7 +10,7 @@ import nets.checkpoint as nc
 from infra.records import StaleRecord, write_npz_record
 from nets.checkpoint import checkpoint_path, load_checkpoint, read_checkpoint
 from nets.config import ensemble_config
-from nets.frozen import trained_ensemble
+from nets.pool import trained_networks
 from nets.train import train
 
 CONFIG = ensemble_config(ntask=(3,), hidden=6, batch_size=4, n_stim=4, batches=6, checkpoint_every=3, seed=2)
@@ -97,10 +97,10 @@ def test_an_intact_checkpoint_of_this_code_resumes(saved):
 
 
 def test_the_network_cache_retrains_a_damaged_network_file(tmp_path, capsys):
-    ens, _ = trained_ensemble(CONFIG, tmp_path, progress=False, workers=1)
+    ens, _ = trained_networks(CONFIG, tmp_path, progress=False, workers=1)
     (path,) = (tmp_path / f"b{CONFIG.batches}").glob("train-*.npz")
     DAMAGE["truncated file"](path)
-    again, summary = trained_ensemble(CONFIG, tmp_path, progress=False, workers=1)
+    again, summary = trained_networks(CONFIG, tmp_path, progress=False, workers=1)
     assert "corrupt cache record" in capsys.readouterr().err
     assert np.isfinite(summary["network_batches_per_second"])            # it was trained again
     for name, p in ens.params.items():

@@ -37,7 +37,7 @@ def test_batch_equals_make_trials_for_the_same_seed(timeline):
 
 @pytest.mark.parametrize("variant", [dict(), dict(loss_steps="decision"),
                                      dict(timeline=TRAINER_TIMELINES[1], loss="mse_tanh5"),
-                                     dict(noise="anisotropic", noise_scales=(1.0, 2.0)), dict(encoder="identity")])
+                                     dict(noise="anisotropic", aniso_scales=(1.0, 2.0)), dict(encoder="identity")])
 def test_data_stream_gives_the_trainers_batches_masks_and_loss(variant):
     config = ensemble_config(ntask=[3, 5], hidden=8, batch_size=4, **variant)
     k = 1

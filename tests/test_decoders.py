@@ -24,12 +24,12 @@ def _quadrant_protocol_r2(fold_orthant: int, s2: float, D: int = 2) -> float:
     Quadrant means are +-1/4 per coordinate, quadrant covariance I/48."""
     centres = {k: (2.0 * ((k >> np.arange(D)) & 1) - 1.0) / 4 for k in range(2**D)}
     others = np.array([c for k, c in centres.items() if k != fold_orthant])
-    I = np.eye(D)
+    eye = np.eye(D)
     m = others.mean(axis=0)
-    S = I / 48 + (others - m).T @ (others - m) / len(others)
-    A = S @ np.linalg.inv(S + s2 * I)
+    S = eye / 48 + (others - m).T @ (others - m) / len(others)
+    A = S @ np.linalg.inv(S + s2 * eye)
     d = centres[fold_orthant] - m
-    mse = np.trace((I - A) @ (I / 48 + np.outer(d, d)) @ (I - A).T) + s2 * np.trace(A @ A.T)
+    mse = np.trace((eye - A) @ (eye / 48 + np.outer(d, d)) @ (eye - A).T) + s2 * np.trace(A @ A.T)
     return 1.0 - mse / D / LATENT_VARIANCE
 
 
@@ -442,3 +442,52 @@ def test_auto_ridge_improves_ood_decoding_of_nonlinear_features():
         auto = _cv(hidden, x, auto=True)
         assert np.median(auto.ood) > plain + 0.02
         assert auto.ridge.shape == (1, 4) and np.all(auto.ridge > 0)
+
+
+def _stacked_adam_before_infra_adam(hidden, x, splits, rng, steps, fits):
+    """reference_adam's loop as written before it called infra.adam.adam_update (its own inline Adam,
+    moments updated in place, g**2): the record that the one Adam changed no bit."""
+    from analysis.decoders import REFERENCE_ADAM, batch_mse_grad
+    rng = np.random.default_rng(rng)
+    K, n, H = hidden.shape
+    F, D, a = len(splits.names), x.shape[-1], REFERENCE_ADAM
+    steps = np.broadcast_to(np.asarray(steps), (K,))
+    B, total = a["batch"], int(steps.max())
+    train = np.swapaxes(splits.train, 0, 1)
+    n_train = train.sum(axis=-1)
+    order = np.argsort(np.where(train, rng.random((fits, K, F, n)), 2.0), axis=-1)
+    bound = 1.0 / np.sqrt(H)
+    W = rng.uniform(-bound, bound, (fits, K, F, H, D))
+    b = rng.uniform(-bound, bound, (fits, K, F, D))
+    m, v = [np.zeros_like(W), np.zeros_like(b)], [np.zeros_like(W), np.zeros_like(b)]
+    kk = np.arange(K)[None, :, None, None]
+    for step in range(total):
+        slot = (step * B + np.arange(B)) % n_train[None, :, :, None]
+        idx = np.take_along_axis(order, np.broadcast_to(slot, (fits, K, F, B)), axis=-1)
+        grads = batch_mse_grad(hidden[kk, idx], W, b, x[kk, idx])[1:]
+        live = (step < steps)[None, :, None]
+        for p, g, mo, ve in zip((W, b), grads, m, v):
+            mo[...] = a["beta1"] * mo + (1 - a["beta1"]) * g
+            ve[...] = a["beta2"] * ve + (1 - a["beta2"]) * g**2
+            upd = a["lr"] * (mo / (1 - a["beta1"] ** (step + 1))) / (np.sqrt(ve / (1 - a["beta2"] ** (step + 1)))
+                                                                      + a["eps"])
+            p -= np.where(live[(...,) + (None,) * (p.ndim - 3)], upd, 0.0)
+    return W, b
+
+
+def test_reference_adam_steps_with_the_one_adam_bit_for_bit_as_its_former_inline_adam():
+    rng = np.random.default_rng(6)
+    x = sample_latents(rng, 2 * 200, 2).reshape(2, 200, 2)
+    hidden = np.tanh(x @ rng.standard_normal((2, 5)))
+    splits = fold_splits(x)
+    W, b = _stacked_adam_before_infra_adam(hidden, x, splits, 9, np.array([20, 35]), 2)
+    expected = np.stack([r2_score(x, hidden[None] @ W[:, :, f] + b[:, :, f, None, :], weights=splits.test[f])
+                         for f in range(len(splits.names))], axis=-1)                   # (fits, K, F)
+    fit = reference_adam(hidden, x, splits, rng=9, steps=np.array([20, 35]), fits=2)
+    np.testing.assert_array_equal(fit.r2_fits, np.moveaxis(expected, 0, -1))
+
+
+def test_there_is_one_list_of_normalisations():
+    import analysis.decoders
+    import theory.ceilings
+    assert analysis.decoders.NORMALISATIONS is theory.ceilings.NORMALISATIONS

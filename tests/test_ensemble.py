@@ -12,6 +12,12 @@ from theory.designs import labels
 CONFIG = ensemble_config(ntask=(2, 4, 4), design="random", D=3, hidden=6, n_stim=4, seed=1)
 
 
+def _rnn_kw(ens) -> dict:
+    """Keyword arguments of nets.rnn.forward for the ensemble's RNN configuration."""
+    c = ens.config.net
+    return {"activation": c.activation, "alpha": c.alpha, "leaky": c.leaky}
+
+
 def test_network_streams_are_the_spawned_children_of_the_seed():
     child = np.random.SeedSequence(1).spawn(3)[2]
     s = network_streams(CONFIG, 2)
@@ -46,7 +52,7 @@ def test_probe_inputs_can_extend_the_stimulus_and_feed_forward():
     ens, _ = build_ensemble(CONFIG)
     x = np.zeros((5, 3))
     u, _ = ensemble_inputs(ens, x, 0, n_stim=7)
-    h, z = forward(ens.params, u, **ens.rnn_kwargs())
+    h, z = forward(ens.params, u, **_rnn_kw(ens))
     assert h.shape == (3, 5, 9, 6) and z.shape == (3, 5, 9, 4)
 
 
@@ -55,7 +61,7 @@ def test_loss_of_probe_run_equals_loss_from_labels_of_the_latents():
     ens, _ = build_ensemble(ensemble_config(ntask=(3,), hidden=5, n_stim=3, dtype="float64", seed=2))
     x = np.random.default_rng(1).uniform(-0.5, 0.5, (4, 2))
     u, _ = ensemble_inputs(ens, x, 3)
-    _, z = forward(ens.params, u, **ens.rnn_kwargs())
+    _, z = forward(ens.params, u, **_rnn_kw(ens))
     y = np.full(z.shape, 0.5)
     y[0, :, -1] = labels(x, ens.designs[0])
     L, _ = loss_and_grad(z, y, np.ones_like(z))

@@ -47,14 +47,10 @@ def test_estimates_grow_with_the_parameter_they_name():
     assert sum(sweep.point_memory_terms(sweep.R2Config()).values()) < 2**30
 
 
-@pytest.mark.parametrize("override, named", [
-    (dict(batch_size=10**9), "--batch-size=1000000000"), (dict(hidden=10**6), "--hidden=1000000"),
-    (dict(networks=10**9), "--networks=1000000000"), (dict(steps=10**9), "t=1000000000"),
-    (dict(eval_trials=10**12), "--eval-trials=1000000000000"),
-])
-def test_recurrent_training_terms_refuse_each_oversized_parameter_by_name(override, named):
-    base = dict(batch_size=16, steps=21, hidden=64, inputs=2, outputs=24, networks=8, at_once=2,
-                eval_trials=4000, ntask=24)
-    assert sum(guard.recurrent_training_terms(**base).values()) < 2**30  # the reference run fits
-    with pytest.raises(UsageError, match=named.replace("+", r"\+")):
-        guard.check_terms(guard.recurrent_training_terms(**{**base, **override}))
+def test_check_time_refuses_an_estimate_beyond_the_limit_unless_allowed():
+    with pytest.raises(UsageError, match=r"--batches=9 needs about 8\.0 days.*pass --allow-long"):
+        guard.check_time(8 * 86400.0, "--batches=9")
+    with pytest.raises(UsageError, match="--batches=9"):
+        guard.check_time(float("nan"), "--batches=9")
+    guard.check_time(8 * 86400.0, "--batches=9", allow_long=True)
+    guard.check_time(6 * 86400.0, "--batches=9")

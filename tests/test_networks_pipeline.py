@@ -52,3 +52,32 @@ def test_step_map_under_fixation_input_is_the_networks_own_step():
     e = 1e-6 * np.eye(8)
     num = np.stack([(F(h + e[j]) - F(h - e[j])) / 2e-6 for j in range(8)], axis=-1)
     np.testing.assert_allclose(J(h), num, atol=1e-6)
+
+
+def test_train_or_load_reads_each_network_file_once_per_process_until_a_file_changes(tmp_path, monkeypatch):
+    import nets.checkpoint
+    from nets.pool import network_path
+    config = ensemble_config(ntask=[2], networks=2, hidden=4, batches=3, batch_size=2, dtype="float64")
+    reads, real = [], nets.checkpoint.read_npz_record
+
+    def counted(path, *args, **kwargs):
+        if path.exists():                                  # a missing file is looked for, not read
+            reads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(nets.checkpoint, "read_npz_record", counted)
+    trained, _ = pipeline.train_or_load(config, tmp_path, False, 1)
+    files = [network_path(tmp_path, config, k) for k in range(2)]
+    assert reads == []                                     # trained in this call: nothing read back
+    for _ in range(3):                                     # e.g. several experiments on the same networks
+        again, summary = pipeline.train_or_load(config, tmp_path, False, 1)
+        assert again is trained and np.isnan(summary["network_batches_per_second"])
+    assert reads == []
+    pipeline._LOADED.clear()                               # a new process: each file read once
+    loaded, _ = pipeline.train_or_load(config, tmp_path, False, 1)
+    assert sorted(reads) == sorted(files)
+    for name, p in trained.params.items():
+        np.testing.assert_array_equal(loaded.params[name], p)
+    files[0].unlink()                                      # a changed cache is not served from memory
+    pipeline.train_or_load(config, tmp_path, False, 1)
+    assert files[0].exists()

@@ -5,6 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from optimal.agent import running_mle
+from scipy.special import psi
+
 from theory.noise import estimate, estimator_variance, make_noise, sample_noise
 
 #: Monte-Carlo agreement threshold for single comparisons: two-sided p ~ 6e-5 at a fixed seed.
@@ -146,3 +148,111 @@ def test_gls_never_does_worse_than_the_sample_mean(a, t):
     m = make_noise("ar1", 0.2, D=1, a=a)
     # Gauss-Markov: GLS is the best linear unbiased estimator; 1e-12 relative slack for rounding.
     assert estimator_variance(m, t, "gls")[0] <= estimator_variance(m, t, "mean")[0] * (1 + 1e-12)
+
+
+# --- the flat-prior posterior mean (the optimal agent's estimate) ---------------------------------
+
+def gumbel_log_posterior(x, X, beta):
+    """log p(x | X) + const under a flat prior, summed with scipy's Gumbel density (independent of the
+    closed form's algebra)."""
+    from scipy.stats import gumbel_r
+    return float(np.sum(gumbel_r.logpdf(X, loc=x, scale=beta)))
+
+
+@given(beta=st.floats(0.05, 2.0), t=st.integers(1, 60), seed=st.integers(0, 2**32 - 1))
+def test_gumbel_posterior_mean_and_variance_equal_the_numerically_integrated_posterior(beta, t, seed):
+    from scipy.integrate import quad
+    from scipy.optimize import minimize_scalar
+    m = make_noise("gumbel", beta, D=1)
+    X = 0.3 + sample_noise(m, seed, 1, t)                                   # (1, t, 1)
+    est = estimate(m, X, "posterior")[0, -1, 0]
+    var = estimator_variance(m, t, "posterior")[0]
+    # mode by numerical maximisation, then the posterior's moments by quadrature around it: the log-gamma
+    # posterior has an exponential left tail of rate t / beta and a doubly-exponential right tail
+    xs = X[0, :, 0]
+    mode = minimize_scalar(lambda x: -gumbel_log_posterior(x, xs, beta), bracket=(xs.min() - beta, xs.max()),
+                           options={"xtol": 1e-12}).x
+    top = gumbel_log_posterior(mode, xs, beta)
+    lo, hi = mode - beta * (60.0 / t + 12.0 / np.sqrt(t)), mode + beta * 12.0 / np.sqrt(t)
+    dens = lambda x: np.exp(gumbel_log_posterior(x, xs, beta) - top)      # noqa: E731
+    kw = dict(points=[mode], epsabs=0.0, epsrel=1e-12, limit=200)
+    z0 = quad(dens, lo, hi, **kw)[0]
+    mean = quad(lambda x: (x - mode) * dens(x), lo, hi, **kw)[0] / z0 + mode
+    second = quad(lambda x: (x - mode) ** 2 * dens(x), lo, hi, **kw)[0] / z0
+    sd = np.sqrt(var)
+    # quadrature at relative accuracy ~1e-12 of moments of size sd, plus the rounding of a log-density
+    # summed over t terms of size ~|X| / beta (~ t eps |X| / beta relative): 1e-8 sd covers both
+    np.testing.assert_allclose(mean, est, rtol=0, atol=1e-8 * sd)
+    np.testing.assert_allclose(second - (mean - mode) ** 2, var, rtol=1e-7)
+
+
+@pytest.mark.parametrize("t", [1, 5, 20])
+def test_gumbel_posterior_mean_is_unbiased_with_variance_beta2_trigamma(t):
+    m = make_noise("gumbel", 0.2, D=2)
+    x_star = np.array([0.1, -0.3])
+    mu = estimate(m, x_star + sample_noise(m, 11, 40_000, t), "posterior")[:, -1]    # (n, D)
+    err, n = mu - x_star, mu.shape[0]
+    v = estimator_variance(m, t, "posterior")
+    np.testing.assert_array_less(np.abs(err.mean(axis=0)), K_SE * np.sqrt(v / n))
+    dev2 = (err - err.mean(axis=0)) ** 2
+    np.testing.assert_array_less(np.abs(dev2.mean(axis=0) - v), K_SE * dev2.std(axis=0, ddof=1) / np.sqrt(n))
+
+
+def test_gumbel_sample_mean_is_biased_by_euler_gamma_times_beta_and_the_correction_removes_it():
+    from scipy.special import digamma
+    beta, t = 0.2, 20
+    m = make_noise("gumbel", beta, D=2)
+    x_star = np.array([0.1, -0.3])
+    X = x_star + sample_noise(m, 12, 40_000, t)
+    raw, corrected = running_mle(X)[:, -1] - x_star, estimate(m, X, "mean")[:, -1] - x_star
+    se = raw.std(axis=0, ddof=1) / np.sqrt(raw.shape[0])
+    gamma_e = -digamma(1.0)        # Euler-Mascheroni, derived: the mean of a standard Gumbel is -psi(1)
+    np.testing.assert_array_less(np.abs(raw.mean(axis=0) - gamma_e * beta), K_SE * se)
+    np.testing.assert_array_less(np.abs(corrected.mean(axis=0)), K_SE * se)
+    # the unbiasedness check can fail: it rejects the uncorrected mean by a wide margin
+    assert np.all(np.abs(raw.mean(axis=0)) > 10 * K_SE * se)
+
+
+@given(t=st.integers(1, 10_000))
+def test_gumbel_posterior_variance_is_at_most_the_corrected_means_with_equality_at_one_sample(t):
+    m = make_noise("gumbel", 0.3, D=1)
+    post, mean = estimator_variance(m, t, "posterior")[0], estimator_variance(m, t, "mean")[0]
+    # psi'(t) = sum_k 1/(t+k)^2 <= (1/t) sum_k 1/(k+1)^2 = pi^2 / (6t); equality at t = 1 (rounding: 4 eps)
+    assert post <= mean * (1 + 4 * np.finfo(float).eps)
+    if t == 1:
+        np.testing.assert_allclose(post, mean, rtol=4 * np.finfo(float).eps)
+
+
+def test_gumbel_posterior_after_one_sample_is_the_bias_corrected_sample():
+    m = make_noise("gumbel", 0.3, D=2)
+    X = np.random.default_rng(4).standard_normal((5, 1, 2))
+    # beta [psi(1) - log e^(-X / beta)] = X - gamma_E beta: equal up to a few ulps of |X| + beta
+    ulps = 8 * np.finfo(float).eps * (np.abs(X).max() + 0.3)
+    np.testing.assert_allclose(estimate(m, X, "posterior"), estimate(m, X, "mean"), rtol=0, atol=ulps)
+
+
+def test_gumbel_posterior_stays_finite_when_evidence_dwarfs_the_scale():
+    m = make_noise("gumbel", 1e-3, D=1)
+    X = np.array([[[1.0], [-1.0], [0.5]]])          # X / beta up to 1e3: e^(-X / beta) overflows float64
+    mu = estimate(m, X, "posterior")
+    assert np.all(np.isfinite(mu))
+    # the smallest sample dominates: log S ~ 1/beta, mu(t) ~ min_s X(s) + beta (psi(t) - log 1)
+    np.testing.assert_allclose(mu[0, -1, 0], -1.0 + 1e-3 * psi(3), rtol=0, atol=1e-12)
+
+
+def test_posterior_estimator_of_a_noiseless_gumbel_coordinate_is_the_evidence():
+    from theory.noise import NoiseModel
+    m = NoiseModel("gumbel", np.array([0.0, 0.2]))  # sd 0 as nets.trials.noise_model builds for noiseless trials
+    X = np.broadcast_to(np.array([0.25, 0.1]), (2, 4, 2)).copy()
+    np.testing.assert_allclose(estimate(m, X, "posterior")[..., 0], 0.25, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kind, sigma, a, same_as", [("gaussian", 0.2, 0.0, "mean"),
+                                                     ("anisotropic", [0.2, 0.4], 0.0, "mean"),
+                                                     ("ar1", 0.2, 0.7, "gls")])
+def test_posterior_estimator_is_the_mean_for_gaussian_kinds_and_gls_for_ar1(kind, sigma, a, same_as):
+    m = make_noise(kind, sigma, D=2, a=a)
+    X = np.random.default_rng(5).standard_normal((3, 9, 2))
+    np.testing.assert_array_equal(estimate(m, X, "posterior"), estimate(m, X, same_as))
+    np.testing.assert_array_equal(estimator_variance(m, np.arange(1, 10), "posterior"),
+                                  estimator_variance(m, np.arange(1, 10), same_as))

@@ -1,12 +1,12 @@
 """Network training on the sweep executor (nets.pool): one file per network, bit-identical to
-nets.train.train whatever the grouping, the executor or where a network was trained, and resumable."""
+nets.train.train whatever the stacking, the executor or where a network was trained, and resumable."""
 import numpy as np
 import pytest
 
 from infra.engine import InProcessExecutor, make_executor
 from nets.checkpoint import load_checkpoint
 from nets.config import TrainConfig
-from nets.pool import (groups, load_networks, network_config, network_path, networks_summary, trained_networks,
+from nets.pool import (stacks, load_networks, network_config, network_path, networks_summary, trained_networks,
                        train_networks, unfinished_networks)
 from nets.train import train
 
@@ -27,20 +27,20 @@ def equal_ntask():
     return config, train(config, progress=False).ensemble
 
 
-@pytest.mark.parametrize("group_size", [None, 1, 2])
-def test_pooled_networks_equal_the_stacked_ensemble_bit_for_bit(equal_ntask, group_size, tmp_path):
-    # group_size 1 trains every network alone, None stacks all three: both must give train(config).
+@pytest.mark.parametrize("stack_size", [None, 1, 2])
+def test_pooled_networks_equal_the_stacked_ensemble_bit_for_bit(equal_ntask, stack_size, tmp_path):
+    # stack_size 1 trains every network alone, None stacks all three: both must give train(config).
     config, reference = equal_ntask
-    assert_same_networks(reference, train_networks(config, tmp_path, progress=False, group_size=group_size))
+    assert_same_networks(reference, train_networks(config, tmp_path, progress=False, stack_size=stack_size)[0])
     files = sorted((tmp_path / "b20").glob("train-*.npz"))
-    assert len(files) == 3 and not list((tmp_path / "b20" / "groups").glob("*.npz"))
+    assert len(files) == 3 and not list((tmp_path / "b20" / "stacks").glob("*.npz"))
     assert [load_checkpoint(f).config.K for f in files] == [1, 1, 1]
 
 
 def test_two_process_pool_gives_the_networks_of_the_in_process_executor(equal_ntask, tmp_path):
     config, reference = equal_ntask
     with make_executor(workers=2) as ex:
-        assert_same_networks(reference, train_networks(config, tmp_path, ex, progress=False, group_size=1))
+        assert_same_networks(reference, train_networks(config, tmp_path, ex, progress=False, stack_size=1)[0])
 
 
 def test_a_network_trained_by_nets_train_is_reused_not_retrained(equal_ntask, tmp_path):
@@ -50,7 +50,7 @@ def test_a_network_trained_by_nets_train_is_reused_not_retrained(equal_ntask, tm
     path = network_path(tmp_path, config, 1)
     assert path.exists()
     before = path.stat().st_mtime_ns
-    assert_same_networks(reference, train_networks(config, tmp_path, progress=False, group_size=1))
+    assert_same_networks(reference, train_networks(config, tmp_path, progress=False, stack_size=1)[0])
     assert path.stat().st_mtime_ns == before
 
 
@@ -63,15 +63,15 @@ def test_a_killed_run_resumes_from_the_per_network_files(equal_ntask, partial, t
         c = network_config(config, k)
         train(TrainConfig.from_dict({**c.to_dict(), "batches": 10}), out_dir=tmp_path / "b20", progress=False)
         assert load_checkpoint(network_path(tmp_path, config, k)).batches_done == 10
-    assert_same_networks(reference, train_networks(config, tmp_path, progress=False))
+    assert_same_networks(reference, train_networks(config, tmp_path, progress=False)[0])
     assert all(load_checkpoint(network_path(tmp_path, config, k)).batches_done == 20 for k in range(3))
 
 
-def test_mixed_task_counts_train_in_separate_groups_and_equal_separate_runs(tmp_path):
+def test_mixed_task_counts_train_in_separate_stacks_and_equal_separate_runs(tmp_path):
     config = TrainConfig(ntask=(2, 2, 5), dtype="float64", **SMALL)
-    assert groups(config) == [range(2), range(2, 3)]
-    assert groups(config, 1) == [range(1), range(1, 2), range(2, 3)]
-    ens = train_networks(config, tmp_path, progress=False)
+    assert stacks(config) == [range(2), range(2, 3)]
+    assert stacks(config, 1) == [range(1), range(1, 2), range(2, 3)]
+    ens, _ = train_networks(config, tmp_path, progress=False)
     for k in range(3):
         alone = train(network_config(config, k), progress=False).ensemble
         n = config.ntask[k]
@@ -92,7 +92,7 @@ def test_loading_unfinished_networks_is_refused(tmp_path):
 @pytest.mark.parametrize("call, match", [
     (lambda p: train_networks({"ntask": [3]}, p), "config must be a TrainConfig"),
     (lambda p: network_config(TrainConfig(ntask=(3,)), 1), "k=1"),
-    (lambda p: groups(TrainConfig(ntask=(3,)), 0), "group_size=0"),
+    (lambda p: stacks(TrainConfig(ntask=(3,)), 0), "stack_size=0"),
 ])
 def test_bad_pool_arguments_raise_a_named_value_error(call, match, tmp_path):
     with pytest.raises(ValueError, match=match):
@@ -104,7 +104,7 @@ def test_dask_local_cluster_gives_the_networks_of_the_local_run(equal_ntask, tmp
     pytest.importorskip("distributed")
     config, reference = equal_ntask
     with make_executor(workers=2, dask_address="local") as ex:
-        assert_same_networks(reference, train_networks(config, tmp_path, ex, progress=False, group_size=1))
+        assert_same_networks(reference, train_networks(config, tmp_path, ex, progress=False, stack_size=1)[0])
 
 
 class OwnDiskExecutor(InProcessExecutor):
@@ -122,7 +122,7 @@ class OwnDiskExecutor(InProcessExecutor):
 def test_checkpoints_returned_by_a_worker_are_stored_when_its_files_are_not_visible(equal_ntask, tmp_path):
     config, reference = equal_ntask
     worker_disk, client_disk = tmp_path / "worker", tmp_path / "client"
-    ens = train_networks(config, client_disk, OwnDiskExecutor(worker_disk), progress=False, group_size=2)
+    ens, _ = train_networks(config, client_disk, OwnDiskExecutor(worker_disk), progress=False, stack_size=2)
     assert_same_networks(reference, ens)
     assert unfinished_networks(config, worker_disk) == [] and unfinished_networks(config, client_disk) == []
 
@@ -135,3 +135,23 @@ def test_trained_networks_trains_once_then_loads_and_reports_a_summary(equal_nta
     again, summary2 = trained_networks(config, tmp_path, progress=False, workers=1)
     assert_same_networks(reference, again)
     assert np.isnan(summary2["network_batches_per_second"]) and summary2["final_loss"] == summary["final_loss"]
+
+
+def test_each_network_file_is_read_once_per_call(equal_ntask, tmp_path, monkeypatch):
+    import nets.checkpoint
+    config, reference = equal_ntask
+    reads, real = [], nets.checkpoint.read_npz_record
+
+    def counted(path, *args, **kwargs):
+        if path.exists():                              # a missing file is looked for, not read
+            reads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(nets.checkpoint, "read_npz_record", counted)
+    trained_networks(config, tmp_path, progress=False, workers=1)
+    network_files = {network_path(tmp_path, config, k) for k in range(3)}
+    assert not network_files & set(reads)             # trained here: kept in memory, never read back
+    reads.clear()
+    ens, _ = trained_networks(config, tmp_path, progress=False, workers=1)
+    assert sorted(reads) == sorted(network_files)     # cached: each file read exactly once
+    assert_same_networks(reference, ens)

@@ -52,16 +52,6 @@ def test_ensemble_with_mixed_task_counts_equals_separate_runs_to_rounding():
     np.testing.assert_array_equal(together.ensemble.params["W_out"][0][:, 2:], 0.0)  # padding stays 0
 
 
-@pytest.mark.parametrize("workers, group_size", [(2, None), (1, 1), (2, 2)])
-def test_parallel_workers_and_groups_give_the_same_networks_as_one_stack(workers, group_size):
-    config = ensemble_config(ntask=(3, 5, 5), batches=10, rec_noise=0.1, seed=8, **SMALL)
-    one = train(config, progress=False)
-    other = train(config, progress=False, workers=workers, group_size=group_size)
-    for name, p in one.ensemble.params.items():
-        np.testing.assert_array_equal(other.ensemble.params[name], p, err_msg=name)
-    np.testing.assert_array_equal(other.losses, one.losses)
-
-
 def test_same_seed_same_networks_and_different_seeds_differ():
     a, b, c = (train(ensemble_config(batches=5, seed=s, **SMALL), progress=False) for s in (1, 1, 2))
     np.testing.assert_array_equal(a.ensemble.params["W_rec"], b.ensemble.params["W_rec"])
@@ -150,12 +140,13 @@ def test_decision_only_loss_trains_only_on_the_last_step():
 
 def test_command_line_prints_the_summary_as_json(capsys):
     code = main(["--ntask", "2", "3", "--networks", "2", "--batches", "3", "--hidden", "8",
-                 "--quiet", "--json", "--seed", "5"])
+                 "--quiet", "--json", "--seed", "5", "--workers", "1"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoint", "blas", "exit_code"}
+    assert set(out) == {"config", "seconds", "network_batches_per_second", "final_loss", "checkpoints", "blas",
+                        "exit_code"}
     assert out["config"]["ntask"] == [2, 2, 3, 3] and len(out["final_loss"]) == 4
-    assert out["checkpoint"] is None and out["config"]["seed"] == 5
+    assert out["checkpoints"] is None and out["config"]["seed"] == 5
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -168,25 +159,32 @@ def test_command_line_prints_the_summary_as_json(capsys):
     (["--out", "/proc/x"], "--out='/proc/x'"),
     (["--prior", "copula", "--rho", "1.5"], "rho=1.5"),
     (["--rho", "0.5"], "rho=0.5"),
-    (["--noise", "anisotropic", "--noise-scales", "1"], "noise_scales"),
-    (["--noise", "ar1", "--noise-a", "1"], "noise_a"),
+    (["--noise", "anisotropic", "--aniso-scales", "1"], "aniso_scales"),
+    (["--noise", "anisotropic", "--noise-scales", "1"], "aniso_scales"),       # the old spelling, hidden
+    (["--noise", "ar1", "--ar1-a", "1"], "ar1_a"),
+    (["--noise", "ar1", "--noise-a", "1"], "ar1_a"),
+    (["--noise", "anisotropic", "--D", "3", "--design", "random"], "aniso_scales=(1.0, 2.0) must have D=3"),
     (["--boundaries", "multiplicative", "--ntask", "6"], "multiples of 4"),
     (["--design", "even", "--D", "3"], "D=3"),
     (["--workers", "0"], "workers=0"),
-    (["--group-size", "0"], "--group-size=0"),
+    (["--stack-size", "0"], "--stack-size=0"),
+    (["--group-size", "0"], "--stack-size=0"),
+    (["--ntask", "2", "--batches", "1000000000000"], "--batches=1000000000000"),     # the loss history
+    (["--hidden", "512", "--batches", "10000000"], "--batches=10000000"),           # ~2 weeks at 5e9 FLOP/s
+    (["--dask", "tcp://127.0.0.1:1", "--workers", "2"], "--workers=2 has no effect with --dask"),
     (["--arch", "lstm", "--activation", "tanh"], "--activation does not apply to --arch lstm"),
     (["--arch", "transformer", "--n-head", "5"], "d_model=64 must be a multiple of n_head=5"),
     (["--arch", "transformer", "--dropout", "1.0"], "dropout=1.0"),
     (["--hidden", "0"], "hidden=0"),
 ])
 def test_command_line_rejects_bad_input_with_exit_code_2(argv, match, capsys):
-    assert main(argv + ["--batches", "1", "--quiet"]) == 2
+    assert main(["--batches", "1", "--quiet"] + argv) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--task",
-                                    "--boundaries", "--prior", "--noise"])
+@pytest.mark.parametrize("option", ["--arch", "--encoder", "--design", "--activation", "--dtype", "--timeline",
+                                    "--task", "--boundaries", "--prior", "--noise"])
 def test_command_line_offers_choices_for_every_enumerated_option(option, capsys):
     with pytest.raises(SystemExit) as exc:
         main([option, "no-such-choice"])
@@ -201,7 +199,7 @@ def test_command_line_reports_loaded_networks_with_a_null_rate_and_the_stored_fi
     text = capsys.readouterr().out
     again = json.loads(text)
     assert "NaN" not in text and again["network_batches_per_second"] is None
-    assert again["final_loss"] == first["final_loss"] and again["checkpoint"] == first["checkpoint"]
+    assert again["final_loss"] == first["final_loss"] and again["checkpoints"] == first["checkpoints"]
     assert main(argv + ["--fresh"]) == 0                            # --fresh trains again
     assert json.loads(capsys.readouterr().out)["network_batches_per_second"] is not None
 
@@ -257,11 +255,90 @@ def test_unknown_configuration_keys_are_rejected():
                                   ["--arch", "transformer", "--d-model", "8", "--n-head", "2", "--d-mlp", "8"]])
 def test_command_line_trains_and_resumes_every_architecture(argv, tmp_path, capsys):
     common = argv + ["--ntask", "2", "--networks", "2", "--batch-size", "4", "--dtype", "float64", "--quiet", "--json"]
-    resumable = common + ["--out", str(tmp_path), "--checkpoint-every", "2", "--workers", "2"]
+    resumable = common + ["--out", str(tmp_path), "--checkpoint-every", "2", "--workers", "1"]
     assert main(resumable + ["--batches", "2"]) == 0
     capsys.readouterr()
-    assert main(resumable + ["--batches", "4"]) == 0              # continues the 2-batch run
+    assert main(resumable + ["--batches", "4"]) == 0              # a run length of its own (folder b4)
     resumed = json.loads(capsys.readouterr().out)
     assert main(common + ["--batches", "4", "--workers", "1"]) == 0
     straight = json.loads(capsys.readouterr().out)
     assert resumed["config"]["arch"] == argv[1] and resumed["final_loss"] == straight["final_loss"]
+
+
+def test_a_long_run_is_refused_with_its_estimate_unless_allowed(capsys):
+    argv = ["--hidden", "512", "--batches", "10000000", "--quiet", "--json"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--batches=10000000" in err and "days" in err and "--allow-long" in err
+    from nets.train import build_parser, check_size
+    check_size(build_parser().parse_args(argv + ["--allow-long"]))            # allowed: no refusal, no work
+
+
+def test_old_flag_spellings_are_hidden_aliases_of_the_new_ones(capsys):
+    from nets.train import build_parser, config_from_args
+    parse = build_parser().parse_args
+    old = parse(["--task", "free_rt", "--noise", "ar1", "--noise-a", "0.3", "--group-size", "2"])
+    new = parse(["--timeline", "free_rt", "--noise", "ar1", "--ar1-a", "0.3", "--stack-size", "2"])
+    assert config_from_args(old) == config_from_args(new) and old.stack_size == new.stack_size == 2
+    assert config_from_args(parse(["--task", "reference"])) == config_from_args(parse([]))
+    text = build_parser().format_help()
+    assert all(flag not in text for flag in ("--task", "--noise-scales", "--noise-a", "--group-size"))
+    assert all(flag in text for flag in ("--timeline", "--aniso-scales", "--ar1-a", "--stack-size", "--allow-long"))
+
+
+def test_noise_parameters_default_to_the_reference_values():
+    from nets.config import ANISO_SCALES, AR1_A
+    from nets.train import build_parser, config_from_args
+    parse = build_parser().parse_args
+    assert config_from_args(parse(["--noise", "anisotropic"])).aniso_scales == ANISO_SCALES == (1.0, 2.0)
+    assert config_from_args(parse(["--noise", "ar1"])).ar1_a == AR1_A == 0.7
+    plain = config_from_args(parse([]))
+    assert plain.aniso_scales == () and plain.ar1_a == 0.0 and "aniso_scales" not in plain.to_dict()
+
+
+def test_an_unreachable_dask_scheduler_fails_in_seconds_with_exit_code_2(capsys):
+    pytest.importorskip("distributed")
+    import socket
+    import time
+    with socket.socket() as sock:                      # a local port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.perf_counter()
+    assert main(["--batches", "2", "--hidden", "4", "--quiet", "--json", "--dask", f"tcp://127.0.0.1:{port}"]) == 2
+    from infra.engine import DASK_CONNECT_SECONDS
+    assert time.perf_counter() - start < DASK_CONNECT_SECONDS + 2   # dask's own default wait is 30 s
+    err = capsys.readouterr().err
+    assert "--dask" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("arch, width", [("rnn", "hidden"), ("lstm", "hidden"), ("transformer", "d_model")])
+def test_each_architecture_reports_memory_terms_that_name_each_oversized_parameter(arch, width):
+    from infra.guard import check_terms
+    from nets.architecture import arch_config_class, build_architecture
+    from nets.train import training_terms
+    from infra.cli import UsageError
+
+    def terms(batches=10**5, batch_size=16, ntask=24, **net):
+        a = build_architecture(arch, arch_config_class(arch)(**net))
+        return training_terms(a, 25, batches, batch_size, 22, 41, ntask, 4, "--networks=25")
+
+    assert sum(terms().values()) < 2**30                     # 25 reference networks x 1e5 batches fit in 1 GiB
+    heads = {"n_head": 1} if arch == "transformer" else {}
+    for kwargs, named in [(dict(batch_size=10**8), "--batch-size=100000000"), (dict(ntask=10**8), "--ntask="),
+                          (dict(batches=10**11), "--batches=100000000000"),
+                          ({width: 10**6, **heads}, f"--{width.replace('_', '-')}=1000000")]:
+        with pytest.raises(UsageError, match=named):
+            check_terms(terms(**kwargs), limit_bytes=2**40)
+
+
+def test_command_line_strict_cache_refuses_networks_written_by_other_code_with_exit_2(tmp_path, capsys, monkeypatch):
+    import nets.checkpoint as nc
+    argv = ["--batches", "2", "--hidden", "4", "--quiet", "--json", "--workers", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    monkeypatch.setattr(nc, "CODE", ("nets", "theory", "infra", "optimal"))   # as if the training code changed
+    capsys.readouterr()
+    assert main(argv + ["--strict-cache"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--strict-cache" in err[0]
+    assert main(argv) == 0                                    # without it: retrained, with a one-line warning
+    assert json.loads(capsys.readouterr().out)["network_batches_per_second"] is not None

@@ -167,8 +167,8 @@ def test_task_labels_are_the_design_or_the_reference_products():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda: task_labels(np.zeros((2, 2)), even_design(4), "cubic"), "task='cubic' must be one of"),
-    (lambda: build_targets(np.zeros((2, 2)), np.zeros((2, 3, 2)), even_design(4), "free", task="multiplicative"),
+    (lambda: task_labels(np.zeros((2, 2)), even_design(4), "cubic"), "boundaries='cubic' must be one of"),
+    (lambda: build_targets(np.zeros((2, 2)), np.zeros((2, 3, 2)), even_design(4), "free", boundaries="multiplicative"),
      "needs timeline='fixed'"),
     (lambda: draw_world(0, 2, 3, 0.2), "needs a prior"),
     (lambda: draw_world(0, 2, 3, 0.2, x_star=np.zeros((3, 2))), "x_star must have shape"),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from scipy.special import log_ndtr, ndtr, ndtri
 
 from optimal.agent import log_outputs, noise_scale, optimal_probits, random_filter_agent
+from optimal.estimates import matched_probits
 from theory.identifiability import diagnose
 from optimal.trilateration import (EPS, probit_from_log_cdf, probits_from_log_outputs, recover_mu_from_latent,
                                    recover_mu_from_log_outputs, recover_mu_from_probits, recovery_error_bound)
@@ -153,3 +154,23 @@ def test_probit_from_log_cdf_stays_within_2_eps_far_in_the_tail(z):
     with mpmath.workdps(50):
         log_p = float(mpmath.log(mpmath.ncdf(z)))
     assert abs(probit_from_log_cdf(np.array([log_p]))[0] - z) <= 2 * EPS * (1 + abs(z))
+
+
+@given(designs(max_D=5), st.lists(st.floats(0.05, 5.0), min_size=5, max_size=5), times, seeds)
+def test_trilateration_with_a_per_axis_sigma_recovers_mu_from_the_matched_outputs(design, scales, t, seed):
+    """Anisotropic noise (sd sigma_d per axis): the matched agent's probits (c . mu + b) / sqrt(sum c_d^2 v_d),
+    v_d = sigma_d^2 / t, trilaterate back to mu with the sigma vector; a scalar sigma would not."""
+    sigma = 0.2 * np.array(scales[:design.D])
+    mu = _mu(design, seed)
+    z = matched_probits(mu, sigma**2 / t, design)
+    mu_hat = recover_mu_from_log_outputs(*log_outputs(z), design, sigma, t)
+    dz = 2 * EPS * (1 + np.abs(z).max(axis=0))
+    bound = recovery_error_bound(design, sigma, t, dz, mu)
+    np.testing.assert_allclose(mu_hat, mu, rtol=0, atol=bound)
+    if np.ptp(sigma) > 0.05 * sigma.max() and np.abs(mu).max() > 0.1:
+        wrong = recover_mu_from_probits(z, design, float(sigma.mean()), t)
+        # for any design with rank C = D, a mismatched isotropic sigma maps some mu elsewhere, unless every
+        # normal happens to give equal weights: check the defect only where the scales differ by 5% or more
+        s_vec, s_iso = noise_scale(design, sigma), noise_scale(design, float(sigma.mean()))
+        if np.max(np.abs(s_vec / s_iso - 1)) > 1e-3:
+            assert np.abs(wrong - mu).max() > 1e3 * bound

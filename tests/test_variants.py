@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nets.config import NOISES, PRIORS, TASKS, TrainConfig, config_difference, ensemble_config
+from nets.config import NOISES, PRIORS, BOUNDARIES, TrainConfig, config_difference, ensemble_config
 from nets.ensemble import build_ensemble, ensemble_inputs, network_streams
 from nets.pool import network_config
 from nets.train import draw_batch, train
@@ -100,7 +100,7 @@ def test_copula_training_latents_have_uniform_marginals_and_the_arcsine_factor_c
 
 def test_anisotropic_training_noise_has_the_per_coordinate_sds():
     n, T = 4000, 5
-    config = _config(noise="anisotropic", noise_scales=(1.0, 2.0), sigma=0.2, batch_size=n, n_stim=T)
+    config = _config(noise="anisotropic", aniso_scales=(1.0, 2.0), sigma=0.2, batch_size=n, n_stim=T)
     x, X, _ = _training_batch(config)
     eps = (X - x[:, None, :]).reshape(-1, 2)
     for j, sd in enumerate((0.2, 0.4)):
@@ -113,7 +113,7 @@ def test_anisotropic_training_noise_has_the_per_coordinate_sds():
 
 def test_ar1_training_noise_is_stationary_with_lag_k_correlation_a_to_the_k():
     a, sigma, n, T = 0.6, 0.2, 6000, 6
-    config = _config(noise="ar1", noise_a=a, sigma=sigma, batch_size=n, n_stim=T)
+    config = _config(noise="ar1", ar1_a=a, sigma=sigma, batch_size=n, n_stim=T)
     x, X, _ = _training_batch(config)
     eps = (X - x[:, None, :]) / sigma                                     # (n, T, 2), unit sd
     for t in (0, T - 1):                                                  # stationary: sd sigma at both ends
@@ -139,7 +139,7 @@ def test_gumbel_training_noise_has_the_gumbel_mean_and_variance():
 
 
 def test_multiplicative_training_labels_are_the_reference_products():
-    config = _config(ntask=(8,), task="multiplicative", batch_size=500, n_stim=3)
+    config = _config(ntask=(8,), boundaries="multiplicative", batch_size=500, n_stim=3)
     x, _, y = _training_batch(config)
     expected = multiplicative_labels(x, reference_thresholds(8))
     np.testing.assert_array_equal(y[:, -1], expected)
@@ -148,7 +148,7 @@ def test_multiplicative_training_labels_are_the_reference_products():
 
 
 def test_variant_ensemble_equals_separate_runs_bit_for_bit():
-    kw = dict(ntask=(4, 4), prior="copula", rho=-0.4, noise="ar1", noise_a=0.5, task="multiplicative",
+    kw = dict(ntask=(4, 4), prior="copula", rho=-0.4, noise="ar1", ar1_a=0.5, boundaries="multiplicative",
               sigma=(0.2, 0.3), batches=6, batch_size=4, n_stim=4, hidden=6, seed=9, dtype="float64")
     together = train(ensemble_config(**kw), progress=False)
     for k in range(2):
@@ -168,11 +168,11 @@ def variant_fields(draw):
     noise = draw(st.sampled_from(NOISES))
     kw["noise"] = noise
     if noise == "anisotropic":
-        kw["noise_scales"] = tuple(draw(st.lists(st.floats(0.1, 5.0), min_size=2, max_size=2)))
+        kw["aniso_scales"] = tuple(draw(st.lists(st.floats(0.1, 5.0), min_size=2, max_size=2)))
     if noise == "ar1":
-        kw["noise_a"] = draw(st.floats(-0.95, 0.95))
+        kw["ar1_a"] = draw(st.floats(-0.95, 0.95))
     if draw(st.booleans()):
-        kw["task"] = "multiplicative"
+        kw["boundaries"] = "multiplicative"
     return kw
 
 
@@ -211,7 +211,7 @@ def test_frozen_evaluation_draws_each_networks_own_noise_model():
 
 
 def test_frozen_evaluation_scales_a_given_sigma_by_the_anisotropic_multipliers():
-    config = ensemble_config(ntask=(4,), noise="anisotropic", noise_scales=(1.0, 3.0), encoder="identity",
+    config = ensemble_config(ntask=(4,), noise="anisotropic", aniso_scales=(1.0, 3.0), encoder="identity",
                              hidden=4, n_stim=2, dtype="float64")
     ens, _ = build_ensemble(config)
     x = np.zeros((3, 2))
@@ -220,9 +220,9 @@ def test_frozen_evaluation_scales_a_given_sigma_by_the_anisotropic_multipliers()
 
 
 def test_make_trials_takes_a_prior_a_noise_model_and_the_multiplicative_task():
-    config = ensemble_config(ntask=(8,), prior="copula", rho=0.5, noise="ar1", noise_a=0.3, task="multiplicative")
+    config = ensemble_config(ntask=(8,), prior="copula", rho=0.5, noise="ar1", ar1_a=0.3, boundaries="multiplicative")
     design, f = even_design(8), draw_encoder("identity", 2)
-    tr = make_trials(3, 50, design, config.noise_model(0), f, prior=config.latent_prior(), task="multiplicative",
+    tr = make_trials(3, 50, design, config.noise_model(0), f, prior=config.latent_prior(), boundaries="multiplicative",
                      dtype=np.float64)
     x, X = draw_world(3, 50, 20, config.noise_model(0), config.latent_prior())
     np.testing.assert_array_equal(tr.x_star, x)
@@ -231,17 +231,17 @@ def test_make_trials_takes_a_prior_a_noise_model_and_the_multiplicative_task():
 
 
 def test_variant_fields_round_trip_and_stay_out_of_default_dictionaries():
-    c = ensemble_config(ntask=[4, 8], prior="copula", rho=0.3, noise="anisotropic", noise_scales=[1, 2.5],
-                        task="multiplicative")
+    c = ensemble_config(ntask=[4, 8], prior="copula", rho=0.3, noise="anisotropic", aniso_scales=[1, 2.5],
+                        boundaries="multiplicative")
     d = c.to_dict()
-    assert (d["prior"], d["rho"], d["noise"], d["noise_scales"], d["task"]) == \
+    assert (d["prior"], d["rho"], d["noise"], d["aniso_scales"], d["boundaries"]) == \
         ("copula", 0.3, "anisotropic", (1.0, 2.5), "multiplicative")
-    assert "noise_a" not in d and TrainConfig.from_dict(d) == c
+    assert "ar1_a" not in d and TrainConfig.from_dict(d) == c
     default = TrainConfig().to_dict()
-    assert not {"prior", "rho", "noise", "noise_scales", "noise_a", "task"} & set(default)
+    assert not {"prior", "rho", "noise", "aniso_scales", "ar1_a", "boundaries"} & set(default)
     assert TrainConfig.from_dict(default) == TrainConfig()
     assert config_difference(TrainConfig(), TrainConfig(noise="gumbel")) == {"noise": ("gaussian", "gumbel")}
-    ar = TrainConfig(noise="ar1", noise_a=0.5)
+    ar = TrainConfig(noise="ar1", ar1_a=0.5)
     assert TrainConfig.from_dict(ar.to_dict()) == ar
 
 
@@ -252,7 +252,7 @@ def test_design_auto_is_stored_resolved():
 
 
 def test_enumerations_are_the_theory_modules_names():
-    assert PRIORS == ("uniform", "copula") and TASKS == ("linear", "multiplicative")
+    assert PRIORS == ("uniform", "copula") and BOUNDARIES == ("linear", "multiplicative")
     assert NOISES == ("gaussian", "anisotropic", "ar1", "gumbel")
 
 
@@ -264,21 +264,28 @@ def test_enumerations_are_the_theory_modules_names():
     (dict(prior="copula", D=3, design="random"), "prior='copula' needs D=2"),
     (dict(prior="gaussian"), "prior='gaussian' must be one of"),
     (dict(noise="cauchy"), "noise='cauchy' must be one of"),
-    (dict(noise="anisotropic"), "noise_scales=\\(\\) must have D=2 entries"),
-    (dict(noise="anisotropic", noise_scales=(1.0, 2.0, 3.0)), "noise_scales=\\(1.0, 2.0, 3.0\\) must have D=2"),
-    (dict(noise="anisotropic", noise_scales=(1.0, 0.0)), "noise_scales=\\(1.0, 0.0\\) must be a tuple of finite"),
-    (dict(noise="anisotropic", noise_scales=(1.0, -2.0)), "noise_scales"),
-    (dict(noise_scales=(1.0, 2.0)), "noise_scales=\\(1.0, 2.0\\) is only used by noise='anisotropic'"),
-    (dict(noise="ar1", noise_a=1.0), "noise_a=1.0 must satisfy -1 < noise_a < 1"),
-    (dict(noise_a=0.3), "noise_a=0.3 is only used by noise='ar1'"),
-    (dict(task="multiplicative", ntask=(6,)), "ntask=\\(6,\\) must be multiples of 4"),
-    (dict(task="multiplicative", ntask=(4,), timeline="free", loss="mse_tanh5"), "needs timeline='fixed'"),
-    (dict(task="multiplicative", ntask=(4,), D=3, design="random"), "task='multiplicative' needs D=2"),
-    (dict(task="multiplicative", ntask=(4,), design_offsets=True), "design_offsets=True does not apply"),
-    (dict(task="quadratic"), "task='quadratic' must be one of"),
+    (dict(noise="anisotropic", aniso_scales=()), "aniso_scales=\\(\\) must have D=2 entries"),
+    (dict(noise="anisotropic", aniso_scales=(1.0, 2.0, 3.0)), "aniso_scales=\\(1.0, 2.0, 3.0\\) must have D=2"),
+    (dict(noise="anisotropic", aniso_scales=(1.0, 0.0)), "aniso_scales=\\(1.0, 0.0\\) must be a tuple of finite"),
+    (dict(noise="anisotropic", aniso_scales=(1.0, -2.0)), "aniso_scales"),
+    (dict(aniso_scales=(1.0, 2.0)), "aniso_scales=\\(1.0, 2.0\\) is only used by noise='anisotropic'"),
+    (dict(noise="ar1", ar1_a=1.0), "ar1_a=1.0 must satisfy -1 < ar1_a < 1"),
+    (dict(ar1_a=0.3), "ar1_a=0.3 is only used by noise='ar1'"),
+    (dict(boundaries="multiplicative", ntask=(6,)), "ntask=\\(6,\\) must be multiples of 4"),
+    (dict(boundaries="multiplicative", ntask=(4,), timeline="free", loss="mse_tanh5"), "needs timeline='fixed'"),
+    (dict(boundaries="multiplicative", ntask=(4,), D=3, design="random"), "boundaries='multiplicative' needs D=2"),
+    (dict(boundaries="multiplicative", ntask=(4,), design_offsets=True), "design_offsets=True does not apply"),
+    (dict(boundaries="quadratic"), "boundaries='quadratic' must be one of"),
     (dict(design="even", D=3), "design='even' needs D=2"),
     (dict(design="spiral"), "design='spiral' must be one of"),
 ])
 def test_bad_variant_values_are_rejected_with_a_message_naming_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ensemble_config(**kwargs)
+
+
+@pytest.mark.parametrize("fields", [dict(noise="ar1", ar1_a=0.0), dict(noise="ar1"), dict(noise="ar1", ar1_a=-0.2),
+                                    dict(noise="anisotropic"), dict(noise="anisotropic", aniso_scales=(2.0, 1.0))])
+def test_noise_parameters_round_trip_whether_given_or_left_to_the_reference_default(fields):
+    config = TrainConfig(**fields)
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config

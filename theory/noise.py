@@ -18,6 +18,16 @@ Estimators, for every prefix length t = 1..T at once (shape (n_trials, T, D)):
   mu(t) = 1^T R^-1 X / 1^T R^-1 1 with R_rs = a^|r-s|. R^-1 is tridiagonal, which gives
   mu(t) = [X(1) + X(t) + (1 - a) sum_{1<s<t} X(s)] / [2 + (t - 2)(1 - a)]   (t >= 2),
   Var = sigma^2 (1 + a) / (t (1 - a) + 2 a)   (confirmed symbolically in :mod:`theory.symbolic`).
+- ``posterior``: the posterior mean of x* under a flat prior, the optimal agent's estimate for
+  every kind: the sample mean for ``gaussian`` and ``anisotropic`` noise, GLS for ``ar1`` (Gaussian
+  likelihoods: posterior mean = GLS), and for ``gumbel``, per coordinate with beta = sigma_j,
+      log p(x | X(1..t)) = t x / beta - e^(x / beta) S(t) + const,   S(t) = sum_{s<=t} e^(-X(s) / beta),
+  so W = S e^(x / beta) ~ Gamma(t, 1) a posteriori and x = beta (log W - log S):
+      mu(t) = beta [psi(t) - log S(t)],   posterior variance beta^2 psi'(t)
+  (psi the digamma function). Over repeated trials e^(-X(s) / beta) = e^(-x* / beta) E(s) with
+  E(s) ~ Exp(1), so mu(t) - x* = beta [psi(t) - log Gamma(t, 1)]: unbiased, with variance
+  beta^2 psi'(t) <= pi^2 beta^2 / (6 t) (equal at t = 1, where mu(1) = X(1) - gamma_E beta). S is
+  a complete sufficient statistic, so mu(t) is the minimum-variance unbiased estimator.
 """
 from __future__ import annotations
 
@@ -25,11 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.special import polygamma, psi
 
 from theory.world import as_generator, check_positive_int, check_sigma
 
 NOISE_KINDS = ("gaussian", "anisotropic", "ar1", "gumbel")
-ESTIMATORS = ("mean", "gls")
+ESTIMATORS = ("mean", "gls", "posterior")
 
 
 @dataclass(frozen=True)
@@ -127,7 +138,8 @@ def estimate(model: NoiseModel, X: np.ndarray, estimator: str = "mean") -> np.nd
     Parameters
     ----------
     X : ndarray, shape (n_trials, T, D), evidence
-    estimator : ``"mean"`` (any noise) or ``"gls"`` (``ar1`` only)
+    estimator : ``"mean"`` (any noise), ``"gls"`` (``ar1`` only) or ``"posterior"`` (any noise:
+        the flat-prior posterior mean, the optimal agent's estimate)
 
     Returns
     -------
@@ -137,10 +149,14 @@ def estimate(model: NoiseModel, X: np.ndarray, estimator: str = "mean") -> np.nd
     if X.ndim != 3 or X.shape[2] != model.D:
         raise ValueError(f"X must have shape (n_trials, T, D={model.D}); got shape {X.shape}")
     _check_estimator(model, estimator)
+    if estimator == "posterior":
+        estimator = {"ar1": "gls", "gumbel": "gumbel"}.get(model.kind, "mean")
     t = np.arange(1, X.shape[1] + 1, dtype=float)[:, None]
     csum = np.cumsum(X, axis=1)
     if estimator == "mean":
         return csum / t - model.mean
+    if estimator == "gumbel":
+        return _gumbel_posterior_mean(model.sigma, X, csum / t)
     # GLS: ends weigh 1, interior samples weigh (1 - a).
     a = model.a
     interior = csum - X[:, :1] - X  # sum_{1<s<t} X(s) (meaningless for t = 1, masked below)
@@ -149,12 +165,28 @@ def estimate(model: NoiseModel, X: np.ndarray, estimator: str = "mean") -> np.nd
     return gls
 
 
+def _gumbel_posterior_mean(beta: np.ndarray, X: np.ndarray, sample_mean: np.ndarray) -> np.ndarray:
+    """beta [psi(t) - log S(t)], log S(t) = logsumexp_{s<=t}(-X(s) / beta), for every t.
+
+    A coordinate with beta = 0 (noiseless evidence, as :func:`nets.trials.noise_model` allows)
+    sees x* itself at every step; its estimate is the sample mean.
+    """
+    t = np.arange(1, X.shape[1] + 1, dtype=float)[:, None]
+    noisy = beta > 0
+    safe = np.where(noisy, beta, 1.0)
+    # running log-sum-exp: stable for any |X| / beta (no overflow of e^(-X / beta))
+    log_s = np.logaddexp.accumulate(-X / safe, axis=1)
+    return np.where(noisy, safe * (psi(t) - log_s), sample_mean)
+
+
 def estimator_variance(model: NoiseModel, t, estimator: str = "mean") -> np.ndarray:
     """Var(mu_j(t) - x*_j) of an estimator, per coordinate, in closed form.
 
     - mean, i.i.d. noise: Var(eps_j) / t;
     - mean, AR(1): (sigma_j^2 / t) [1 + 2 sum_{k=1}^{t-1} (1 - k/t) a^k];
-    - gls, AR(1): sigma_j^2 (1 + a) / (t (1 - a) + 2 a).
+    - gls, AR(1): sigma_j^2 (1 + a) / (t (1 - a) + 2 a);
+    - posterior: the mean's for gaussian and anisotropic noise, GLS's for AR(1), and
+      beta_j^2 psi'(t) for Gumbel noise (also the flat-prior posterior variance).
 
     Parameters
     ----------
@@ -172,6 +204,10 @@ def estimator_variance(model: NoiseModel, t, estimator: str = "mean") -> np.ndar
     """
     _check_estimator(model, estimator)
     t = _check_t(t)
+    if estimator == "posterior":
+        if model.kind == "gumbel":
+            return model.sigma**2 * polygamma(1, t)[..., None]
+        estimator = "gls" if model.kind == "ar1" else "mean"
     if model.kind != "ar1":
         return model.step_variance / t[..., None]
     a = model.a

@@ -118,9 +118,9 @@ class GeometryConfig:
 def network_states(training, trials: int, cache, progress: bool, rng, workers: int | None = None
                    ) -> tuple[dict, dict]:
     """Train or load the ensemble, run it frozen on U(cube) latents: {N: (hidden (K, n, H), x* (K, n, D))}."""
-    from nets.frozen import decision_states, trained_ensemble
-    ens, summary = trained_ensemble(training, cache_dir=cache, progress=progress, workers=workers)
-    states = decision_states(ens, rng.uniform(-0.5, 0.5, (trials, training.D)), rng)
+    from verify.networks.pipeline import run_states, train_or_load
+    ens, summary = train_or_load(training, cache, progress, workers)
+    states = run_states(ens, rng.uniform(-0.5, 0.5, (trials, training.D)), rng)
     ntask = np.array(ens.config.ntask)
     return {int(N): (states.hidden[ntask == N], states.x_star[ntask == N]) for N in np.unique(ntask)}, summary
 

@@ -63,13 +63,12 @@ from infra.cli import show_progress
 from theory.encoders import ENCODERS
 from theory.noise import NOISE_KINDS
 from verify.networks.config import EVAL_TRIALS, NetworkCheckConfig
-from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
+from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options, training_terms
 from verify.networks.registry import ALL, available
 from verify.networks.runner import run
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.rnn_report import format_rows, summary, write_outputs
-from infra.guard import check_terms, ensemble_terms, recurrent_training_terms
-from theory.encoders import MLP_WIDTHS
+from infra.guard import check_terms
 from verify.verdict import base_parser, run_cli
 
 EXPERIMENTS = tuple(ALL)
@@ -133,8 +132,6 @@ def build_parser():
     return p
 
 
-#: Steps of a reference trial (fixation, 20 stimulus steps, decision), for the size estimate.
-TRIAL_STEPS = 22
 #: float64 values kept per probe trial and hidden unit by the measurements (states, decoders' copies).
 PROBE_COPIES = 4
 
@@ -152,9 +149,9 @@ def check_size(args) -> None:
     K = pos(args.networks) * settings
     hidden = pos(max([args.hidden, *args.hiddens]))
     ntask = pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask]))
-    one = recurrent_training_terms(batch_size=16, steps=TRIAL_STEPS, hidden=hidden, inputs=MLP_WIDTHS[-1] + 1,
-                                   outputs=1, ntask=ntask)
-    terms = ensemble_terms(one, K, f"--networks={args.networks} x {settings} settings")
+    label = f"--networks={args.networks} x {settings} settings"
+    width = hidden if args.arch != "transformer" else None
+    terms = training_terms(args.arch, K, pos(args.batches), ntask, label, width)
     probes = f"--eval-trials={args.eval_trials} x --networks={args.networks} x {settings} settings"
     terms[probes] = 8.0 * K * pos(args.eval_trials) * (PROBE_COPIES * hidden + 2)
     terms[f"--ntask={ntask} x {probes}"] = 8.0 * K * pos(args.eval_trials) * ntask      # the probes' logits

@@ -35,6 +35,7 @@ from math import comb
 import numpy as np
 from tqdm import tqdm
 
+from analysis.decoders import fit_linear_decoder
 from optimal.agent import hard_outputs, log_outputs, optimal_probits, outputs, random_filter_agent, running_mle
 from theory.identifiability import diagnose
 from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent, recover_mu_from_log_outputs,
@@ -265,9 +266,7 @@ def _rank_deficient_checks(config, design, diag, streams, progress) -> tuple[lis
 
 def _linear_r2(Xreg: np.ndarray, Y: np.ndarray) -> float:
     """Pooled in-sample r^2 of a least-squares fit (with intercept) of Y (n, q) on Xreg (n, p)."""
-    A = np.column_stack([Xreg, np.ones(len(Xreg))])
-    coef, *_ = np.linalg.lstsq(A, Y, rcond=None)
-    resid = Y - A @ coef
+    resid = Y - fit_linear_decoder(Xreg, Y).predict(Xreg)      # the toolkit's one least-squares decoder
     return float(1.0 - np.sum(resid**2) / np.sum((Y - Y.mean(axis=0)) ** 2))
 
 

@@ -117,7 +117,7 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     figure = {"headline_per_network": np.median(head.r2, axis=-1), "calibration": None}
     # mu is trilaterated from the logits only where it is identified (rank C = D, Theorem 3.1) and the
     # boundaries are the affine ones of the theorem (not the multiplicative variant)
-    identified = info.get("task", "linear") == "linear" and all(np.linalg.matrix_rank(info["designs"][k].C) == x.shape[-1] for k in idx)
+    identified = info["boundaries"] == "linear" and all(np.linalg.matrix_rank(info["designs"][k].C) == x.shape[-1] for k in idx)
     if info["timeline"] == "fixed" and identified:
         row["mu_agreement"], figure["calibration"] = _calibration(states, info, idx)
     else:

@@ -22,7 +22,7 @@ from verify.networks.sweep_figures import plot_sweep, setting_label
 
 def networks(config):
     return pipeline.train_config(config.arch, ntask=list(config.mult_ntask), networks=config.networks,
-                                 sigma=config.sigma, task="multiplicative", **training_kwargs(config))
+                                 sigma=config.sigma, boundaries="multiplicative", **training_kwargs(config))
 
 
 def settings(config, info):

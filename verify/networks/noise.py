@@ -36,9 +36,9 @@ GAUSSIAN_KINDS = ("gaussian", "anisotropic", "ar1")
 def _fields(config, kind: str) -> dict:
     out = {"noise": kind}
     if kind == "anisotropic":
-        out["noise_scales"] = tuple(float(s) for s in config.noise_scales)
+        out["aniso_scales"] = tuple(float(s) for s in config.noise_scales)
     if kind == "ar1":
-        out["noise_a"] = float(config.noise_a)
+        out["ar1_a"] = float(config.noise_a)
     return out
 
 
@@ -75,12 +75,12 @@ def ceilings(kind: str, sigma: float, t: int, D: int, scales, a: float, normalis
 def row_theory(info, setting, t, config) -> dict:
     c = info["config"]
     kind = c.noise
-    reduced = ceilings(kind, setting.sigma / np.sqrt(verdicts.EVIDENCE_FRACTION), t, int(info["D"]), c.noise_scales,
-                       c.noise_a, config.normalisation)["r2_protocol"]
-    return {"noise": kind, "noise_scales": list(c.noise_scales) if kind == "anisotropic" else None,
-            "noise_a": float(c.noise_a) if kind == "ar1" else None, "ceiling_is_bound": kind in GAUSSIAN_KINDS,
+    reduced = ceilings(kind, setting.sigma / np.sqrt(verdicts.EVIDENCE_FRACTION), t, int(info["D"]), c.aniso_scales,
+                       c.ar1_a, config.normalisation)["r2_protocol"]
+    return {"noise": kind, "noise_scales": list(c.aniso_scales) if kind == "anisotropic" else None,
+            "noise_a": float(c.ar1_a) if kind == "ar1" else None, "ceiling_is_bound": kind in GAUSSIAN_KINDS,
             "r2_line_half_evidence": reduced} \
-        | ceilings(kind, setting.sigma, t, int(info["D"]), c.noise_scales, c.noise_a, config.normalisation)
+        | ceilings(kind, setting.sigma, t, int(info["D"]), c.aniso_scales, c.ar1_a, config.normalisation)
 
 
 def verdicts_noise(config, rows, values, rng, extras):

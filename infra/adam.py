@@ -1,5 +1,8 @@
-"""Adam (Kingma & Ba 2015) on a dict of parameter arrays, elementwise, so stacked networks stay independent.
+"""Adam (Kingma & Ba 2015), the one implementation: the networks' trainer (:mod:`nets.train`) and the
+reference decoder (:func:`analysis.decoders.reference_adam`) both step with :func:`adam_update`.
 
+It lives in ``infra`` (numerical building blocks below every package) because ``analysis`` may not
+import ``nets``. Elementwise, so stacked networks (or stacked decoder fits) stay independent.
 With gradient g at step s = 1, 2, ...:
 
     m <- beta1 m + (1 - beta1) g
@@ -44,13 +47,20 @@ def adam_step(params: dict, grads: dict, state: AdamState, lr: float = 1e-3, bet
     if set(grads) != set(params):
         raise ValueError(f"grads keys {sorted(grads)} must match params keys {sorted(params)}")
     s = state.step + 1
-    c1 = 1 - beta1 ** s
-    c2 = 1 - beta2 ** s
     new_p, new_m, new_v = {}, {}, {}
     for k, p in params.items():
-        g = grads[k]
-        m = beta1 * state.m[k] + (1 - beta1) * g
-        v = beta2 * state.v[k] + (1 - beta2) * (g * g)
-        new_p[k] = (p - lr * (m / c1) / (np.sqrt(v / c2) + eps)).astype(p.dtype, copy=False)
+        delta, m, v = adam_update(grads[k], state.m[k], state.v[k], s, lr, beta1, beta2, eps)
+        new_p[k] = (p - delta).astype(p.dtype, copy=False)
         new_m[k], new_v[k] = m.astype(p.dtype, copy=False), v.astype(p.dtype, copy=False)
     return new_p, AdamState(new_m, new_v, s)
+
+
+def adam_update(g, m, v, step: int, lr: float, beta1: float, beta2: float, eps: float):
+    """The Adam arithmetic of one array at step ``step`` (>= 1): returns (delta, m, v), p_new = p - delta.
+
+    m, v are the new moments (new arrays; the inputs are untouched). The order of operations is
+    fixed: callers that must reproduce earlier results bit for bit rely on it.
+    """
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * (g * g)
+    return lr * (m / (1 - beta1 ** step)) / (np.sqrt(v / (1 - beta2 ** step)) + eps), m, v
