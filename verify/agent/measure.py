@@ -31,9 +31,9 @@ from scipy.stats import norm
 from analysis.bootstrap import decide
 from analysis.calibration import calibrate
 from analysis.decoders import DECODERS, HEADLINE, REFERENCE_ADAM_STEPS, fit_linear_decoder, r2_score
-from analysis.geometry import (RIDGE, ccgp, dci, parallelism_bernardi, parallelism_mean_pairs,
-                               parallelism_regressor_cosine, participation_ratio, shattering_dimensionality,
-                               shuffle_null, unit_shuffle_null)
+from analysis.geometry import (MAX_BERNARDI_D, ccgp, ccgp_binomial_se, ccgp_detail, clip_interval, dci,
+                               parallelism_bernardi, parallelism_mean_pairs, parallelism_regressor_cosine,
+                               participation_ratio, shattering_dimensionality, shuffle_null, unit_shuffle_null)
 from analysis.intervals import MIN_NETWORKS, cluster_t, trial_r2_interval
 from analysis.optimality import decode_mu
 from analysis.prior import splits as make_splits
@@ -52,11 +52,7 @@ ROW_KEYS = ("section", "measure", "detail", "value", "ci_low", "ci_high", "inter
             "optimal", "threshold", "bound", "n_agents", "n_trials")
 #: Agents each null draw is applied to (their values pooled), as verify.geometry does.
 NULL_SAMPLES = 4
-#: Range of each geometry measure: intervals are clipped to it.
-RANGES = {"ccgp": (0.0, 1.0), "shattering_dimensionality": (0.0, 1.0), "parallelism_bernardi": (-1.0, 1.0),
-          "parallelism_mean_pairs": (-1.0, 1.0), "parallelism_regressor_cosine": (-1.0, 1.0),
-          "dci": (-np.inf, 1.0), "participation_ratio": (1.0, np.inf)}
-#: Accuracies with a single-agent Wilson interval.
+#: Accuracies with a single-agent binomial interval.
 ACCURACIES = ("ccgp", "shattering_dimensionality")
 
 
@@ -72,14 +68,6 @@ def between_agents(values) -> tuple[float, float, float]:
     """Mean over agents of each agent's mean (values (K,) or (K, F)) and its Student-t interval."""
     est, lo, hi = cluster_t(values, LEVEL)
     return float(est), float(lo), float(hi)
-
-
-def wilson(p: float, n: float) -> tuple[float, float]:
-    """Wilson score interval of a proportion p observed on n trials."""
-    z = norm.ppf(0.5 + LEVEL / 2)
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
 
 
 def fold_trial_errors(h, x, sp, decoder: str, fit) -> np.ndarray:
@@ -128,7 +116,7 @@ def lines(inp: AgentInputs, v, scheme: str) -> dict:
 
 def _interval_text(method: str) -> str:
     return {"cluster_t": "95% Student-t interval over agents", "trials_t": "95% interval over this agent's trials",
-            "wilson": "95% Wilson interval over this agent's trials"}.get(method, "no interval")
+            "binomial": "95% binomial interval over this agent's trials"}.get(method, "no interval")
 
 
 def reaches(name: str, claim: str, threshold: float, est: float, ci, method: str) -> Check:
@@ -173,19 +161,31 @@ def r2_section(inp: AgentInputs, x, sigma_c, decoders, rng, scheme: str) -> tupl
     return rows, checks
 
 
-def geometry_metrics(states, x, ridge=RIDGE) -> dict:
-    """{(measure, detail): values (K,)} for every geometry measure (Bernardi's parallelism for D <= 3)."""
+def geometry_metrics(states, x) -> dict:
+    """{(measure, detail): values (K,)} for every geometry measure of :mod:`analysis.geometry`, with its defaults
+    (classifier penalties and the DCI lasso chosen by inner cross-validation; Bernardi's parallelism for D <= 3)."""
     out, D = {}, x.shape[-1]
     for d in range(D):
-        out[("ccgp", f"x{d + 1}")] = ccgp(states, x, d, ridge)
-        if D <= 3:
+        out[("ccgp", f"x{d + 1}")] = ccgp(states, x, d)
+        if D <= MAX_BERNARDI_D:
             out[("parallelism_bernardi", f"x{d + 1}")] = parallelism_bernardi(states, x, d)
         out[("parallelism_mean_pairs", f"x{d + 1}")] = parallelism_mean_pairs(states, x, d)
-        out[("parallelism_regressor_cosine", f"x{d + 1}")] = parallelism_regressor_cosine(states, x, d, ridge)
-    out[("shattering_dimensionality", "all")] = shattering_dimensionality(states, x, ridge)
+        out[("parallelism_regressor_cosine", f"x{d + 1}")] = parallelism_regressor_cosine(states, x, d)
+    out[("shattering_dimensionality", "all")] = shattering_dimensionality(states, x)
     out[("participation_ratio", "all")] = participation_ratio(states)
-    out.update({("dci", k): v for k, v in dci(states, x, ridge).items()})
+    out.update({("dci", k): v for k, v in dci(states, x).items()})
     return out
+
+
+def one_agent_se(measure: str, detail: str, value: float, h, x) -> float:
+    """Binomial SE of one agent's accuracy given its fitted classifiers (NaN for the other measures):
+    CCGP by :func:`analysis.geometry.ccgp_binomial_se` on its held-out pairs, shattering on its n/2 odd-indexed
+    test trials (the dichotomies share them: the SE of one accuracy, the Minkowski bound of the mean's)."""
+    if measure == "ccgp":
+        return float(ccgp_detail(h, x, int(detail[1:]) - 1)["se"][0])
+    if measure == "shattering_dimensionality":
+        return float(ccgp_binomial_se([[value]], [[h.shape[1] // 2]], disjoint=False)[0])
+    return float("nan")
 
 
 def geometry_section(inp: AgentInputs, x, sigma_c, rng, shuffles: int) -> tuple[list, list]:
@@ -196,24 +196,25 @@ def geometry_section(inp: AgentInputs, x, sigma_c, rng, shuffles: int) -> tuple[
     null = shuffle_null(stack, h[:NULL_SAMPLES], x[:NULL_SAMPLES], rng, shuffles)     # (S, M, B')
     units = unit_shuffle_null(participation_ratio, h[:NULL_SAMPLES], rng, shuffles)
     box = inp.prior.kind == "box"
-    t = inp.t
+    t, z = inp.t, norm.ppf(0.5 + LEVEL / 2)
+    # training trials of a CCGP fit: all but one held-out condition on each side (2 of the 2^D orthants)
+    n_train = inp.n * (1 - 2 / 2 ** inp.D)
     rows, checks = [], []
     for i, ((measure, detail), vals) in enumerate(values.items()):
-        lo_r, hi_r = RANGES[measure]
         if inp.K >= MIN_NETWORKS:
             est, lo, hi = between_agents(vals)
             method = "cluster_t"
-        elif measure in ACCURACIES:
-            est, (lo, hi), method = float(vals[0]), wilson(float(vals[0]), inp.n / 2), "wilson"
         else:
-            est, lo, hi, method = float(vals[0]), np.nan, np.nan, "none"
-        ci = (float(np.clip(lo, lo_r, hi_r)), float(np.clip(hi, lo_r, hi_r)))
+            est = float(vals[0])
+            se = one_agent_se(measure, detail, est, h, x)
+            lo, hi, method = est - z * se, est + z * se, "binomial" if np.isfinite(se) else "none"
+        ci = clip_interval(lo, hi, detail if measure == "dci" else measure, units=h.shape[-1])[:2]
         optimal = threshold = bound = None
         if measure == "ccgp" and box:
             d = int(detail[1:]) - 1
             bound = float(ccgp_optimal(sigma_c, t)[d])
-            threshold = float(ccgp_optimal(sigma_c, t * EVIDENCE_FRACTION, n_train=inp.n / 2, D=inp.D)[d])
-            optimal = float(ccgp_optimal(sigma_c, t, n_train=inp.n / 2, D=inp.D)[d])
+            threshold = float(ccgp_optimal(sigma_c, t * EVIDENCE_FRACTION, n_train=n_train, D=inp.D)[d])
+            optimal = float(ccgp_optimal(sigma_c, t, n_train=n_train, D=inp.D)[d])
             checks.append(reaches(f"ccgp_{detail}_reaches_optimal", f"CCGP of sign({detail}) reaches the optimal "
                                   f"agent's ({optimal:.4g} at n = {inp.n}) at {EVIDENCE_FRACTION:g} of the evidence",
                                   threshold, est, ci, method))
