@@ -86,6 +86,27 @@ def test_an_agent_above_the_bayes_bound_fails_the_run():
     assert bound.binding and bound.decided and not bound.passed
 
 
+def test_without_a_prior_only_the_prior_free_check_is_decided_and_the_output_says_so():
+    """The empirical description: r^2 rows carry no line (it needs the prior's shape); the outputs' ceiling
+    1 - 12 mean(sigma^2 / t) holds for any prior of the flat-prior MLE, so that check still runs."""
+    agent = optimal_code(10, 2000)
+    result = va.check_agent(**agent, prior="empirical", **FAST)
+    assert [c.name for c in result["checks"]] == ["outputs_reach_ceiling"]
+    assert "empirical" in result["prior"]["description"]
+    assert all(r["optimal"] is None for r in result["rows"] if r["section"] == "r2")
+
+
+def test_a_copula_prior_takes_its_own_line_and_no_uniform_closed_form():
+    from analysis.prior import copula_prior
+    from theory.correlated import protocol_ceiling
+    agent = optimal_code(11, 1000)
+    del agent["outputs"], agent["outputs_kind"], agent["C"], agent["b"], agent["mu"]
+    result = va.check_agent(**agent, prior=copula_prior(0.5), **FAST)
+    row = next(r for r in result["rows"] if r["detail"] == "ridge_cv")
+    np.testing.assert_allclose(row["optimal"], protocol_ceiling(SIGMA, T, 0.5), rtol=1e-12)
+    assert [c.name for c in result["checks"]] == ["ood_r2_reaches_line"]
+
+
 @settings(max_examples=3)
 @given(st.floats(1e-2, 1e2), st.floats(-1e2, 1e2))
 def test_r2_and_geometry_are_invariant_to_a_shift_and_scale_of_the_described_latents(scale, shift):

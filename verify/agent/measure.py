@@ -8,9 +8,11 @@ Uncertainty (95%): over agents when the file holds K >= MIN_NETWORKS of them (St
 values, :func:`analysis.intervals.cluster_t`: how another network or session would do); for one agent, over
 its trials (how well *this* agent was measured): r^2 by :func:`analysis.intervals.trial_r2_interval` on the
 per-trial squared errors (each held-out trial weighted so that their mean is the fold-mean error; the fitted
-decoders are held fixed), accuracies (CCGP, shattering) by Wilson's score interval on n/2 trials (the size
-of one held-out half; conservative for the D = 2 CCGP, whose two halves are disjoint). Measures with
-neither (parallelism, participation ratio, DCI of one agent) get no interval and decide nothing.
+decoders are held fixed), accuracies by their binomial SE given the fitted classifiers (CCGP:
+:func:`analysis.geometry.ccgp_binomial_se` over its held-out pairs; shattering: one accuracy's SE on its n/2
+test trials), normal 95% intervals clipped to the measure's range (:func:`analysis.geometry.clip_interval`).
+Measures with neither (parallelism, participation ratio, DCI of one agent) get no interval and decide
+nothing.
 
 Checks (rule: :func:`analysis.bootstrap.decide` on the interval; "at the line" is the claims' rule of
 :mod:`verify.networks.verdicts`, above the optimal agent's value at EVIDENCE_FRACTION of the evidence):
