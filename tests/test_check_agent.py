@@ -193,6 +193,7 @@ BAD_FILES = [
     ("n mismatch", lambda f: f.update(latents=f["latents"][:-1]), "latents must have shape (n=400, D)"),
     ("K mismatch", lambda f: f.update(states=np.stack([f["states"]] * 2), latents=np.stack([f["latents"]] * 3)),
      "latents must have shape (n=400, D) or (K=2, n=400, D)"),
+    ("one latent", lambda f: f.update(latents=f["latents"][:, :1], C=f["C"][:, :1]), "latents must have D >= 2"),
     ("NaN state", lambda f: f["states"].__setitem__((0, 0), np.nan), "states must be finite"),
     ("latents outside the box", lambda f: f.update(latents=f["latents"] + 0.5), "inside the prior's box"),
     ("one box corner", lambda f: f.update(prior_low=np.zeros(2)), "prior_low and prior_high come together"),

@@ -126,6 +126,9 @@ def validate(states, latents, sigma, t, prior: Prior | None = None, outputs=None
         raise ValueError(f"latents must have shape (n={n}, D) or (K={K}, n={n}, D); got shape {x.shape}")
     x = as_latents(x, K, n)
     D = x.shape[-1]
+    if D < 2:
+        raise ValueError(f"latents must have D >= 2 (shape (n, D)): the headline decoder's inner folds and the "
+                         f"geometry hold out regions along another coordinate; got shape {np.shape(latents)}")
     prior = box_prior(np.full(D, -0.5), np.full(D, 0.5)) if prior is None else prior
     if prior.D != D:
         raise ValueError(f"prior_low and prior_high must have shape (D={D},) (latents' D); got ({prior.D},)")

@@ -43,7 +43,7 @@ from theory.bayes_bound import r2_bayes, r2_bayes_fold_mean
 from theory.ceilings import r2_ceiling, r2_protocol
 from theory.correlated import r2_protocol_copula
 from theory.folds import ood_folds
-from theory.geometry import ccgp_optimal
+from theory.geometry import MAX_QUAD_D, ccgp_optimal
 from theory.world import LATENT_VARIANCE, as_generator
 from verify.agent.inputs import AgentInputs
 from verify.networks.verdicts import EVIDENCE_FRACTION, upper_check
@@ -165,7 +165,8 @@ def r2_section(inp: AgentInputs, x, sigma_c, decoders, rng, scheme: str) -> tupl
 
 def geometry_metrics(states, x) -> dict:
     """{(measure, detail): values (K,)} for every geometry measure of :mod:`analysis.geometry`, with its defaults
-    (classifier penalties and the DCI lasso chosen by inner cross-validation; Bernardi's parallelism for D <= 3)."""
+    (classifier penalties and the DCI lasso chosen by inner cross-validation; Bernardi's parallelism for D <= 3,
+    shattering for D <= theory.geometry.MAX_QUAD_D)."""
     out, D = {}, x.shape[-1]
     for d in range(D):
         out[("ccgp", f"x{d + 1}")] = ccgp(states, x, d)
@@ -173,7 +174,8 @@ def geometry_metrics(states, x) -> dict:
             out[("parallelism_bernardi", f"x{d + 1}")] = parallelism_bernardi(states, x, d)
         out[("parallelism_mean_pairs", f"x{d + 1}")] = parallelism_mean_pairs(states, x, d)
         out[("parallelism_regressor_cosine", f"x{d + 1}")] = parallelism_regressor_cosine(states, x, d)
-    out[("shattering_dimensionality", "all")] = shattering_dimensionality(states, x)
+    if D <= MAX_QUAD_D:         # the balanced dichotomies grow as C(2^D, 2^(D-1)) / 2
+        out[("shattering_dimensionality", "all")] = shattering_dimensionality(states, x)
     out[("participation_ratio", "all")] = participation_ratio(states)
     out.update({("dci", k): v for k, v in dci(states, x).items()})
     return out
