@@ -25,6 +25,7 @@ Examples
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import io
@@ -93,6 +94,57 @@ def _fingerprint(names: tuple) -> str:
             h.update(f"\0{name}:{path.relative_to(root).as_posix()}\0".encode())
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def import_closure(roots, packages) -> tuple:
+    """The modules ``roots`` import, directly or not, within the top-level ``packages`` (roots and the
+    packages' ``__init__`` modules included), found by reading their sources (nothing is imported).
+
+    Packages appear as ``"<package>.__init__"``. A result that depends on what some code computes
+    depends on exactly these sources, so
+    ``code_fingerprint(import_closure(...))`` goes stale when one of them changes and stays valid when
+    an unrelated module of the same package does (e.g. a new closed form beside the trainer).
+    """
+    packages = tuple(packages)
+    roots = (roots,) if isinstance(roots, str) else tuple(roots)
+    return _closure(roots, packages)
+
+
+@cache
+def _closure(roots: tuple, packages: tuple) -> tuple:
+    def module_file(name):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+        return None if spec is None or spec.origin in (None, "built-in") else Path(spec.origin)
+
+    def wanted(name):
+        return name.split(".")[0] in packages and module_file(name) is not None
+
+    seen, todo = set(), [r for r in roots if wanted(r)]
+    if len(todo) != len(roots):
+        raise ValueError(f"roots={roots!r} must name modules of the packages {packages}")
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]          # parent packages' __init__
+        path = module_file(name)
+        package = name if path.name == "__init__.py" else ".".join(parts[:-1])
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                todo += [a.name for a in node.names if wanted(a.name)]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:                                            # relative: from the package up
+                    up = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join(up + ([base] if base else []))
+                todo += [m for m in [base] + [f"{base}.{a.name}" for a in node.names] if m and wanted(m)]
+    # a package stands for its __init__ alone (code_fingerprint would hash every file below a package)
+    return tuple(sorted(f"{n}.__init__" if module_file(n).name == "__init__.py" else n for n in seen))
 
 
 def code_fingerprint(names) -> str:

@@ -9,8 +9,8 @@ configuration without its run-length fields, so a longer run of the same configu
 resumes from a shorter one.
 
 Every checkpoint is a record (:mod:`infra.records`): it carries the toolkit version, a
-fingerprint of the code that trains networks (:data:`CODE`: the sources of ``nets``, ``theory``
-and ``infra``) and a checksum over every array (parameters, Adam moments, losses and the JSON
+fingerprint of the code that trains networks (:data:`CODE`: the sources the trainer imports within
+``nets``, ``theory`` and ``infra``) and a checksum over every array (parameters, Adam moments, losses and the JSON
 of the configuration and RNG states). :func:`read_checkpoint` never resumes from a file that is
 truncated, altered, holds non-finite parameters, or was written by other code: it warns in one
 line and the caller starts afresh (or, with ``strict=True``, a stale file is refused).
@@ -25,12 +25,15 @@ import numpy as np
 
 from infra.adam import AdamState
 from nets.config import RUN_LENGTH_FIELDS, TrainConfig, config_difference
-from infra.records import CORRUPT, ReadResult, check_usable, code_fingerprint, read_npz_record, write_npz_record
+from infra.records import (CORRUPT, ReadResult, check_usable, code_fingerprint, import_closure, read_npz_record,
+                           write_npz_record)
 from infra.store import config_hash
 
 FORMAT_VERSION = 3               # 2: the configuration names its architecture (arch, net); 3: a record
-#: The packages whose source decides what a checkpoint holds (an edit there invalidates it).
-CODE = ("nets", "theory", "infra")
+#: The modules whose source decides what a checkpoint holds: what the trainer, the training pool and
+#: this module import within nets, theory and infra (an edit there invalidates it; a module they do
+#: not import, e.g. the frozen networks' evaluation or a closed form, does not).
+CODE = import_closure(("nets.train", "nets.pool", "nets.checkpoint"), ("nets", "theory", "infra"))
 
 
 @dataclass(frozen=True)

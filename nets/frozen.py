@@ -10,7 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from nets.ensemble import Ensemble, ensemble_inputs
+from theory.noise import estimate, estimator_variance
 from theory.world import as_generator
+
+#: The optimal agent's estimator (:func:`theory.noise.estimate`): the flat-prior posterior mean, matched to
+#: each network's evidence noise (sample mean, GLS for AR(1), the log-gamma posterior mean for Gumbel).
+MATCHED_ESTIMATOR = "posterior"
 
 #: At most this many trials per forward chunk (the RNN: 25 x 1024 x 22 x 64 x 4 B ~ 144 MB per state array).
 CHUNK = 1024
@@ -57,7 +62,9 @@ class DecisionStates:
         (float64): RNN r_T; LSTM h_T; transformer the final LayerNorm's output at the last position
     logits : ndarray (K, n, max N), read-out pre-activations at the last step (padded columns
         beyond ntask[k] are zero-weight outputs and must be ignored)
-    mu : ndarray (K, n, D), the optimal agent's running mean of the evidence each network saw
+    mu : ndarray (K, n, D), the optimal agent's estimate of x* from the evidence each network saw,
+        matched to the noise model that evidence was drawn with (:data:`MATCHED_ESTIMATOR`: the
+        sample mean for Gaussian and anisotropic noise, GLS for AR(1), the posterior mean for Gumbel)
     t : int, evidence samples behind ``mu``
     hidden_stim : ndarray (K, n, H), the same read-out input at the last stimulus step (the step
         before the decision step on the fixed timeline; equal to ``hidden`` on the free timeline)
@@ -80,6 +87,7 @@ class DecisionStates:
     hidden_stim: np.ndarray | None = None
     trajectories: np.ndarray | None = None
     values: np.ndarray | None = None
+    mu_var: np.ndarray | None = None
 
 
 def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None = None,
@@ -115,19 +123,32 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
         hidden.append(h[:, -1].astype(float))
         hidden_stim.append(h[:, stim].astype(float))
         logits.append(z[:, -1].astype(float))
-        mus.append(X.mean(axis=2))  # mu(t) = (1/t) sum_s X(s), t = n_stim
+        mus.append(_matched_mu(ens, X, sigma))
         if keep_trajectories:
             s = arch.state_trajectory(h, cache) if arch.recurrent else h
             trajs.append(s.swapaxes(1, 2).astype(float))
         if attention_values is not None:
             values.append(attention_values(cache)[:, stim].astype(float))
     steps = ens.config.n_stim if n_stim is None else n_stim
+    mu_var = np.stack([estimator_variance(_probe_model(ens, k, sigma), steps, MATCHED_ESTIMATOR)
+                       for k in range(ens.K)])
     return DecisionStates(
         x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
         hidden=np.concatenate(hidden, axis=1), logits=np.concatenate(logits, axis=1),
         mu=np.concatenate(mus, axis=1), t=steps, hidden_stim=np.concatenate(hidden_stim, axis=1),
         trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None,
-        values=np.concatenate(values, axis=1) if values else None)
+        values=np.concatenate(values, axis=1) if values else None, mu_var=mu_var)
+
+
+def _probe_model(ens: Ensemble, k: int, sigma):
+    """Network k's evidence-noise model of the probe trials: the one :func:`ensemble_inputs` draws from."""
+    return ens.config.noise_model(k, sigma)
+
+
+def _matched_mu(ens: Ensemble, X: np.ndarray, sigma) -> np.ndarray:
+    """The optimal agent's estimate at the last stimulus step, per network: shape (K, B, D) from X (K, B, T, D)."""
+    return np.stack([estimate(_probe_model(ens, k, sigma), X[k], MATCHED_ESTIMATOR)[:, -1]
+                     for k in range(ens.K)])
 
 
 def fixation_input(ens: Ensemble) -> np.ndarray:

@@ -9,15 +9,18 @@ import time
 
 import pytest
 
-from verify import curves, information_mc, report, sweep, theorem31
+from verify import curves, geometry, information_mc, report, sweep, theorem31
+from verify.networks import cli as networks
 
 MAIN = {"theorem31": theorem31.main, "curves": curves.main, "information_mc": information_mc.main,
-        "sweep": sweep.main, "verify": report.main}
+        "sweep": sweep.main, "verify": report.main, "networks": networks.main, "geometry": geometry.main}
 PROG = {"theorem31": "python -m verify.theorem31", "curves": "python -m verify.curves",
         "information_mc": "python -m verify.information_mc", "sweep": "python -m verify.sweep",
-        "verify": "python -m verify"}
+        "verify": "python -m verify", "networks": "python -m verify.networks", "geometry": "python -m verify.geometry"}
 
 BIG = str(10**12)
+#: Batches whose loss history fits in memory but whose training takes more than a day at any measured rate.
+LONG = str(10**9)
 
 BAD = [
     # theorem31
@@ -53,9 +56,11 @@ BAD = [
     ("curves", ["--D", "0"], "D=0"),
     ("curves", ["--D", "3", "--design", "even"], "needs D=2"),
     ("curves", ["--noise", "cauchy"], "--noise"),
-    ("curves", ["--noise", "anisotropic", "--aniso", "-1", "2"], "aniso"),
-    ("curves", ["--noise", "anisotropic", "--aniso", "1"], "aniso"),
-    ("curves", ["--aniso", "nan", "1"], "aniso"),
+    ("curves", ["--noise", "anisotropic", "--aniso-scales", "-1", "2"], "aniso_scales"),
+    ("curves", ["--noise", "anisotropic", "--aniso-scales", "1"], "aniso_scales"),
+    ("curves", ["--aniso-scales", "nan", "1"], "aniso_scales"),
+    ("curves", ["--aniso", "nan", "1"], "aniso_scales"),                 # the old spelling, a hidden alias
+    ("curves", ["--t", "1:2:0"], "t='1:2:0'"),
     ("curves", ["--estimator", "gls"], "gls"),
     ("curves", ["--trials", "1"], "trials=1"),
     ("curves", ["--trials", "100000000"], "--trials=100000000"),
@@ -96,6 +101,10 @@ BAD = [
     ("sweep", ["r2", "--seed", "-1"], "--seed"),
     ("sweep", ["r2", "--seed", "a"], "seed='a'"),
     ("sweep", ["r2", "--grid", "D=1:1000000000"], "--grid D"),
+    ("sweep", ["r2", "--seed", "0:100000000000"], "100000000001 points"),   # refused with its count
+    ("sweep", ["r2", "--grid", "ntask=3:400", "sigma=0.1,0.2", "--seed", "0:199"], "159200 points"),  # 398 x 2 x 200
+    ("sweep", ["r2", "--grid", "D=2", "--grid", "D=3"], "'D' given twice"),
+    ("sweep", ["r2", "--seed", "2:1"], "seed='2:1'"),
     ("sweep", ["r2", "--grid", "trials=100000000"], "trials=100000000"),
     ("sweep", ["r2", "--grid", "t=1000000000"], "t=1000000000"),
     ("sweep", ["r2", "--grid", "D=2,x"], "D='x'"),
@@ -115,12 +124,29 @@ BAD = [
     ("verify", ["--workers", "-1"], "--workers=-1"),
     ("verify", ["--quick", "--full"], "--full"),
     ("verify", ["--bogus"], "--bogus"),
+    # python -m verify.networks (python -m verify.rnn): days of training are refused with an estimate
+    ("networks", ["--batches", BIG], "--batches=1000000000000"),         # the loss history alone: memory
+    ("networks", ["--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),   # fits, days of training
+    ("networks", ["--batches", str(2 * 10**8), "--networks", "1", "--experiment", "5c", "--allow-large"], "day"),
+    ("networks", ["--networks", "0"], "networks=0"),
+    ("networks", ["--ntask", "1"], "ntask"),
+    ("networks", ["--arch", "perceptron"], "--arch"),
+    ("networks", ["--aniso-scales", "1", "0", "--experiment", "noise"], "aniso_scales"),
+    ("networks", ["--noise-a", "1", "--experiment", "noise"], "ar1_a=1.0"),   # old spelling, hidden alias
+    # python -m verify.geometry
+    ("geometry", ["--arch", "rnn", "--batches", BIG], "--batches=1000000000000"),
+    ("geometry", ["--arch", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),
+    ("geometry", ["--agent", "rnn", "--batches", LONG, "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),        # old spelling of --arch
+    ("geometry", ["--ntask", "1"], "ntask"),
+    ("geometry", ["--trials", "10"], "trials"),
+    ("geometry", ["--sigma", "0"], "sigma"),
+    ("geometry", ["--replicates", "1"], "replicates"),
 ]
 
 
 @pytest.mark.parametrize("module, argv, needle", BAD, ids=[f"{m}:{' '.join(a)}" for m, a, _ in BAD])
 def test_bad_invocation_exits_2_with_one_line_naming_the_parameter(module, argv, needle, tmp_path, capsys):
-    if module == "sweep" and "--out" not in argv:
+    if module in ("sweep", "networks", "geometry") and "--out" not in argv:
         argv = argv + ["--out", str(tmp_path)]
     start = time.perf_counter()
     try:

@@ -19,7 +19,7 @@ from theory.bayes_montecarlo import mc_r2_bayes
 from theory.ceilings import r2_ceiling, r2_in_distribution, r2_protocol, reference_variance, region_moments
 from theory.folds import Fold, ood_folds
 from theory.noise import make_noise
-from verify.montecarlo import family_k
+from analysis.estimates import family_k
 
 EPS = np.finfo(float).eps
 ALPHA = 1e-3

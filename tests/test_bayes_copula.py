@@ -15,7 +15,7 @@ from theory.bayes_montecarlo import mc_r2_bayes_copula
 from theory.correlated import r2_protocol_copula
 from theory.folds import Fold, ood_folds
 from theory.priors import CopulaPrior
-from verify.montecarlo import family_k
+from analysis.estimates import family_k
 
 ALPHA = 1e-3
 V = np.full(2, 0.2**2 / 20)  # the reference noise: sigma 0.2, t 20

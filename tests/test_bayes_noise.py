@@ -17,7 +17,7 @@ from theory.bayes_montecarlo import mc_r2_bayes
 from theory.bayes_noise import bayes_mse_noise, gumbel_interval_mse, r2_bayes_noise
 from theory.folds import Fold, ood_folds
 from theory.noise import estimator_variance, make_noise
-from verify.montecarlo import family_k
+from analysis.estimates import family_k
 
 EPS = np.finfo(float).eps
 ALPHA = 1e-3

@@ -97,6 +97,30 @@ def test_code_fingerprint_changes_when_a_source_file_changes(tmp_path, monkeypat
         code_fingerprint(["no_such_pkg_x"])
 
 
+def test_import_closure_follows_imports_and_its_fingerprint_ignores_unrelated_modules(tmp_path, monkeypatch):
+    pkg = tmp_path / "cpkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "train.py").write_text("from cpkg.sub import step\nimport json\n")
+    (pkg / "sub" / "step.py").write_text("from . import rule\n")
+    (pkg / "sub" / "rule.py").write_text("R = 1\n")
+    (pkg / "unrelated.py").write_text("U = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    closure = records.import_closure("cpkg.train", ("cpkg",))
+    assert closure == ("cpkg.__init__", "cpkg.sub.__init__", "cpkg.sub.rule", "cpkg.sub.step", "cpkg.train")
+    before = code_fingerprint(closure)
+    (pkg / "unrelated.py").write_text("U = 2\n")
+    records._fingerprint.cache_clear()
+    assert code_fingerprint(closure) == before
+    (pkg / "sub" / "rule.py").write_text("R = 2\n")
+    records._fingerprint.cache_clear()
+    assert code_fingerprint(closure) != before
+    with pytest.raises(ValueError, match="roots="):
+        records.import_closure("json", ("cpkg",))
+
+
 # ---- npz records (checkpoints) -----------------------------------------------------------------
 
 def _checkpoint(tmp_path, **override):

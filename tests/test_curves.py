@@ -66,7 +66,7 @@ def test_free_rt_rows_are_the_fixed_rt_ceiling_one_sample_later(capsys):
 
 
 @pytest.mark.parametrize("extra", [
-    ["--noise", "anisotropic", "--aniso", "1", "2"],
+    ["--noise", "anisotropic", "--aniso-scales", "1", "2"],
     ["--noise", "ar1", "--ar1-a", "0.7", "--estimator", "gls"],
     ["--noise", "gumbel"],
     ["--D", "3", "--ntask", "4"],
@@ -114,7 +114,7 @@ def test_out_writes_csv_json_and_plots_and_nothing_is_written_without_it(tmp_pat
     (["--t", "abc"], "t="),
     (["--t", "0"], "t"),
     (["--noise", "gaussian", "--estimator", "gls"], "gls"),
-    (["--noise", "anisotropic", "--aniso", "1", "2", "3"], "aniso"),
+    (["--noise", "anisotropic", "--aniso-scales", "1", "2", "3"], "aniso_scales"),
     (["--noise", "ar1", "--ar1-a", "1.0"], "a="),
     (["--design", "even", "--D", "3"], "even"),
     (["--trials", "1"], "trials"),
@@ -195,6 +195,14 @@ def test_forty_dimensions_pass_with_the_extrapolated_protocol():
     assert "extrapolated to the large-sample limit" in {c.name: c for c in result["checks"]}["r2_protocol"].claim
 
 
-def test_negative_anisotropy_is_blamed_on_aniso_not_sigma():
-    with pytest.raises(ValueError, match="aniso"):
-        CurvesConfig(noise="anisotropic", aniso=(-1.0, 2.0))
+def test_negative_anisotropy_is_blamed_on_aniso_scales_not_sigma():
+    with pytest.raises(ValueError, match="aniso_scales"):
+        CurvesConfig(noise="anisotropic", aniso_scales=(-1.0, 2.0))
+
+
+def test_the_old_aniso_spelling_is_a_hidden_alias_of_aniso_scales():
+    from verify.curves import build_parser
+    p = build_parser()
+    assert p.parse_args(["--aniso", "1", "3"]).aniso_scales == [1.0, 3.0]
+    assert p.parse_args([]).aniso_scales == [1.0, 2.0]
+    assert "--aniso-scales" in p.format_help() and "--aniso " not in p.format_help()

@@ -1,6 +1,6 @@
 """Every network verdict can fail: barely trained networks never PASS, claim-satisfying states PASS.
 
-For every experiment of :data:`verify.networks.registry.ALL` (and Fig. 3b), the experiment's own
+For every experiment of :data:`verify.networks.registry.REGISTRY` (and Fig. 3b), the experiment's own
 verdict function gets rows built as the runner builds them (the headline interval over networks x
 folds, the row's theory keys from the experiment's own ``row_theory``):
 
@@ -24,11 +24,10 @@ from analysis.bootstrap import interval
 from analysis.decoders import HEADLINE, fit_linear_decoder, fold_splits, pairwise_angles, ridge_cv
 from theory.designs import even_design, random_design
 from theory.noise import estimator_variance
-from theory.priors import CopulaPrior
 from verify.networks import correlated, dimensionality, hidden_size, noise, verdicts
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.experiment import Setting, theory_line
-from verify.networks.registry import ALL, REGISTRY
+from verify.networks.registry import REGISTRY
 from verify.verdict import Check, verdict_word
 
 K, TRIALS, N_BOOT = 5, 2000, 400
@@ -47,9 +46,7 @@ def _plain_theory(s: float, t: int, D: int = 2) -> dict:
     return theory_line(s, t, D, "fullrange") | verdicts.line_keys(s, t, D, "fullrange")
 
 
-def _latents(rng, D: int = 2, prior=None) -> np.ndarray:
-    if prior is not None:
-        return prior.sample(rng, K * TRIALS).reshape(K, TRIALS, D)
+def _latents(rng, D: int = 2) -> np.ndarray:
     return rng.uniform(-0.5, 0.5, (K, TRIALS, D))
 
 
@@ -155,7 +152,7 @@ def _S3b(kind, rng):
         info = {"config": SimpleNamespace(rho=rho)}
         theory = correlated.row_theory(info, Setting(rho, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
-            x = _latents(rng, prior=CopulaPrior(rho))      # probes from the prior, as the runner draws them
+            x = correlated.latents(info, CONFIG, rng, (K, TRIALS, 2))      # the probe latents the runner draws
             v, _ = _decode(_optimal(x, rng, SIGMA**2 / T), x)
         rows.append(_row(v, _plain_theory(SIGMA, T) | theory, rng))
         values.append(v)
@@ -165,10 +162,11 @@ def _S3b(kind, rng):
 def _noise(kind, rng):
     rows, values = [], []
     for name, v in zip(CONFIG.noises, _untrained(rng, len(CONFIG.noises))):
-        c = SimpleNamespace(noise=name, noise_scales=CONFIG.noise_scales, noise_a=CONFIG.noise_a)
+        c = SimpleNamespace(noise=name, aniso_scales=CONFIG.aniso_scales, ar1_a=CONFIG.ar1_a)
         theory = noise.row_theory({"config": c, "D": 2}, Setting(0, tuple(range(K)), None, SIGMA), T, CONFIG)
         if kind != "untrained":
-            model = noise.noise_model(name, SIGMA, 2, CONFIG.noise_scales, CONFIG.noise_a)
+            p = noise.probe_fields(c, CONFIG)                # the noise of the probe trials the runner draws
+            model = noise.noise_model(p["noise"], SIGMA, 2, p["aniso_scales"], p["ar1_a"])
             x = _latents(rng)
             v, _ = _decode(_optimal(x, rng, estimator_variance(model, T, theory["estimator"])), x)
         rows.append(_row(v, _plain_theory(SIGMA, T) | theory, rng))
@@ -225,12 +223,12 @@ MEASURED_ONLY = {"multiplicative"}
 def _verdict(name: str, kind: str, seed: int = 0) -> tuple[str, list]:
     rng = np.random.default_rng(seed)
     rows, values = BUILDERS[name](kind, rng)
-    checks, _ = ALL[name].verdicts(CONFIG, rows, values, rng, {})
+    checks, _ = REGISTRY[name].verdicts(CONFIG, rows, values, rng, {})
     return verdict_word(checks), checks
 
 
 def test_every_experiment_with_decoder_rows_has_a_falsifiability_builder():
-    with_rows = {name for name, e in ALL.items() if e.settings is not None}
+    with_rows = {name for name, e in REGISTRY.items() if e.settings is not None}
     assert with_rows == set(BUILDERS)
 
 
@@ -259,17 +257,17 @@ def test_an_experiment_without_a_quoted_claim_never_decides_but_its_notes_discri
 
 def test_S6_tuning_and_dynamics_are_measurements_that_say_no_verdict():
     for name in ("S6", "4"):
-        checks, _ = ALL[name].verdicts(CONFIG, [], [], np.random.default_rng(0), {})
+        checks, _ = REGISTRY[name].verdicts(CONFIG, [], [], np.random.default_rng(0), {})
         assert verdict_word(checks) == "NO VERDICT"
     dyn = {"ntask": 24, "unit_tol": 0.05, "networks": [{"fraction_with_D_unit": 1.0}]}
-    checks, _ = ALL["dynamics"].verdicts(CONFIG, [], [], None, {"dynamics": dyn})
+    checks, _ = REGISTRY["dynamics"].verdicts(CONFIG, [], [], None, {"dynamics": dyn})
     assert verdict_word(checks) == "NO VERDICT" and checks[0].passed and not checks[0].binding
 
 
 def test_a_skewed_code_at_small_N_fails_the_angle_claim_when_the_order_is_reversed():
     rng = np.random.default_rng(3)
     rows, values = _3a("claim", rng)
-    checks, _ = ALL["3c"].verdicts(CONFIG, rows[::-1], values[::-1], rng, {})
+    checks, _ = REGISTRY["3c"].verdicts(CONFIG, rows[::-1], values[::-1], rng, {})
     assert {c.name: c.verdict for c in checks}["angles_approach_90"] == "FAIL"
 
 
@@ -277,7 +275,7 @@ def test_falling_toward_the_largest_N_fails_3a():
     rng = np.random.default_rng(4)
     rows, values = _3a("claim", rng)
     rows = [dict(r, ntask=n) for r, n in zip(rows[::-1], (2, 24))]
-    checks, _ = ALL["3a"].verdicts(CONFIG, rows, values[::-1], rng, {})
+    checks, _ = REGISTRY["3a"].verdicts(CONFIG, rows, values[::-1], rng, {})
     assert verdict_word(checks) == "FAIL"
 
 
@@ -294,7 +292,7 @@ def test_the_bayes_upper_check_fails_a_network_decidedly_above_the_bound():
 
 def test_the_bayes_upper_check_alone_never_makes_a_pass():
     (c,), _ = verdicts.above_bayes_bound(_bayes_rows(0.95, 0.96, 0.978), "x")
-    assert c.passed and c.decided and not c.binding and verdict_word([c]) == "NO VERDICT"
+    assert c.passed and c.decided and c.kind == "upper" and verdict_word([c]) == "NO VERDICT"
     (across,), _ = verdicts.above_bayes_bound(_bayes_rows(0.975, 0.980, 0.978), "x")
     assert not across.decided and verdict_word([across]) == "NO VERDICT"
 

@@ -18,7 +18,7 @@ from theory.designs import even_design, make_design, random_design
 from theory.information import (MIEstimate, cell_entropy_central_2d, cell_entropy_mc, mi_gaussian_channel_mc,
                                 mi_latent_mle, mi_outputs, mi_uniform_gaussian, mixture_mi_estimate)
 from theory.world import LATENT_VARIANCE
-from verify.montecarlo import K_SINGLE as K_SE
+from analysis.estimates import K_SINGLE as K_SE
 from verify.information_mc import agreement_check, information_checks, main, mc_mi_latent_mle, mc_mi_outputs
 
 EPS = np.finfo(float).eps

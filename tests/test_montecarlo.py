@@ -17,8 +17,8 @@ from theory.ceilings import r2_ceiling, r2_ceiling_per_coordinate, r2_protocol
 from theory.designs import even_design, random_design
 from theory.folds import ood_folds
 from theory.noise import estimator_variance, make_noise
-from verify.montecarlo import (K_SINGLE, K_VARIANTS, MCEstimate, family_k, mc_accuracy, mc_angle_spread,
-                               mc_imperfect_outputs, mc_protocol_r2, mc_r2, r2_estimate)
+from analysis.estimates import K_SINGLE, K_VARIANTS, MCEstimate, family_k, r2_estimate
+from verify.montecarlo import mc_accuracy, mc_angle_spread, mc_imperfect_outputs, mc_protocol_r2, mc_r2
 
 ALPHA = 1e-3
 T = 30

@@ -1,7 +1,7 @@
-"""The network checks (verify.rnn, verify.networks): verdicts, pipeline, files, CLI contract.
+"""The network checks (verify.networks: runner, verdicts, report, cli): verdicts, pipeline, files, CLI contract.
 
 Networks here are tiny and barely trained (the point is the plumbing and the verdict logic);
-the trained-network numbers come from `python -m verify.rnn` and the slow report test.
+the trained-network numbers come from `python -m verify.networks` and the slow report test.
 """
 import csv
 import json
@@ -9,12 +9,13 @@ import json
 import numpy as np
 import pytest
 
+from theory.bayes_bound import bayes_line
 from analysis.decoders import DECODERS
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.registry import REGISTRY
 from verify.networks.runner import run
 from verify.networks.verdicts import below_ceiling, difference
-from verify.rnn import main
+from verify.networks.cli import main
 from verify.verdict import Check, all_passed, verdict_line
 
 TINY = dict(ntask=(2, 6), networks=2, batches=60, hidden=16, eval_trials=800, encoder="identity", adam_steps=20,
@@ -103,10 +104,13 @@ def test_run_reports_every_decoder_with_intervals_and_the_theory_line(tiny_run):
         assert {"encoding", "ridge_cv", "lstsq_sensitivity"} == set(r["angles"])
         # The optimal agent's mu on the same trials sits near the protocol ceiling (~600 test trials per fold).
         assert abs(r["ood_optimal"]["median"] - r["r2_protocol"]) < 0.01
+        # the Bayes bound of the row's world (closed form, theory.bayes_bound) lies above the paper's lines
+        assert r["r2_bayes"] == pytest.approx(bayes_line(0.2, 20, 2, "fullrange")["r2_bayes"], abs=1e-12)
+        assert r["r2_bayes"] > r["r2_protocol"] and r["r2_bayes_whole_cube"] > r["r2_id_ceiling"]
     names = {c.name for c in result["checks"]}
     assert {"ood_below_ceiling_ntask", "ood_rises_toward_line_with_ntask", "angles_approach_90",
-            "attractor_signature"} <= names
-    assert any("r2_bayes" in s for s in result["skipped"])      # rows carry no Bayes bound yet
+            "attractor_signature", "below_bayes_bound_ntask"} <= names
+    assert not any("r2_bayes" in s for s in result["skipped"])
 
 
 def test_tidy_records_cover_networks_folds_decoders_and_both_readouts(tiny_run):
@@ -135,7 +139,10 @@ def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
             "--out", str(tmp_path), "--quiet", "--json"]
     code = main(argv)
     payload = json.loads(capsys.readouterr().out)
-    assert code in (0, 1) and payload["passed"] == (code == 0)
+    # the exit code follows the checks' own verdicts: 0 only when some binding check was decided and
+    # every decided binding check says PASS
+    decided = [c["verdict"] for c in payload["checks"] if c["binding"] and c["decided"]]
+    assert code == (0 if decided and set(decided) == {"PASS"} else 1)
     assert {"rows", "per_network", "checks", "config", "files"} <= set(payload)
     key = NetworkCheckConfig(**{**TINY, "n_boot": 200}, experiments=("3a",)).key
     folder = tmp_path / key
@@ -167,6 +174,7 @@ def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
     (["--eval-trials", "1000000000000"], "--eval-trials=1000000000000"),
     (["--ntask", "100000000"], "--ntask=100000000"),
     (["--arch", "transformer", "--hidden", "8"], "does not apply to arch='transformer'"),
+    (["--batches", "1000000000", "--networks", "1", "--ntask", "2", "--allow-large"], "--allow-long"),                  # days of training: refused, estimated
 ])
 def test_bad_input_exits_2_naming_the_parameter_before_any_training(argv, message, capsys, tmp_path):
     try:
@@ -228,6 +236,36 @@ def test_claims_by_decoder_reads_each_decoders_records():
 
 
 def test_rows_flatten_into_dotted_csv_columns():
-    from verify.rnn_report import flatten
+    from verify.networks.report import flatten
 
     assert flatten({"a": 1, "d": {"x": {"m": 2}, "y": 3}}) == {"a": 1, "d.x.m": 2, "d.y": 3}
+
+
+def test_the_network_cli_answers_to_its_neutral_name_and_its_old_one():
+    import subprocess
+    import sys
+
+    from verify import rnn
+    from verify.networks import cli
+
+    assert rnn.main is cli.main
+    res = subprocess.run([sys.executable, "-m", "verify.networks", "--help"], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and "python -m verify.networks" in res.stdout and "--aniso-scales" in res.stdout
+    assert "--noise-scales" not in res.stdout                     # the old spelling is a hidden alias
+
+
+def test_an_all_undecided_run_is_no_verdict_and_exits_1(monkeypatch, tmp_path, capsys):
+    """A run whose binding checks are all undecided: NO VERDICT, "passed": false, exit 1."""
+    import verify.networks.cli as cli
+
+    undecided = Check("ood_below_ceiling_ntask", "a claim the interval cannot decide", 0.97, 0.96, "interval",
+                      False, decided=False)
+    monkeypatch.setattr(cli, "run", lambda *a, **k: {"config": {}, "rows": [], "per_network": [], "results": {},
+                                                     "checks": [undecided], "skipped": [], "passed": False,
+                                                     "measurements": {}})
+    monkeypatch.setattr(cli, "write_outputs", lambda result, out, key: [tmp_path / key / "results.json"])
+    code = main(["--experiment", "3a", "--ntask", "2", "--networks", "1", "--batches", "1", "--out", str(tmp_path),
+                 "--quiet", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code == 1 and payload["passed"] is False and payload["checks"][0]["verdict"] == "undecided"

@@ -83,7 +83,8 @@ def test_main_json_has_the_documented_shape(capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["identifiable"] is False and payload["passed"] is True
     assert payload["config"]["D"] == 3 and payload["config"]["design"] == "random"
-    assert set(payload["checks"][0]) == {"name", "claim", "predicted", "measured", "tolerance", "passed", "binding"}
+    assert set(payload["checks"][0]) == {"name", "claim", "predicted", "measured", "tolerance", "passed", "binding",
+                                         "decided", "verdict", "predicted_text", "measured_text", "kind"}
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -26,7 +26,7 @@ import numpy as np
 from analysis.decoders import HEADLINE
 from verify.networks import verdicts
 from verify.networks.config import NetworkCheckConfig
-from verify.networks.runner import run as run_networks
+from verify.networks.runner import cache_folder, run as run_networks
 from verify.plotting import new_figure, save_figure
 from verify.verdict import Check
 
@@ -62,16 +62,17 @@ def transformer_claim(values: dict, rows: dict, rng, n_boot: int) -> Check:
     never = bool(common) and all(at[n].decided and not at[n].passed for n in common)
     return Check("transformer_disentangles_at_smaller_ntask",
                  "at some N the transformer is at the line and decidedly closer to it than the RNN, and it is "
-                 "decidedly further at no N (Fig. 3b)", "some N", wins[0] if wins else "none",
-                 "; ".join(f"{closer[n].text}, {at[n].text}" for n in common)
-                 + f" (95% bootstrap intervals; 'at the line': {verdicts.EVIDENCE_FRACTION:g} of the evidence)",
-                 bool(wins and not further), decided=bool(further or never or wins))
+                 "decidedly further at no N (Fig. 3b)", None, wins[0] if wins else None,
+                 f"95% t intervals; 'at the line': {verdicts.EVIDENCE_FRACTION:g} of the evidence (toolkit's choice)",
+                 bool(wins and not further), decided=bool(further or never or wins), predicted_text="some N",
+                 measured_text=(f"N = {wins[0]}: " if wins else "none: ")
+                 + "; ".join(f"{closer[n].text}, {at[n].text}" for n in common))
 
 
 def run(out, budget: dict, seed: int, progress: bool, cache=None, workers: int | None = None) -> dict:
     """Run 3a/3c for every architecture; returns {label: rows}, checks, the per-variant configs and files."""
     out = Path(out)
-    cache = out / "networks" if cache is None else Path(cache)
+    cache = cache_folder(out) if cache is None else Path(cache)
     rows, checks, configs, values = {}, [], {}, {}
     for label, fields in VARIANTS:
         config = variant_config(fields, budget, seed)

@@ -17,7 +17,7 @@ A row passes when every simulated value lies within k standard errors of its pre
 chosen so that all comparisons together have a false-alarm probability <= alpha (Bonferroni).
 With --free-rt the --t values are decision timings and the agent has seen t = timing + 1 samples.
 
-Noise models (--noise): gaussian (sd sigma); anisotropic (sd sigma * --aniso per coordinate);
+Noise models (--noise): gaussian (sd sigma); anisotropic (sd sigma * --aniso-scales per coordinate);
 ar1 (stationary sd sigma, coefficient --ar1-a; --estimator mean or gls); gumbel (scale sigma).
 
 Files (only with --out DIR): curves.csv, angles.csv, results.json, r2_vs_t.png, r2_vs_sigma.png,
@@ -41,9 +41,11 @@ from theory.folds import ood_folds
 from theory.noise import ESTIMATORS, NOISE_KINDS, NoiseModel, estimator_variance, make_noise
 from theory.world import check_positive_int
 from verify.curves_files import REFERENCE_T, write_outputs  # noqa: F401 (the report calls write_outputs)
-from verify.montecarlo import MCEstimate, family_k, mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
+from analysis.estimates import MCEstimate, family_k
+from verify.montecarlo import mc_accuracy, mc_angle_spread, mc_protocol_r2, mc_r2
+from verify.ranges import is_range, parse_range
 from infra.guard import FLOAT, check_terms
-from verify.verdict import Check, base_parser, run_cli
+from verify.verdict import Check, base_parser, hidden_alias, run_cli
 
 #: Budget of the protocol Monte Carlo per sigma, in floats simulated plus flops of the decoder fits
 #: (replicates x trials x [2 T D + 3 K (D + 1)^2] for K scored evidence lengths). Above it the
@@ -73,7 +75,7 @@ class CurvesConfig:
     ntask: int = 6
     design: str = "auto"             # even for D = 2, random otherwise
     noise: str = "gaussian"
-    aniso: tuple = (1.0, 2.0)        # anisotropic sd multipliers, one per coordinate
+    aniso_scales: tuple = (1.0, 2.0)  # anisotropic sd multipliers, one per coordinate
     ar1_a: float = 0.7               # AR(1) coefficient (the example of docs/theory.md §4)
     estimator: str = "mean"          # "gls" only for ar1 noise
     free_rt: bool = False
@@ -104,8 +106,9 @@ class CurvesConfig:
         for n in self.angle_ntask:
             check_positive_int("angle_ntask", n)
         resolve_design(self.design, self.D)
-        if not self.aniso or not all(isinstance(a, (int, float)) and math.isfinite(a) and a > 0 for a in self.aniso):
-            raise ValueError(f"aniso={self.aniso!r} must list finite multipliers > 0")
+        if not self.aniso_scales or not all(isinstance(a, (int, float)) and math.isfinite(a) and a > 0
+                                            for a in self.aniso_scales):
+            raise ValueError(f"aniso_scales={self.aniso_scales!r} must list finite multipliers > 0")
         if self.noise not in NOISE_KINDS:
             raise ValueError(f"noise={self.noise!r} must be one of {NOISE_KINDS}")
         if self.estimator not in ESTIMATORS:
@@ -114,7 +117,7 @@ class CurvesConfig:
             raise ValueError(f"target_spread={self.target_spread!r} must be > 0 degrees")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha={self.alpha!r} must lie in (0, 1)")
-        self.noise_model(self.sigma[0])  # validates aniso, ar1_a and estimator against the noise
+        self.noise_model(self.sigma[0])  # validates aniso_scales, ar1_a and estimator against the noise
 
     @property
     def design_kind(self) -> str:
@@ -127,9 +130,9 @@ class CurvesConfig:
 
     def noise_model(self, sigma: float) -> NoiseModel:
         if self.noise == "anisotropic":
-            if len(self.aniso) != self.D:
-                raise ValueError(f"aniso={self.aniso!r} needs D={self.D} multipliers")
-            sd = sigma * np.asarray(self.aniso, dtype=float)
+            if len(self.aniso_scales) != self.D:
+                raise ValueError(f"aniso_scales={self.aniso_scales!r} needs D={self.D} multipliers")
+            sd = sigma * np.asarray(self.aniso_scales, dtype=float)
         else:
             sd = sigma
         model = make_noise(self.noise, sd, self.D, self.ar1_a if self.noise == "ar1" else 0.0)
@@ -138,7 +141,8 @@ class CurvesConfig:
 
 
 def parse_t(text) -> tuple:
-    """Parse evidence lengths: ``"20"``, ``"5,10,20"``, ``"1:60"`` (inclusive) or ``"1:100:5"``.
+    """Parse evidence lengths: ``"20"``, ``"5,10,20"``, ``"1:60"`` or ``"1:100:5"`` (ranges: :mod:`verify.ranges`,
+    both ends included).
 
     Several pieces may be given as a list or separated by commas; the result is sorted, unique.
 
@@ -152,22 +156,18 @@ def parse_t(text) -> tuple:
     pieces = [text] if isinstance(text, str) else list(text)
     values = set()
     budget = MAX_T_VALUES
-    for piece in (p for chunk in pieces for p in str(chunk).split(",") if p.strip()):
-        parts = piece.strip().split(":")
-        try:
-            nums = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(f"t={piece!r} must be an integer, a list 'a,b,c' or a range 'start:stop[:step]'") from None
-        if len(nums) == 1:
-            values.add(nums[0])
-        elif len(nums) in (2, 3) and (len(nums) == 2 or nums[2] > 0) and nums[0] <= nums[1]:
-            span = range(nums[0], nums[1] + 1, nums[2] if len(nums) == 3 else 1)
+    for piece in (p.strip() for chunk in pieces for p in str(chunk).split(",") if p.strip()):
+        if is_range(piece):
+            span = parse_range("t", piece)
             if len(span) > budget:
                 raise ValueError(f"t={piece!r} lists {len(span)} evidence lengths; at most {MAX_T_VALUES} in all")
             budget -= len(span)
             values.update(span)
-        else:
-            raise ValueError(f"t={piece!r}: a range is start:stop[:step] with start <= stop and step > 0")
+            continue
+        try:
+            values.add(int(piece))
+        except ValueError:
+            raise ValueError(f"t={piece!r} must be an integer, a list 'a,b,c' or a range 'a:b[:step]'") from None
     if not values:
         raise ValueError(f"t={text!r} lists no evidence lengths")
     return tuple(sorted(values))
@@ -409,14 +409,16 @@ def build_parser():
     d = CurvesConfig()
     p.add_argument("--sigma", type=float, nargs="+", default=list(d.sigma), help="noise sd(s) (default 0.2)")
     p.add_argument("--t", nargs="+", default=["1:60"],
-                   help="evidence lengths: 20, '5,10,20' or a range '1:100[:step]' (default 1:60)")
+                   help="evidence lengths: 20, '5,10,20' or a range 'a:b[:step]', both ends included (1:3 is "
+                        "1, 2, 3; default 1:60)")
     p.add_argument("--D", type=int, default=d.D, help=f"latent dimensions (default {d.D})")
     p.add_argument("--ntask", type=int, default=d.ntask, help=f"tasks N for the accuracy curves (default {d.ntask})")
     p.add_argument("--design", choices=DESIGN_CHOICES, default=d.design,
                    help="boundary design (default auto: even for D=2, random otherwise)")
     p.add_argument("--noise", choices=NOISE_KINDS, default=d.noise, help="noise model (default gaussian)")
-    p.add_argument("--aniso", type=float, nargs="+", default=list(d.aniso),
-                   help="anisotropic sd multipliers, one per coordinate (default 1 2)")
+    p.add_argument("--aniso-scales", type=float, nargs="+", default=list(d.aniso_scales),
+                   help="anisotropic sd multipliers of sigma, one per coordinate (default 1 2)")
+    hidden_alias(p, "--aniso", "aniso_scales", type=float, nargs="+")
     p.add_argument("--ar1-a", type=float, default=d.ar1_a, help=f"AR(1) coefficient (default {d.ar1_a})")
     p.add_argument("--estimator", choices=ESTIMATORS, default=d.estimator,
                    help="estimator of x*: sample mean, or gls (AR(1) only)")
@@ -435,7 +437,8 @@ def build_parser():
 
 def config_from_args(args) -> CurvesConfig:
     return CurvesConfig(sigma=tuple(args.sigma), t=parse_t(args.t), D=args.D, ntask=args.ntask, design=args.design,
-                        noise=args.noise, aniso=tuple(args.aniso), ar1_a=args.ar1_a, estimator=args.estimator,
+                        noise=args.noise, aniso_scales=tuple(args.aniso_scales), ar1_a=args.ar1_a,
+                        estimator=args.estimator,
                         free_rt=args.free_rt, trials=args.trials, replicates=args.replicates,
                         angle_ntask=tuple(args.angle_ntask), designs=args.designs,
                         target_spread=args.target_spread, alpha=args.alpha, seed=args.seed)

@@ -4,17 +4,18 @@ The measures the field uses to call a representation "abstract" or "disentangled
 Eastwood & Williams 2018; :mod:`analysis.geometry`), computed on an agent's state at the decision time,
 with nulls, and compared with the optimal agent's closed forms (:mod:`theory.geometry`).
 
-Agents: ``optimal`` (its probits, an affine image of mu(t); --replicates independent samples of --trials
-trials), ``rnn`` (trained networks, from the same cache as the other network checks), ``lstm`` and
-``transformer`` (trained networks of those architectures, where the build has them).
+Agents (--arch): ``optimal`` (its probits, an affine image of mu(t); --replicates independent samples
+of --trials trials), or trained networks of an architecture, ``rnn``, ``lstm`` or ``transformer``
+(trained or loaded through :mod:`verify.networks.pipeline`, into the same cache as the other network
+checks). ``--agent`` is the old name of --arch.
 
-Rows (``--json``: ``rows``): one per (agent, metric, dichotomy or variant) with keys agent (``"<agent>
-N=<ntask>"``), metric, dichotomy (``x1``.. for the per-coordinate measures, ``all`` for shattering and
-PR, the DCI part for ``dci``), value (mean over replicates or networks), ci_low, ci_high (95% Student t
-interval over them), null_mean, null_q95 (mean and 95th percentile of the measure of one replicate or
-network with its states shuffled across trials; for the participation ratio each unit shuffled on its
-own), predicted (the optimal agent's value at this sample size, to first order in 1/n where derived;
-null for networks).
+Rows (``--json``: ``rows``): one per (agent, N, metric, dichotomy or variant) with keys agent
+(``optimal`` or the architecture), ntask (N), metric, dichotomy (``x1``.. for the per-coordinate
+measures, ``all`` for shattering and PR, the DCI part for ``dci``), value (mean over replicates or
+networks), ci_low, ci_high (95% Student t interval over them), null_mean, null_q95 (mean and 95th
+percentile of the measure of one replicate or network with its states shuffled across trials; for
+the participation ratio each unit shuffled on its own), predicted (the optimal agent's value at this
+sample size, to first order in 1/n where derived; null for networks).
 ``geometric_nulls`` has Bernardi's random-centroid null for CCGP, parallelism and shattering.
 
 Checks: the optimal agent's CCGP, parallelism, shattering, participation ratio and DCI within k standard
@@ -22,9 +23,10 @@ errors of the closed forms (DCI: plus its O(1/n) plug-in bias, estimated from ha
 so that all checks of a run pass together with probability 99% (Bonferroni, Student t); for networks,
 no CCGP above the optimal agent's, which is the Bayes classifier's (binding).
 
-Files (in --out): geometry.csv, results.json, metrics_vs_ntask.png; networks are cached in --out/networks.
+Files (in --out): geometry.csv, results.json, metrics_vs_ntask.png; networks are cached in --out/networks
+(:func:`verify.networks.runner.cache_folder`).
 
-Example:  python -m verify.geometry --agent optimal --ntask 2 6 24 --json
+Example:  python -m verify.geometry --arch optimal --ntask 2 6 24 --json
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ from scipy.stats import t as student_t
 from analysis.geometry import (RIDGE, ccgp, dci, geometric_null, parallelism_bernardi, parallelism_mean_pairs,
                                parallelism_regressor_cosine, participation_ratio, shattering_dimensionality,
                                shuffle_null, unit_shuffle_null)
+from analysis.estimates import family_k
 from infra.cli import show_progress
 from infra.guard import check_terms
 from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
@@ -47,29 +50,29 @@ from theory.world import as_generator, check_positive_int
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from verify.montecarlo import family_k
+from verify.networks import pipeline
+from verify.networks.budgets import REFERENCE
+from verify.networks.runner import cache_folder
+from verify.networks.size import check_training_time, training_terms
 from verify.plotting import save_figure
-from verify.verdict import Check, base_parser, run_cli
+from verify.verdict import Check, base_parser, hidden_alias, run_cli
 
-AGENTS = ("optimal", "rnn", "lstm", "transformer")
-ROW_KEYS = ("agent", "metric", "dichotomy", "value", "ci_low", "ci_high", "null_mean", "null_q95", "predicted")
+#: The optimal agent, then the network architectures.
+AGENTS = ("optimal",) + tuple(pipeline.ARCHS)
+ROW_KEYS = ("agent", "ntask", "metric", "dichotomy", "value", "ci_low", "ci_high", "null_mean", "null_q95", "predicted")
 PER_DIM = ("ccgp", "parallelism_bernardi", "parallelism_mean_pairs", "parallelism_regressor_cosine")
 DCI_PARTS = ("disentanglement", "completeness", "informativeness")
 #: Measures with Bernardi's geometric (random-centroid) null in the literature.
 GEOMETRIC = PER_DIM + ("shattering_dimensionality",)
 ALPHA = 0.01                      # family-wise false-alarm probability of one run's checks
 NULL_SAMPLES = 4                  # replicates or networks each null draw is applied to
-#: Network budgets of the report, the same as the network section's (so the networks are shared).
-BUDGETS = {"quick": dict(ntask=(2, 24), networks=2, batches=3000),
-           "default": dict(ntask=(2, 6, 24), networks=3, batches=100_000),
-           "full": dict(ntask=(2, 3, 6, 12, 24), networks=5, batches=100_000)}
 
 
 @dataclass(frozen=True)
 class GeometryConfig:
     """One run of the geometry check."""
 
-    agent: str = "optimal"
+    arch: str = "optimal"         # the optimal agent or a network architecture (AGENTS)
     ntask: tuple = (2, 6, 24)
     D: int = 2                    # latent dimension; networks and the even design need D = 2
     sigma: float = 0.2            # per-step noise sd (latent units)
@@ -83,15 +86,15 @@ class GeometryConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.agent not in AGENTS:
-            raise ValueError(f"agent={self.agent!r} must be one of {AGENTS}")
+        if self.arch not in AGENTS:
+            raise ValueError(f"arch={self.arch!r} must be one of {AGENTS}")
         if not self.ntask or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in self.ntask):
             raise ValueError(f"ntask={self.ntask!r} must be a non-empty list of integers")
         object.__setattr__(self, "ntask", tuple(sorted(set(int(n) for n in self.ntask))))
         if self.D not in (2, 3):
             raise ValueError(f"D={self.D!r} must be 2 or 3 (Bernardi's parallelism pairs (2^(D-1))! pairings)")
-        if self.agent != "optimal" and self.D != 2:
-            raise ValueError(f"D={self.D} must be 2 for agent={self.agent!r}: the networks learn the even 2-D design")
+        if self.arch != "optimal" and self.D != 2:
+            raise ValueError(f"D={self.D} must be 2 for arch={self.arch!r}: the networks learn the even 2-D design")
         if min(self.ntask) < self.D:
             raise ValueError(f"ntask={list(self.ntask)} must be >= D={self.D} (rank C = D, Theorem 3.1)")
         if not (np.isfinite(self.sigma) and self.sigma > 0):
@@ -108,20 +111,19 @@ class GeometryConfig:
 
     def training(self):
         """The networks' training configuration (None for the optimal agent)."""
-        if self.agent == "optimal":
+        if self.arch == "optimal":
             return None
-        from nets.config import ensemble_config
-        return ensemble_config(ntask=list(self.ntask), networks=self.networks, sigma=self.sigma,
-                               batches=self.batches, seed=self.seed, n_stim=self.t, arch=self.agent)
+        return pipeline.train_config(self.arch, list(self.ntask), self.networks, self.sigma, batches=self.batches,
+                                     seed=self.seed, n_stim=self.t)
 
 
 def network_states(training, trials: int, cache, progress: bool, rng, workers: int | None = None
                    ) -> tuple[dict, dict]:
-    """Train or load the ensemble, run it frozen on U(cube) latents: {N: (hidden (K, n, H), x* (K, n, D))}."""
-    from verify.networks.pipeline import run_states, train_or_load
-    ens, summary = train_or_load(training, cache, progress, workers)
-    states = run_states(ens, rng.uniform(-0.5, 0.5, (trials, training.D)), rng)
-    ntask = np.array(ens.config.ntask)
+    """Train or load the ensemble (:func:`verify.networks.pipeline.train_or_load`), run it frozen on
+    U(cube) latents: {N: (hidden (K, n, H), x* (K, n, D))} and the training summary."""
+    ens, summary = pipeline.train_or_load(training, cache, progress, workers)
+    states = pipeline.run_states(ens, rng.uniform(-0.5, 0.5, (trials, training.D)), rng)
+    ntask = pipeline.network_info(ens)["ntask"]
     return {int(N): (states.hidden[ntask == N], states.x_star[ntask == N]) for N in np.unique(ntask)}, summary
 
 
@@ -203,7 +205,7 @@ def measure(states, x, config: GeometryConfig, rng) -> dict:
 
 
 def _rows(agent: str, N: int, measured: dict, predicted: dict | None) -> list[dict]:
-    return [dict(zip(ROW_KEYS, (f"{agent} N={N}", key[0], key[1], m["mean"], m["ci"][0], m["ci"][1],
+    return [dict(zip(ROW_KEYS, (agent, N, key[0], key[1], m["mean"], m["ci"][0], m["ci"][1],
                                 float(np.mean(m["null"])), float(np.quantile(m["null"], 0.95)),
                                 None if predicted is None else float(predicted[key]))))
             for key, m in measured.items()]
@@ -247,7 +249,8 @@ def _checks(comparisons: list, samples: int) -> list[Check]:
 
 
 def run(config: GeometryConfig, out, progress: bool = False, cache=None, workers: int | None = None) -> dict:
-    """All rows, geometric nulls and checks of one agent; networks cached in ``cache`` (default out/networks),
+    """All rows, geometric nulls and checks of one agent; networks cached in ``cache`` (default
+    :func:`verify.networks.runner.cache_folder` of ``out``),
     trained by ``workers`` processes (default: the CPU count; results do not depend on it)."""
     out = Path(out)
     training = config.training()
@@ -257,17 +260,17 @@ def run(config: GeometryConfig, out, progress: bool = False, cache=None, workers
     if training is None:
         groups = {N: optimal_states(config, N, rng_states) for N in config.ntask}
     else:
-        nets, train_summary = network_states(training, config.trials, out / "networks" if cache is None else cache,
+        nets, train_summary = network_states(training, config.trials, cache_folder(out) if cache is None else cache,
                                              progress, rng_states, workers)
         groups = {N: (*nets[N], None) for N in config.ntask}
     for N, (states, x, A) in groups.items():
         measured = measure(states, x, config, rng_nulls)
         predicted = predictions(config, A) if A is not None else None
-        rows += _rows(config.agent, N, measured, predicted)
-        geo += [dict(agent=f"{config.agent} N={N}", metric=k[0], dichotomy=k[1],
+        rows += _rows(config.arch, N, measured, predicted)
+        geo += [dict(agent=config.arch, ntask=N, metric=k[0], dichotomy=k[1],
                      null_mean=float(m["geometric"].mean()), null_q95=float(np.quantile(m["geometric"], 0.95)))
                 for k, m in measured.items() if k[0] in GEOMETRIC]
-        comparisons += _comparisons(config.agent, N, measured, predicted, config)
+        comparisons += _comparisons(config.arch, N, measured, predicted, config)
         samples = states.shape[0]
     return {"config": asdict(config), "rows": rows, "geometric_nulls": geo, "checks": _checks(comparisons, samples),
             "training": train_summary}
@@ -285,24 +288,20 @@ def theory_curve(sigma: float, t: int, ntask) -> dict:
     return {k: np.array([p[k] for p in per_n]) for k in per_n[0]}
 
 
-def _ntask_of(row) -> int:
-    return int(row["agent"].rsplit("N=", 1)[1])
-
-
 def plot_metrics_vs_ntask(rows: list[dict], sigma: float, t: int, path) -> Path:
     """One panel per measure vs N: the optimal agent's theory, each agent's values (95% CI), its null q95."""
-    ntask = sorted({_ntask_of(r) for r in rows})
+    ntask = sorted({r["ntask"] for r in rows})
     theory = theory_curve(sigma, t, ntask)
     fig = Figure(figsize=(13, 6))
     fig.subplots_adjust(left=0.05, right=0.99, bottom=0.09, top=0.95, wspace=0.3, hspace=0.4)
     FigureCanvasAgg(fig)
-    agents = list(dict.fromkeys(r["agent"].rsplit(" N=", 1)[0] for r in rows))
+    agents = list(dict.fromkeys(r["agent"] for r in rows))
     for ax, (metric, dich) in zip(fig.subplots(2, 4).ravel(), PANELS):
         ax.plot(ntask, theory[(metric, dich)], "-", color="gray", label="optimal, theory (large n)")
         for i, agent in enumerate(agents):
             sel = [r for r in rows if r["metric"] == metric and r["dichotomy"] == dich
-                   and r["agent"].rsplit(" N=", 1)[0] == agent]
-            n = np.array([_ntask_of(r) for r in sel]) * (1 + 0.05 * i)
+                   and r["agent"] == agent]
+            n = np.array([r["ntask"] for r in sel]) * (1 + 0.05 * i)
             v = np.array([r["value"] for r in sel])
             lo, hi = (np.array([np.nan if r[k] is None else r[k] for r in sel]) for k in ("ci_low", "ci_high"))
             bars = ax.errorbar(n, v, yerr=np.nan_to_num(np.vstack([v - lo, hi - v])), fmt="o", ms=4, capsize=3,
@@ -342,8 +341,9 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
                    ) -> tuple[str, dict, list[Check]]:
     """The report's geometry part: the optimal agent and the trained RNNs at the budget's N, with nulls.
 
-    ``budget`` is a name of :data:`BUDGETS` (the network section's budgets) or a dict with ``ntask``,
-    ``networks``, ``batches`` and optionally any other :class:`GeometryConfig` field (``trials``, ...).
+    ``budget`` is a name of :data:`verify.networks.budgets.REFERENCE` (its ``ntask``, ``networks`` and
+    ``batches``: the network section's networks) or a dict with ``ntask``, ``networks``, ``batches``
+    and optionally any other :class:`GeometryConfig` field (``trials``, ...).
 
     Networks come from ``cache`` (default ``out / "rnn" / "networks"``, the network section's cache, so
     nothing is trained twice), trained by ``workers`` processes. Files go to ``out / "geometry"``.
@@ -354,15 +354,16 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
     results : JSON-able dict (config, rows, geometric nulls, checks of both agents)
     checks : list of :class:`verify.verdict.Check`
     """
-    if isinstance(budget, str) and budget not in BUDGETS:
-        raise ValueError(f"budget={budget!r} must be one of {tuple(BUDGETS)} or a dict")
-    b = BUDGETS[budget] if isinstance(budget, str) else dict(budget)
+    if isinstance(budget, str) and budget not in REFERENCE:
+        raise ValueError(f"budget={budget!r} must be one of {tuple(REFERENCE)} or a dict")
+    b = ({k: REFERENCE[budget][k] for k in ("ntask", "networks", "batches")} if isinstance(budget, str)
+         else dict(budget))
     name = budget if isinstance(budget, str) else "custom"
     out = Path(out)
     folder = out / "geometry"
     cache = out / "rnn" / "networks" if cache is None else Path(cache)
-    optimal = run(GeometryConfig(agent="optimal", seed=seed, **b), folder, progress)
-    rnn = run(GeometryConfig(agent="rnn", seed=seed, **b), folder, progress, cache=cache, workers=workers)
+    optimal = run(GeometryConfig(arch="optimal", seed=seed, **b), folder, progress)
+    rnn = run(GeometryConfig(arch="rnn", seed=seed, **b), folder, progress, cache=cache, workers=workers)
     rows = optimal["rows"] + rnn["rows"]
     checks = optimal["checks"] + rnn["checks"]
     figure = plot_metrics_vs_ntask(rows, optimal["config"]["sigma"], optimal["config"]["t"],
@@ -371,11 +372,11 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
     results = {"optimal": {k: v for k, v in optimal.items() if k != "checks"},
                "rnn": {k: v for k, v in rnn.items() if k != "checks"}, "checks": [c.to_dict() for c in checks]}
     atomic_write_json(folder / "results.json", results)
-    lines = ["| agent | metric | dichotomy | value | 95% CI | shuffle null mean / q95 | predicted |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| agent | N | metric | dichotomy | value | 95% CI | shuffle null mean / q95 | predicted |",
+             "|---|---|---|---|---|---|---|---|"]
     f = lambda v: "-" if v is None or not np.isfinite(v) else f"{v:.4g}"  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['agent']} | {r['metric']} | {r['dichotomy']} | {f(r['value'])} | "
+        lines.append(f"| {r['agent']} | {r['ntask']} | {r['metric']} | {r['dichotomy']} | {f(r['value'])} | "
                      f"[{f(r['ci_low'])}, {f(r['ci_high'])}] | {f(r['null_mean'])} / {f(r['null_q95'])} | "
                      f"{f(r['predicted'])} |")
     c = optimal["config"]
@@ -392,7 +393,11 @@ def report_section(out, seed: int, progress: bool, budget="default", cache=None,
 def build_parser():
     d = GeometryConfig()
     p = base_parser(__doc__, "python -m verify.geometry", out="runs/geometry", workers=True, allow_large=True)
-    p.add_argument("--agent", choices=AGENTS, default=d.agent, help=f"whose states (default {d.agent})")
+    p.add_argument("--arch", choices=AGENTS, default=d.arch,
+                   help=f"whose states: the optimal agent or a network architecture (default {d.arch})")
+    hidden_alias(p, "--agent", "arch", choices=AGENTS)
+    p.add_argument("--allow-long", action="store_true",
+                   help="run even when the training is estimated to take more than a day (refused otherwise)")
     p.add_argument("--ntask", type=int, nargs="+", default=list(d.ntask), help="task counts N (default 2 6 24)")
     p.add_argument("--D", type=int, default=d.D, choices=(2, 3), help=f"latent dimension (default {d.D})")
     p.add_argument("--sigma", type=float, default=d.sigma, help=f"noise sd per step (default {d.sigma})")
@@ -407,8 +412,6 @@ def build_parser():
     return p
 
 
-#: Memory of one reference network in training (parameters, Adam moments, a batch's activations), bytes.
-TRAINING_BYTES = 10e6
 #: float64 copies of a (samples, trials, state) array the metrics hold at once (states, centred, classifier).
 STATE_COPIES = 6
 
@@ -417,24 +420,31 @@ def check_size(args) -> None:
     """Refuse, before any work, a request whose states cannot fit this machine (--allow-large skips).
 
     The optimal agent keeps --replicates x --trials x N probits; networks --networks x N-values
-    networks' hidden states (64 units) for --trials trials, and train them all at once.
+    networks' hidden states (64 units) for --trials trials, and train them all at once
+    (:func:`verify.networks.size.training_terms`).
     """
     pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
-    samples = pos(args.replicates) if args.agent == "optimal" else pos(args.networks) * len(args.ntask)
-    terms = {f"--trials={args.trials} x --replicates={args.replicates}" if args.agent == "optimal" else
-             f"--trials={args.trials} x --networks={args.networks}": 8.0 * STATE_COPIES * samples * pos(args.trials) * 64,
-             f"--ntask={max(args.ntask)}": 8.0 * STATE_COPIES * samples * pos(args.trials) * pos(max(args.ntask))}
-    if args.agent != "optimal":
-        terms[f"--networks={args.networks} x {len(args.ntask)} task counts (training)"] = samples * TRAINING_BYTES
+    samples = pos(args.replicates) if args.arch == "optimal" else pos(args.networks) * len(args.ntask)
+    per_state = 8.0 * STATE_COPIES * samples * pos(args.trials)
+    terms = {f"--trials={args.trials} x --replicates={args.replicates}" if args.arch == "optimal" else
+             f"--trials={args.trials} x --networks={args.networks}": per_state * 64,
+             f"--ntask={max(args.ntask)}": per_state * pos(max(args.ntask))}
+    if args.arch != "optimal":
+        terms |= training_terms(args.arch, samples, f"--networks={args.networks} x {len(args.ntask)} task counts",
+                                None, ntask=pos(max(args.ntask)), eval_trials=pos(args.trials),
+                                batches=pos(args.batches))
     check_terms(terms, "states of the geometry measures", allow_large=args.allow_large)
 
 
 def _body(args) -> dict:
     check_size(args)
-    config = GeometryConfig(agent=args.agent, ntask=tuple(args.ntask), D=args.D, sigma=args.sigma, t=args.t,
+    config = GeometryConfig(arch=args.arch, ntask=tuple(args.ntask), D=args.D, sigma=args.sigma, t=args.t,
                             networks=args.networks, batches=args.batches, trials=args.trials,
                             replicates=args.replicates, shuffles=args.shuffles, ridge=args.ridge, seed=args.seed)
-    config.training()   # an architecture this build lacks is a usage error, before any work
+    if config.arch != "optimal":
+        check_training_time(config.networks * len(config.ntask) * config.batches,
+                            f"--batches={config.batches} x --networks={config.networks} x {len(config.ntask)} task "
+                            "counts", args.allow_long)
     result = run(config, args.out, progress=show_progress(args), workers=args.workers)
     files = write_outputs(result, args.out)
     return result | {"files": [str(f) for f in files],

@@ -28,13 +28,13 @@ from optimal.agent import log_outputs, optimal_probits
 from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.designs import DESIGN_CHOICES, Design, build_design, resolve_design
-from theory.information import (_ROW_BLOCK as ROW_BLOCK, MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
+from theory.information import (_ROW_BLOCK, MAX_MC_RANK, MIEstimate, axis_aligned_axes, cell_entropy_central_2d,
                                 cell_entropy_mc, log_density_uniform_plus_normal, mi_latent_mle, mi_outputs,
                                 mixture_mi_estimate, whitened_row_map)
 from theory.world import as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
 from infra.cli import UsageError
 from infra.guard import FLOAT, check_terms
-from verify.montecarlo import K_SINGLE
+from analysis.estimates import K_SINGLE
 from verify.verdict import Check, base_parser, run_cli
 
 #: Up to this many evidence steps mu(t) is the mean of a simulated stream, drawn in chunks of at
@@ -212,8 +212,8 @@ def _noiseless_checks(design: Design, t: int, rng, n: int) -> list[Check]:
                       bool(measured.lower <= bound + K_SINGLE * measured.se))
     latent = float(mi_latent_mle(0.0, t, design.D))
     second = Check("latent_information_unbounded", "sigma = 0: mu = x* carries unbounded information "
-                   "(I(x*; mu) = inf, above the outputs' cell entropy)", "inf", latent,
-                   "exact", bool(np.isinf(latent) and latent > measured.upper))
+                   "(I(x*; mu) = inf, above the outputs' cell entropy)", float("inf"), latent,
+                   "exact", bool(np.isinf(latent) and latent > measured.upper), predicted_text="inf")
     return [first, second]
 
 
@@ -234,7 +234,7 @@ def build_parser():
 def memory_terms(D: int, ntask: int, n: int, m: int) -> dict:
     """Estimated peak bytes of :func:`information_checks`, by the parameter driving each term."""
     return {f"--n={n}": 10 * FLOAT * n * (D + ntask),
-            f"--m={m}": 3 * FLOAT * ROW_BLOCK * m + FLOAT * m * D,
+            f"--m={m}": 3 * FLOAT * _ROW_BLOCK * m + FLOAT * m * D,
             f"--ntask={ntask} at --D={D}": 4 * FLOAT * (ntask + D) ** 2}
 
 

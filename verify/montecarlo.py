@@ -11,18 +11,16 @@ One simulation of T evidence steps gives every t = 1..T at once (the estimators 
 - angle spreads: delta method on the mean squared deviation from 90 degrees over independent
   random designs.
 
-Agreement is judged with :meth:`MCEstimate.agrees`: |estimate - prediction| <= k SE, with k from
-:func:`family_k` so that a family of n comparisons has a false-alarm probability <= alpha
+Agreement is judged with :meth:`analysis.estimates.MCEstimate.agrees`: |estimate - prediction| <= k
+SE, with k from :func:`analysis.estimates.family_k` so that a family of n comparisons has a false-alarm
+probability <= alpha
 (Bonferroni on a two-sided normal tail, or a Student-t tail when the SE comes from a handful of
 replicates).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy.special import log_ndtr, ndtr, ndtri
-from scipy.stats import t as student_t
+from scipy.special import log_ndtr
 
 from optimal.agent import optimal_probits
 from optimal.trilateration import recover_mu_from_probits
@@ -32,111 +30,12 @@ from theory.ceilings import reference_variance
 from theory.designs import Design
 from theory.folds import Fold
 from theory.noise import NoiseModel, estimate, estimator_variance, sample_noise
-from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, sample_latents
+from theory.world import as_generator, check_positive_int, sample_latents
+
+from analysis.estimates import MCEstimate, mean_se, r2_estimate
 
 #: Bound on the number of floats in one (trials, T, D) block; larger runs go in chunks of trials.
 _BLOCK_FLOATS = 4_000_000
-
-
-@dataclass(frozen=True)
-class MCEstimate:
-    """A Monte-Carlo estimate, its standard error (arrays of the same shape), and the degrees of
-    freedom of that SE (number of independent units - 1): few replicates give a noisy SE, so
-    their comparisons use Student-t rather than normal quantiles (see :func:`family_k`)."""
-
-    value: np.ndarray
-    se: np.ndarray
-    dof: float = np.inf
-
-    def z_score(self, prediction) -> np.ndarray:
-        """(estimate - prediction) / SE."""
-        return (self.value - np.asarray(prediction, dtype=float)) / self.se
-
-    def agrees(self, prediction, k: float) -> np.ndarray:
-        """|estimate - prediction| <= k SE, element-wise."""
-        return np.abs(self.z_score(prediction)) <= k
-
-
-#: Named tolerance rules: the family-wise false-alarm probability each stands for.
-#: ``single``: one comparison at 4 SE (two-sided normal p = 6.3e-5), the rule of a lone check;
-#: ``screen``: 3 SE (p = 2.7e-3), for a comparison that is one of many rows of a report.
-K_VARIANTS = {"single": float(2.0 * ndtr(-4.0)), "screen": float(2.0 * ndtr(-3.0))}
-
-
-def family_k(n_comparisons: int = 1, alpha: float | None = None, dof: float = np.inf,
-             variant: str | None = None) -> float:
-    """k such that n two-sided k-SE comparisons all pass with probability >= 1 - alpha.
-
-    k = Phi^-1(1 - alpha / (2 n)) for an exactly known SE (``dof`` infinite), or the Student-t
-    quantile with ``dof`` degrees of freedom when the SE is estimated from dof + 1 replicates.
-    ``variant`` (a key of :data:`K_VARIANTS`) names the family rate instead of ``alpha``;
-    without either, alpha = 0.01.
-
-    Examples
-    --------
-    >>> round(family_k(1, 0.05), 2)
-    1.96
-    >>> round(family_k(1, 0.05, dof=7), 2)
-    2.36
-    >>> round(family_k(variant="single"), 12)
-    4.0
-    """
-    n_comparisons = check_positive_int("n_comparisons", n_comparisons)
-    if variant is not None:
-        if variant not in K_VARIANTS:
-            raise ValueError(f"variant={variant!r} must be one of {tuple(K_VARIANTS)}")
-        if alpha is not None:
-            raise ValueError(f"give alpha={alpha!r} or variant={variant!r}, not both")
-        alpha = K_VARIANTS[variant]
-    alpha = 0.01 if alpha is None else alpha
-    if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 1.0):
-        raise ValueError(f"alpha={alpha!r} must lie in (0, 1)")
-    if not dof > 0:
-        raise ValueError(f"dof={dof!r} must be > 0")
-    p = alpha / (2.0 * n_comparisons)
-    return float(-ndtri(p)) if np.isinf(dof) else float(student_t.isf(p, dof))
-
-
-#: The ``single`` rule's k (4 SE): the tolerance of a lone Monte-Carlo check.
-K_SINGLE = family_k(variant="single")
-
-
-def r2_estimate(sq_err, reference_variance: float = LATENT_VARIANCE) -> MCEstimate:
-    """r^2 = 1 - mean(sq_err) / reference variance over trials, with its standard error.
-
-    The one estimator of r^2 of the toolkit: trials are independent, so SE = sd(sq_err) /
-    (sqrt(n) reference variance), with n - 1 degrees of freedom.
-
-    Parameters
-    ----------
-    sq_err : array, shape (n_trials, ...), squared error of each trial (already pooled over
-        coordinates when a pooled r^2 is wanted); n_trials >= 2, finite
-    reference_variance : the denominator of r^2 (default Var(x*_j) = 1/12)
-
-    Returns
-    -------
-    MCEstimate with value and se of shape (...)
-
-    Examples
-    --------
-    >>> est = r2_estimate(np.array([0.0, 1 / 6]))
-    >>> float(est.value), round(float(est.se), 12)
-    (0.0, 1.0)
-    """
-    sq = np.asarray(sq_err, dtype=float)
-    if sq.ndim < 1 or sq.shape[0] < 2:
-        raise ValueError(f"sq_err must have shape (n_trials >= 2, ...); got shape {sq.shape}")
-    if not np.all(np.isfinite(sq)) or np.any(sq < 0):
-        raise ValueError("sq_err must be finite and >= 0")
-    if not (np.isfinite(reference_variance) and reference_variance > 0):
-        raise ValueError(f"reference_variance={reference_variance!r} must be finite and > 0")
-    m = _mean_se(sq)
-    return MCEstimate(1.0 - m.value / reference_variance, m.se / reference_variance, m.dof)
-
-
-def _mean_se(values: np.ndarray, axis: int = 0) -> MCEstimate:
-    n = values.shape[axis]
-    return MCEstimate(values.mean(axis=axis), values.std(axis=axis, ddof=1) / np.sqrt(n), dof=n - 1)
 
 
 def _chunks(n_trials: int, T: int, D: int):
@@ -241,7 +140,7 @@ def mc_protocol_r2(noise: NoiseModel, t, folds: list[Fold], n_train: int, n_test
             half = n_train // 2
             mse = 2.0 * mse - _protocol_mse(mu_tr[:, :half], x_tr[:half], mu_te, x_te)
         r2[r] = 1.0 - mse / reference_variance(fold, normalisation)
-    return _mean_se(r2)
+    return mean_se(r2)
 
 
 def mc_accuracy(design: Design, noise: NoiseModel, T: int, n_trials: int, rng, estimator: str = "mean"
@@ -270,7 +169,7 @@ def mc_accuracy(design: Design, noise: NoiseModel, T: int, n_trials: int, rng, e
         signed = np.where(label[:, None, :], z, -z)
         correct.append((signed > 0).mean(axis=2))
         ce.append(-log_ndtr(signed).mean(axis=2))
-    return _mean_se(np.concatenate(correct)), _mean_se(np.concatenate(ce))
+    return mean_se(np.concatenate(correct)), mean_se(np.concatenate(ce))
 
 
 def mc_imperfect_outputs(design: Design, sigma: float, t: int, v: float, n_trials: int, rng) -> MCEstimate:
@@ -293,7 +192,7 @@ def mc_imperfect_outputs(design: Design, sigma: float, t: int, v: float, n_trial
     mu = x + rng.standard_normal(x.shape) * np.asarray(sigma, dtype=float) / np.sqrt(t)
     z = optimal_probits(mu, design, sigma, t) + np.sqrt(v) * rng.standard_normal((n_trials, design.ntask))
     e = recover_mu_from_probits(z, design, sigma, t) - mu
-    return _mean_se(e[:, :, None] * e[:, None, :])
+    return mean_se(e[:, :, None] * e[:, None, :])
 
 
 def mc_angle_spread(ntask: int, D: int, n_designs: int, rng) -> MCEstimate:
@@ -315,6 +214,6 @@ def mc_angle_spread(ntask: int, D: int, n_designs: int, rng) -> MCEstimate:
     C = G / np.linalg.norm(G, axis=2, keepdims=True)
     j, k = np.triu_indices(D, 1)
     dev2 = ((factor_angles(C)[:, j, k] - 90.0) ** 2).mean(axis=1)
-    msd = _mean_se(dev2)
+    msd = mean_se(dev2)
     spread = np.sqrt(msd.value)
     return MCEstimate(spread, msd.se / (2.0 * spread), msd.dof)

@@ -25,8 +25,8 @@ figure), OUT/results.json, and each part's CSV/PNG files in OUT/theorem31, OUT/c
 OUT/rnn, OUT/geometry. Trained networks (one file per network) and finished sweep points are
 cached under OUT as records (code fingerprint, checksum), so a rerun (or a run after an
 interruption) skips finished work, and work cached by other code is recomputed (--strict-cache:
-refused). Two runs into one OUT take turns (a lock). Exit code 0 when every binding check agrees with
-theory, 1 otherwise, 2 on bad input.
+refused). Two runs into one OUT take turns (a lock). Exit code 0 when the verdict is PASS (every decided
+binding check agrees with theory), 1 on FAIL or NO VERDICT (no binding check decided), 2 on bad input.
 
 Example:  python -m verify --out report/
 """
@@ -40,18 +40,19 @@ from verify import architectures, curves
 import numpy as np
 
 from analysis.decoders import HEADLINE
+from verify.networks.budgets import REFERENCE
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.runner import run as run_networks
 from verify.networks.sections import report_sections as experiment_sections
 from verify.networks.verdicts import claims_by_decoder
-from verify.rnn_report import format_rows, summary, write_outputs
+from verify.networks.report import format_rows, summary, write_outputs
 from infra.store import atomic_write_bytes, atomic_write_json
 from verify.geometry import report_section as geometry_report
 from verify.sweep import SWEEPS, theorem31_checks, theorem31_point, validate_theorem31
 from infra.engine import make_executor, run_sweep
 from infra.cli import show_progress
 from infra.lock import folder_lock
-from verify.verdict import Check, all_passed, base_parser, format_value, run_cli, verdict_line, verdict_word
+from verify.verdict import Check, base_parser, format_value, run_cli, verdict_line, verdict_word
 
 #: Theorem 3.1 points: (label, config). The first group must pass as stated; the second shows
 #: the predicted failures when the theorem's conditions are violated.
@@ -86,18 +87,6 @@ CURVES_RUNS = (
      ("r2_vs_t",)),
 )
 
-#: Network budgets. quick: a smoke test whose real budget finishes in < 3 minutes on 2 cores (claims
-#: its intervals cannot decide are "undecided", never FAIL); full: the published protocol (>= 5
-#: networks per N, 1e5 batches, every experiment).
-BUDGETS = {
-    "quick": dict(ntask=(2, 24), networks=2, batches=3000, eval_trials=4000, n_boot=1000,
-                  experiments=("3a", "3c", "4", "dynamics")),
-    "default": dict(ntask=(2, 6, 24), networks=3, batches=100_000, experiments=("3a", "3c", "4", "dynamics")),
-    "full": dict(ntask=(2, 3, 6, 12, 24), networks=5, batches=100_000,
-                 experiments=("3a", "3c", "4", "dynamics", "5a", "5c")),
-}
-
-
 @dataclass(frozen=True)
 class Section:
     """One part of the report: its checks, figures, timing and a short measurement text."""
@@ -122,13 +111,14 @@ def theorem31_section(out: Path, seed: int, workers: int | None, progress: bool,
     checks = []
     for (label, _), record in zip(THEOREM31_POINTS, sweep.records):
         if record["status"] == "failed":
-            checks.append(Check(f"[{label}] run", "the check ran", "ran", record["error"], "-", False))
+            checks.append(Check(f"[{label}] run", "the check ran", None, None, "-", False,
+                                measured_text=record["error"]))
             continue
         try:
             checks += [replace(c, name=f"[{label}] {c.name}") for c in theorem31_checks(record["result"])]
         except ValueError as exc:          # a result that breaks the schema is a failed check, not bad input
-            checks.append(Check(f"[{label}] result", "the check returned readable verdicts", "readable", str(exc),
-                                "-", False))
+            checks.append(Check(f"[{label}] result", "the check returned readable verdicts", None, None, "-", False,
+                                measured_text=str(exc)))
     section = Section(
         "Theorem 3.1: trilateration and the disentangled latent state",
         "If rank(C) = D <= N and sigma > 0, the optimal outputs determine mu(t) in closed form, so any "
@@ -181,7 +171,7 @@ def networks_section(out: Path, budget: str, seed: int, progress: bool, workers:
                      dask: str | None = None) -> tuple[Section, dict]:
     """Trained networks: four named decoders on the same states (ridge_cv the headline, the
     others sensitivity rows), bootstrap intervals over networks x folds, calibration, angles."""
-    config = NetworkCheckConfig(**BUDGETS[budget], seed=seed)
+    config = NetworkCheckConfig(**REFERENCE[budget], seed=seed)
     start = time.perf_counter()
     result = run_networks(config, out / "rnn", progress=progress, cache=out / "rnn" / "networks", workers=workers,
                           dask=dask)
@@ -218,7 +208,7 @@ def geometry_section(out: Path, budget: str, seed: int, progress: bool, workers:
     """The field's geometry measures (CCGP, parallelism, shattering, participation ratio, DCI) vs N for
     the optimal agent (closed forms, Monte Carlo) and the trained RNNs of the network section, with nulls."""
     start = time.perf_counter()
-    nets = {k: BUDGETS[budget][k] for k in ("ntask", "networks", "batches")}    # the network section's networks
+    nets = {k: REFERENCE[budget][k] for k in ("ntask", "networks", "batches")}    # the network section's networks
     text, results, checks = geometry_report(out, seed, progress, nets, cache=out / "rnn" / "networks",
                                             workers=workers)
     section = Section(
@@ -236,7 +226,7 @@ def architectures_section(out: Path, budget: str, seed: int, progress: bool, wor
                           ) -> tuple[Section, dict]:
     """Fig. 3b/3c: the RNN, non-leaky RNN, LSTM and transformer side by side (the --full budget only)."""
     start = time.perf_counter()
-    nets = {k: v for k, v in BUDGETS[budget].items() if k != "experiments"}
+    nets = {k: v for k, v in REFERENCE[budget].items() if k != "experiments"}
     result = architectures.run(out / "architectures", nets, seed, progress, cache=out / "rnn" / "networks",
                                workers=workers)
     section = Section(
@@ -267,10 +257,12 @@ def experiments_section(out: Path, budget: str, seed: int, progress: bool, worke
     return section, results
 
 
-def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
-    """report.md: a summary table, then one part per section with its checks and figures."""
+def render_markdown(sections, out: Path, seconds: float) -> str:
+    """report.md: a summary table, then one part per section with its checks and figures; the top
+    line is the verdict word of every check (:func:`verify.verdict.verdict_word`)."""
+    checks = [c for s in sections for c in s.checks]
     lines = ["# multitask-disentangle verification report", "",
-             f"Verdict: **{'PASS' if passed else 'FAIL'}** ({verdict_line([c for s in sections for c in s.checks])}); "
+             f"Verdict: **{verdict_word(checks)}** ({verdict_line(checks)}); "
              f"total time {seconds:.0f} s.", "",
              "| part | checks | verdict | time (s) |", "|---|---|---|---|"]
     for s in sections:
@@ -282,15 +274,16 @@ def render_markdown(sections, out: Path, passed: bool, seconds: float) -> str:
             lines += ["**Measurement.**", "", s.text, ""]
         lines += ["| check | predicted | measured | tolerance | verdict |", "|---|---|---|---|---|"]
         for c in s.checks:
-            lines.append(f"| {c.name} | {_cell(c.predicted)} | {_cell(c.measured)} | {c.tolerance} | {c.verdict} |")
+            lines.append(f"| {c.name} | {_cell(c.predicted, c.predicted_text)} | "
+                         f"{_cell(c.measured, c.measured_text)} | {c.tolerance} | {c.verdict} |")
         for caption, path in s.figures:
             lines += ["", f"![{caption}]({Path(path).relative_to(out).as_posix()})", f"*{caption}*"]
     return "\n".join(lines) + "\n"
 
 
-def _cell(v) -> str:
+def _cell(v, text: str = "") -> str:
     """A Markdown table cell: :func:`verify.verdict.format_value` with pipes escaped."""
-    return format_value(v).replace("|", "/")
+    return format_value(v, text).replace("|", "/")
 
 
 def build_parser():
@@ -335,8 +328,8 @@ def _report(args) -> dict:
             sections.append(s)
     seconds = time.perf_counter() - start
     checks = [c for s in sections for c in s.checks]
-    passed = all_passed(checks)
-    report = render_markdown(sections, out, passed, seconds)
+    passed = verdict_word(checks) == "PASS"
+    report = render_markdown(sections, out, seconds)
     atomic_write_bytes(out / "report.md", report.encode())
     atomic_write_json(out / "results.json", {"budget": budget, "seconds": seconds, "passed": passed,
                                              "sections": [{"title": s.title, "seconds": s.seconds,

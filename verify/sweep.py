@@ -17,7 +17,9 @@ Sweeps:
              rank(C) = k < D); parameters of verify.sweep.R2Config
   theorem31  the checks of python -m verify.theorem31; parameters of Theorem31Config
 
-Grid values are comma-separated (D=2,3); integer parameters also take a:b (range(a, b)).
+Grid values are comma-separated (D=2,3); integer parameters and --seed also take a range a:b[:step]
+with both ends included (D=2:4 is 2, 3, 4; --seed 0:2 is 0, 1, 2; verify.ranges). A grid of more
+than MAX_POINTS (100,000) points is refused before any work, with its count.
 
 Example:  python -m verify.sweep r2 --grid D=2,3 ntask=3,6 sigma=0.1,0.2 --seed 0,1 --workers 2
 
@@ -43,8 +45,9 @@ from optimal.agent import log_outputs, optimal_probits, running_mle
 from theory.identifiability import diagnose
 from optimal.trilateration import recover_mu_from_log_outputs
 from theory.world import LATENT_VARIANCE, check_positive_int, check_sigma, sample_evidence, sample_latents
-from verify.montecarlo import K_SINGLE, r2_estimate
+from analysis.estimates import K_SINGLE, r2_estimate
 from verify.theorem31 import Theorem31Config, make_config_design, memory_terms
+from verify.ranges import is_range, parse_range
 from verify.verdict import Check
 from verify.theorem31 import run as run_theorem31
 from infra.engine import (CACHED, DONE, FAILED, Grid, InProcessExecutor, SweepResult, cached_records, make_executor,
@@ -109,7 +112,7 @@ def r2_verdict(sq_err: np.ndarray, predicted: float) -> dict:
 
     Returns
     -------
-    dict with ``r2``, ``r2_predicted``, ``r2_se`` (from :func:`verify.montecarlo.r2_estimate`) and
+    dict with ``r2``, ``r2_predicted``, ``r2_se`` (from :func:`analysis.estimates.r2_estimate`) and
     ``passed`` = |r2 - predicted| <= K_SINGLE * SE
     """
     sq_err = np.asarray(sq_err, dtype=float)
@@ -177,8 +180,8 @@ class SweepSpec:
     config: str     # "module:Class", a frozen dataclass whose defaults and validation the points use
     validate: str = ""  # "module:function", result (dict) -> None, ValueError when a cached result is bad
     #: packages and modules the results depend on: their source hash keys the cache
-    depends: tuple = ("theory", "optimal", "infra", "verify.theorem31", "verify.information_mc",
-                      "verify.montecarlo", "verify.sweep", "verify.verdict")
+    depends: tuple = ("theory", "optimal", "infra", "analysis.estimates", "verify.theorem31",
+                      "verify.information_mc", "verify.montecarlo", "verify.sweep", "verify.verdict")
 
     def resolve(self):
         """(point function, config class, validator or None); ValueError if a module is missing."""
@@ -237,7 +240,8 @@ def parse_value(name: str, text: str, hint):
 
 
 def parse_axis(item: str, hints: dict) -> tuple[str, Sequence]:
-    """``"KEY=V1,V2"`` (or ``KEY=a:b`` for an integer parameter, a ``range``) -> (KEY, values)."""
+    """``"KEY=V1,V2"`` (or ``KEY=a:b[:step]`` for an integer parameter, both ends included:
+    :func:`verify.ranges.parse_range`) -> (KEY, values)."""
     key, sep, values = item.partition("=")
     key = key.strip()
     if not sep or not key or not values.strip():
@@ -245,12 +249,8 @@ def parse_axis(item: str, hints: dict) -> tuple[str, Sequence]:
     if key not in hints:
         raise ValueError(f"--grid parameter {key!r} is unknown; parameters: {', '.join(hints)}")
     hint = hints[key]
-    if ":" in values and int in (typing.get_args(hint) or (hint,)):
-        lo, _, hi = values.partition(":")
-        lo, hi = parse_value(key, lo, int), parse_value(key, hi, int)
-        if hi <= lo:
-            raise ValueError(f"--grid range {key}={values} is empty (need a < b in a:b)")
-        return key, range(lo, hi)
+    if is_range(values) and int in (typing.get_args(hint) or (hint,)):
+        return key, parse_range(key, values)
     parts = values.split(",")
     if any(not p.strip() for p in parts):
         raise ValueError(f"--grid item {item!r} has an empty value")
@@ -259,6 +259,9 @@ def parse_axis(item: str, hints: dict) -> tuple[str, Sequence]:
 
 #: Memory the sweep itself holds per point (its dict, record, summary row), for the size guard.
 BYTES_PER_POINT = 4096
+#: Most points of one sweep: each is a task with a result file, so even the fastest point (~10 ms)
+#: makes 1e5 points a quarter of an hour of bookkeeping alone; a larger grid is refused with its count.
+MAX_POINTS = 100_000
 
 
 def build_grid(spec: SweepSpec, items: list[str], seeds: str, allow_large: bool = False,
@@ -278,10 +281,14 @@ def build_grid(spec: SweepSpec, items: list[str], seeds: str, allow_large: bool 
             raise ValueError(f"--grid parameter {key!r} given twice (give seeds with --seed)")
         axes[key] = values
     axes["seed"] = parse_axis(f"seed={seeds}", hints)[1]
-    if any(s < 0 for s in axes["seed"]):
-        raise ValueError(f"--seed={seeds!r}: seeds must be integers >= 0")
-    n_points = math.prod(len(v) for v in axes.values())
+    n_points = math.prod(len(v) for v in axes.values())       # len of a range: no value is listed
     biggest = max(axes, key=lambda k: len(axes[k]))
+    if n_points > MAX_POINTS:
+        flag = f"--seed={seeds}" if biggest == "seed" else f"--grid {biggest}"
+        raise ValueError(f"{flag} ({len(axes[biggest])} values): the grid has {n_points} points, more than "
+                         f"{MAX_POINTS} (verify.sweep.MAX_POINTS)")
+    if min(axes["seed"]) < 0:
+        raise ValueError(f"--seed={seeds!r}: seeds must be integers >= 0")
     check_request(n_points * BYTES_PER_POINT, f"--grid {biggest} ({len(axes[biggest])} values)",
                   f"{n_points} points", allow_large=allow_large)
     grid = Grid.from_dict(axes)
@@ -313,9 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("sweep", help=f"registered sweep: {', '.join(SWEEPS)}")
     p.add_argument("--grid", nargs="*", action="extend", default=[], metavar="KEY=V1,V2",
-                   help="parameter lists; the grid is their cartesian product (several --grid options "
-                        "add up; a parameter given twice is an error)")
-    p.add_argument("--seed", default="0", help="seeds >= 0, comma-separated or a:b (default 0)")
+                   help="parameter lists KEY=V1,V2 or, for integers, KEY=a:b (both ends included); the grid is "
+                        "their cartesian product (several --grid options add up; a parameter given twice is an "
+                        f"error; at most {MAX_POINTS} points)")
+    p.add_argument("--seed", default="0",
+                   help="seeds >= 0, comma-separated or a range a:b, both ends included (0:2 is 0, 1, 2; default 0)")
     p.add_argument("--out", default="sweeps", help="output folder (default sweeps/); checked for writing first")
     p.add_argument("--workers", type=int, default=None,
                    help="local processes (0 or 1: in-process; default the CPU count)")
@@ -391,7 +400,8 @@ def main(argv=None) -> int:
                                           if r["status"] != FAILED)
     if args.json:
         print(strict_json({"config": config, "summary": summary, "points": list(sweep.records),
-                           "files": files, "folder_points": len(folder.records), "passed": passed}))
+                           "files": [files["csv"], files["json"]], "folder_points": len(folder.records),
+                           "passed": passed}))
     else:
         if not args.quiet:
             print(_point_table(list(sweep.records), [k for k, v in grid.axes if len(v) > 1] or ["seed"]))

@@ -43,7 +43,7 @@ from optimal.trilateration import (EPS, ROUNDING_FACTOR, recover_mu_from_latent,
 from theory.designs import DESIGN_CHOICES, Design, build_design, make_design, resolve_design
 from theory.world import LATENT_VARIANCE, as_generator, check_positive_int, check_sigma, sample_evidence, sample_latents
 from verify.information_mc import check_resolvable, information_checks
-from verify.montecarlo import K_SINGLE, r2_estimate
+from analysis.estimates import K_SINGLE, r2_estimate
 from infra.cli import show_progress
 from infra.guard import FLOAT, check_terms
 from verify.verdict import Check, base_parser, run_cli
@@ -297,7 +297,7 @@ def _noiseless_checks(config, design, diag, streams, progress) -> tuple[list[Che
         Check("cells_not_points", "outputs take at most sum_{k<=D} C(N,k) values (cells of the arrangement)",
               max_cells, len(patterns), "<= predicted", len(patterns) <= max_cells),
         Check("point_not_identified", "x* varies within cells: the best decoder from outputs (cell mean) has MSE > 0",
-              "> 0", mse, f"MSE > {K_SINGLE:g} SE (SE = {se:.2g})", mse > K_SINGLE * se),
+              0.0, mse, f"MSE > {K_SINGLE:g} SE (SE = {se:.2g})", mse > K_SINGLE * se, predicted_text="> 0"),
         _r2_check((mu - x) ** 2, 0.0, config.t),
     ]
     return checks, {"cells_seen": len(patterns)}

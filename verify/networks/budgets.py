@@ -1,16 +1,20 @@
-"""Budgets of the network experiments, per experiment group, and the time they take.
+"""The one table of network budgets, and the training they take.
 
-:data:`FULL` holds the published budgets (``python -m verify --full``): 5 networks per setting and
+:data:`REFERENCE` holds the budgets of the reference networks (N = 2 .. 24 at sigma 0.2) that the
+report's network, geometry and architecture parts share (``python -m verify --quick``, default,
+``--full``). :data:`FULL` holds the published budgets (``python -m verify --full``): 5 networks per setting and
 1e5 training batches, the axes of the paper's figures. :data:`QUICK` holds smoke budgets that
 finish in about a minute each on 2 cores (their intervals mostly cannot decide: "undecided").
-Each entry is a set of :class:`verify.networks.config.NetworkCheckConfig` overrides.
-:func:`network_batches` counts what a budget trains; with a measured rate (network-batches per
+Each entry is a set of :class:`verify.networks.config.NetworkCheckConfig` overrides, named for the
+figure or experiment it reproduces (its own ensembles:
+:attr:`verify.networks.experiment.Experiment.ensemble`). :func:`network_batches` (:func:`config_batches` of a built configuration) counts
+what a budget trains; with a measured rate (network-batches per
 second, printed by every run) :func:`estimate_seconds` gives its wall time.
 """
 from __future__ import annotations
 
 from verify.networks.config import NetworkCheckConfig
-from verify.networks.registry import REGISTRY, available
+from verify.networks.registry import REGISTRY
 
 _PUBLISHED = dict(networks=5, batches=100_000)
 
@@ -25,6 +29,18 @@ FULL = {
     "noise": dict(ntask=(24,), noises=("gaussian", "anisotropic", "ar1", "gumbel"), experiments=("noise",),
                   **_PUBLISHED),
     "multiplicative": dict(mult_ntask=(4, 8, 12, 24), experiments=("multiplicative",), **_PUBLISHED),
+}
+
+#: The reference experiments (Fig. 3a, 3c, tuning, dynamics) every budget of the report runs.
+REFERENCE_EXPERIMENTS = ("3a", "3c", "4", "dynamics")
+#: Reference networks by report budget. quick: a smoke test whose real budget finishes in < 3 minutes
+#: on 2 cores (claims its intervals cannot decide are "undecided", never FAIL); full: the published
+#: protocol (>= 5 networks per N, 1e5 batches, 5a and 5c too).
+REFERENCE = {
+    "quick": dict(ntask=(2, 24), networks=2, batches=3000, eval_trials=4000, n_boot=1000,
+                  experiments=REFERENCE_EXPERIMENTS),
+    "default": dict(ntask=(2, 6, 24), networks=3, batches=100_000, experiments=REFERENCE_EXPERIMENTS),
+    "full": FULL["reference"],
 }
 
 _SMOKE = dict(networks=2, batches=3000, eval_trials=4000, n_boot=1000)
@@ -42,26 +58,24 @@ QUICK = {
 BUDGETS = {"quick": QUICK, "full": FULL}
 
 
-def runnable(budget: dict) -> dict:
-    """The entries of ``budget`` whose experiments the installed nets can train."""
-    have = set(available())
-    return {name: entry for name, entry in budget.items() if set(entry["experiments"]) <= have}
-
-
-def network_batches(overrides: dict, seed: int = 0) -> int:
-    """Network-batches one budget entry trains (each experiment group's ensembles counted once)."""
-    config = NetworkCheckConfig(**overrides, seed=seed)
+def config_batches(config: NetworkCheckConfig) -> int:
+    """Network-batches a configuration trains (each ensemble's networks counted once)."""
     total, seen = 0, set()
     for name in config.experiments:
         e = REGISTRY[name]
-        if e.group in seen:
+        if e.ensemble in seen:
             continue
-        seen.add(e.group)
+        seen.add(e.ensemble)
         specs = e.networks(config)
         total += sum(s.K * s.batches for s in (specs if isinstance(specs, list) else [specs]))
     return total
 
 
+def network_batches(overrides: dict, seed: int = 0) -> int:
+    """Network-batches one budget entry trains (:func:`config_batches` of its configuration)."""
+    return config_batches(NetworkCheckConfig(**overrides, seed=seed))
+
+
 def estimate_seconds(budget: dict, rate: float) -> dict:
-    """{entry: seconds} at ``rate`` network-batches per second (training only; runnable entries)."""
-    return {name: network_batches(entry) / rate for name, entry in runnable(budget).items()}
+    """{entry: seconds} at ``rate`` network-batches per second (training only)."""
+    return {name: network_batches(entry) / rate for name, entry in budget.items()}

@@ -19,11 +19,16 @@ D = 2
 EVAL_TRIALS = 21_336
 #: Experiments whose row-space ceilings exist for the full-range normalisation only.
 SWEEPS_FULLRANGE = {"5b", "large_n", "hidden_size"}
+#: Protocol options (docs/reference-differences.md): the reference code's first, the toolkit's variant second.
+S3B_PROBES = ("uniform", "prior")
+NOISE_PROBES = ("gaussian", "training")
+SPARSENESS_DEFINITIONS = ("reference", "active_median")
+DESIGNS_5B = ("random", "even")
 
 
 @dataclass(frozen=True)
 class NetworkCheckConfig:
-    """One run of the network checks (see :mod:`verify.rnn` for the meaning of each option)."""
+    """One run of the network checks (see :mod:`verify.networks.cli` for the meaning of each option)."""
 
     ntask: tuple = (2, 3, 6, 12, 24)
     networks: int = 5                   # per N (and per sigma for 5c)
@@ -48,14 +53,18 @@ class NetworkCheckConfig:
     large_Ds: tuple = (2, 4)                        # ... at these latent dimensions
     rhos: tuple = (0.0, 0.3, 0.6, 0.9)              # experiment S3b: copula correlations
     noises: tuple = ("gaussian", "anisotropic", "ar1", "gumbel")   # noise variants
-    noise_scales: tuple = (0.5, 1.5)                # anisotropic: per-coordinate multipliers of sigma
-    noise_a: float = 0.5                            # AR(1) coefficient
+    aniso_scales: tuple = (1.0, 2.0)                # anisotropic: per-coordinate multipliers of sigma
+    ar1_a: float = 0.7                            # AR(1) coefficient (the reference code's, as verify.curves)
     mult_ntask: tuple = (4, 8, 12, 24)              # multiplicative boundaries (multiples of 4)
+    s3b_probe: str = "uniform"          # S3b probe latents: uniform (reference, generalize.py) | prior (copula)
+    noise_probe: str = "gaussian"       # noise variants probed with: gaussian sigma (reference) | training noise
+    sparseness: str = "reference"       # S6: reference (sparsity.py) | active_median (the toolkit's earlier one)
+    design_5b: str = "random"           # 5b boundaries: random unit normals, b = 0 (reference) | even (at D = 2)
     experiments: tuple = ("3a", "3c", "4", "dynamics")
     seed: int = 0
 
     def __post_init__(self):
-        from verify.networks.registry import ALL, NEEDS, REGISTRY
+        from verify.networks.registry import REGISTRY
 
         if not self.ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < D for n in self.ntask):
             raise ValueError(f"ntask={list(self.ntask)!r} must be integers >= D={D} (Theorem 3.1 needs "
@@ -89,10 +98,10 @@ class NetworkCheckConfig:
             raise ValueError(f"rhos={list(self.rhos)!r} must be finite with -1 < rho < 1")
         if not self.noises or any(k not in NOISE_KINDS for k in self.noises):
             raise ValueError(f"noises={list(self.noises)!r} must be a non-empty subset of {NOISE_KINDS}")
-        if len(self.noise_scales) != D or any(not np.isfinite(s) or s <= 0 for s in self.noise_scales):
-            raise ValueError(f"noise_scales={list(self.noise_scales)!r} must be {D} finite numbers > 0")
-        if not (np.isfinite(self.noise_a) and -1 < self.noise_a < 1):
-            raise ValueError(f"noise_a={self.noise_a!r} must be finite with -1 < a < 1")
+        if len(self.aniso_scales) != D or any(not np.isfinite(s) or s <= 0 for s in self.aniso_scales):
+            raise ValueError(f"aniso_scales={list(self.aniso_scales)!r} must be {D} finite numbers > 0")
+        if not (np.isfinite(self.ar1_a) and -1 < self.ar1_a < 1):
+            raise ValueError(f"ar1_a={self.ar1_a!r} must be finite with -1 < a < 1")
         if not self.mult_ntask or any(isinstance(n, bool) or not isinstance(n, int) or n < 4 or n % 4
                                       for n in self.mult_ntask):
             raise ValueError(f"mult_ntask={list(self.mult_ntask)!r} must be positive multiples of 4 (one block "
@@ -100,14 +109,13 @@ class NetworkCheckConfig:
         if self.normalisation != "fullrange" and set(self.experiments) & SWEEPS_FULLRANGE:
             raise ValueError(f"normalisation={self.normalisation!r}: experiments "
                              f"{sorted(set(self.experiments) & SWEEPS_FULLRANGE)} have full-range ceilings only")
-        pending = sorted(set(self.experiments) & (set(ALL) - set(REGISTRY)))
-        if pending:
-            raise ValueError(f"experiments {pending} need the training fields "
-                             f"{sorted({NEEDS[n] for n in pending})} of nets.config.TrainConfig, which the installed "
-                             f"nets does not have")
         unknown = set(self.experiments) - set(REGISTRY)
         if unknown or not self.experiments:
             raise ValueError(f"experiments={self.experiments!r} must be a non-empty subset of {tuple(REGISTRY)}")
+        for name, allowed in (("s3b_probe", S3B_PROBES), ("noise_probe", NOISE_PROBES),
+                              ("sparseness", SPARSENESS_DEFINITIONS), ("design_5b", DESIGNS_5B)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be one of {allowed}")
         if self.seed < 0:
             raise ValueError(f"seed={self.seed} must be >= 0")
         own = arch_options(self.arch)

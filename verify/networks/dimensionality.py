@@ -1,7 +1,10 @@
 """Experiment 5b: OOD r^2 and decoder angles vs the latent dimension D, per number of tasks N.
 
-One ensemble per D (the even design at D = 2, random unit-normal designs above; the encoder
-D -> 100 -> 100 -> 40 of ``--encoder mlp``), every N of ``--ntask`` in each. Folds: held-out
+One ensemble per D, every N of ``--ntask`` in each (the encoder D -> 100 -> 100 -> 40 of
+``--encoder mlp``). Design (``NetworkCheckConfig.design_5b``, docs/reference-differences.md):
+``"random"`` (default, the reference's ``tasks.LinearClassificationHighDim``: unit normals
+c_i = g_i / |g_i|, g_i ~ N(0, I_D), boundaries through the origin, b = 0) at every D, D = 2
+included; ``"even"``: the even design of 3a at D = 2, random designs above. Folds: held-out
 orthants for D <= 3, half-spaces x_j > 0 above (``theory.folds.ood_folds(D, "auto")``; rows say
 which in ``fold_scheme``). Theory line per row (:mod:`theory.dimensionality`), from the networks'
 own designs: identifiable (rank C = D <= N) rows carry the protocol line of that D and fold
@@ -28,19 +31,20 @@ from verify.networks.experiment import Experiment, by_value, training_kwargs
 from verify.networks.sweep_figures import plot_angles_sweep, plot_sweep
 
 
-def design_name(D: int) -> str:
-    """The even design at D = 2 (as in 3a), random unit-normal designs above."""
-    return "even" if D == 2 else "random"
+def design_name(D: int, design: str = "random") -> str:
+    """The design of the ensemble at D: random unit normals at every D (``design="random"``), or the even
+    design at D = 2 and random ones above (``design="even"``)."""
+    return "even" if design == "even" and D == 2 else "random"
 
 
-def ensembles(config, Ds, ntask) -> list:
-    """One TrainConfig per D, with every N of ``ntask``."""
+def ensembles(config, Ds, ntask, design: str) -> list:
+    """One TrainConfig per D, with every N of ``ntask``, on :func:`design_name` (D, design)."""
     return [pipeline.train_config(config.arch, ntask=list(ntask), networks=config.networks, sigma=config.sigma,
-                                  D=int(D), design=design_name(D), **training_kwargs(config)) for D in Ds]
+                                  D=int(D), design=design_name(D, design), **training_kwargs(config)) for D in Ds]
 
 
 def networks(config):
-    return ensembles(config, config.Ds, config.ntask)
+    return ensembles(config, config.Ds, config.ntask, config.design_5b)
 
 
 def settings(config, info):
@@ -55,6 +59,7 @@ def row_theory(info, setting, t, config) -> dict:
     ceilings = [design_ceiling(d, s2) for d in designs]
     reduced = [design_ceiling(d, s2 / verdicts.EVIDENCE_FRACTION) for d in designs]
     return {"D": D, "ntask": int(info["ntask"][setting.networks[0]]), "cell": f"D={D},N={setting.value}",
+            "design": designs[0].name,
             "identifiable": bool(min(ranks) == D), "rank_C": min(ranks), "fold_scheme": ood_folds(D)[0].scheme,
             "r2_protocol": float(np.mean(ceilings)), "r2_protocol_identifiable": identifiable_ceiling(D, s2),
             "r2_line_half_evidence": float(np.mean(reduced)),
@@ -88,7 +93,7 @@ def verdicts_5b(config, rows, values, rng, extras):
     if lower:
         checks.append(verdicts.claim("lower_when_ntask_below_D", "at each D, the largest N < D decodes worse than "
                                      "the smallest N >= D (Fig. 5b)", lower, "difference > 0",
-                                     "whole 95% bootstrap interval of each difference above 0"))
+                                     "whole 95% t interval of each difference above 0"))
     else:
         skipped.append("lower_when_ntask_below_D: no D with both N < D and N >= D cells in this run")
     notes = [verdicts.below_ceiling(rs, "cell", label) for rs, label in ((good, "identifiable"),
@@ -110,4 +115,4 @@ def figure(group, folder, budget) -> list:
 
 
 DIMENSIONALITY = Experiment("5b", "OOD r^2 and angles vs the latent dimension D, per N", "ntask", networks, settings,
-                            verdicts_5b, group="dimensionality", row_theory=row_theory, figure=figure)
+                            verdicts_5b, ensemble="dimensionality", row_theory=row_theory, figure=figure)

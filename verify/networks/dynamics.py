@@ -52,4 +52,4 @@ def verdicts_dynamics(config, rows, values, rng, extras):
 
 
 DYNAMICS = Experiment("dynamics", "PCA trajectories and fixed points", None, ntask.networks,
-                      verdicts=verdicts_dynamics, extra=dynamics)
+                      verdicts=verdicts_dynamics, extra=dynamics, output="dynamics")

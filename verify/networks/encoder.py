@@ -72,4 +72,4 @@ def figure(group, folder, budget) -> list:
 
 
 ENCODER = Experiment("S1", "OOD r^2 vs N, ReLU vs quadratic encoder", "ntask", networks, settings, verdicts_S1,
-                     group="encoder", row_theory=row_theory, figure=figure)
+                     ensemble="encoder", row_theory=row_theory, figure=figure)

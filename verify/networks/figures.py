@@ -83,7 +83,7 @@ def plot_calibration(rows, figures, path) -> None:
             zs = np.asarray(cur["z_centre"])
             zmax = max(zmax, np.nanmax(np.abs(zs)))
             ax.plot(zs[0], np.asarray(cur["optimal_mean"])[0], "k-", lw=2, label="optimal logit $l^*(z)$ (binned)")
-            for k, z, curve, a in zip(cur["networks"], zs, cur["logit_mean"], cur["slope"]):
+            for k, z, curve, a in zip(cur["network_indices"], zs, cur["logit_mean"], cur["slope"]):
                 (line,) = ax.plot(z, curve, "o", ms=3, label=f"network {k} (binned)")
                 ax.plot(z, a * z, "--", lw=0.8, color=line.get_color(), label=f"network {k}: calibrated {a:.2f} z")
         ax.set_xlim(-zmax * 1.05, zmax * 1.05)

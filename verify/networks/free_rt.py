@@ -34,4 +34,4 @@ def verdicts_5a(config, rows, values, rng, extras):
 
 
 FREE_RT = Experiment("5a", "free RT: OOD r^2 vs evidence time t", "t", networks, settings, verdicts_5a,
-                     group="free_rt", row_theory=row_theory)
+                     ensemble="free_rt", row_theory=row_theory)

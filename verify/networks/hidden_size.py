@@ -52,9 +52,9 @@ def capacity_note(rows) -> Check:
     worst = max(narrow, key=lambda r: r["decoders"]["whole_cube"]["median"] - r["r2_bound_any_state"])
     excess = worst["decoders"]["whole_cube"]["median"] - worst["r2_bound_any_state"]
     return Check("whole_cube_within_capacity", f"note: the whole-cube decoder's median r^2 at H = {worst['hidden']} "
-                 f"< D is at most min(H, D) / D", f"<= {worst['r2_bound_any_state']:.4g}",
+                 f"< D is at most min(H, D) / D", worst["r2_bound_any_state"],
                  float(worst["decoders"]["whole_cube"]["median"]), "median (finite-sample r^2 may exceed by noise)",
-                 bool(excess <= 0), binding=False)
+                 bool(excess <= 0), binding=False, predicted_text=f"<= {worst['r2_bound_any_state']:.4g}")
 
 
 def verdicts_hidden(config, rows, values, rng, extras):
@@ -73,7 +73,7 @@ def verdicts_hidden(config, rows, values, rng, extras):
                                      rng, config.n_boot) for i in narrow]
         checks.append(verdicts.claim("capacity_binds_below_D", f"every H < D = {rows[0]['D']} decodes worse than H = "
                                      f"{rows[j]['hidden']}", parts, "difference > 0",
-                                     "whole 95% bootstrap interval of each difference above 0"))
+                                     "whole 95% t interval of each difference above 0"))
         checks.append(capacity_note(rows))
     else:
         skipped.append(f"capacity_binds_below_D: needs hidden sizes below and at or above D = {rows[0]['D']}")
@@ -92,4 +92,4 @@ def figure(group, folder, budget) -> list:
 
 
 HIDDEN_SIZE = Experiment("hidden_size", "OOD r^2 vs hidden size H with the capacity line", "hidden", networks,
-                         settings, verdicts_hidden, group="hidden_size", row_theory=row_theory, figure=figure)
+                         settings, verdicts_hidden, ensemble="hidden_size", row_theory=row_theory, figure=figure)

@@ -14,6 +14,7 @@ from analysis.bootstrap import interval
 from analysis.calibration import calibrate
 from analysis.decoders import (DECODERS, HEADLINE, encoding_axes, fit_linear_decoder, fold_splits, lstsq,
                                pairwise_angles, reference_adam, ridge_cv)
+from optimal.estimates import matched_sigma
 
 READOUTS = ("decision", "last_stimulus")
 
@@ -22,12 +23,22 @@ def _interval(values, rng, n_boot) -> dict:
     return interval(values, rng, n_boot).to_dict()
 
 
-def _design_groups(info, idx) -> list:
-    """Positions (into idx) of networks sharing a design and sigma: calibrated together."""
+def _noise_sd(states, info, k) -> np.ndarray:
+    """Network k's per-axis matched sd sqrt(t v_d) of its mu (:func:`optimal.estimates.matched_sigma`),
+    shape (D,): the sd that makes the optimal probits of :func:`analysis.calibration.calibrate` those of the
+    probe's noise model (per-axis for anisotropic noise, GLS for AR(1), the posterior for Gumbel). States
+    without ``mu_var`` (built by hand) have Gaussian evidence of the network's sigma."""
+    if getattr(states, "mu_var", None) is None:
+        return np.full(states.mu.shape[-1], float(info["sigma"][k]))
+    return matched_sigma(states.mu_var[k], states.t)
+
+
+def _design_groups(states, info, idx) -> list:
+    """Positions (into idx) of networks sharing a design and a matched noise sd: calibrated together."""
     groups: dict = {}
     for pos, k in enumerate(idx):
         d = info["designs"][k]
-        groups.setdefault((d.C.tobytes(), d.b.tobytes(), float(info["sigma"][k])), []).append(pos)
+        groups.setdefault((d.C.tobytes(), d.b.tobytes(), _noise_sd(states, info, k).tobytes()), []).append(pos)
     return list(groups.values())
 
 
@@ -36,14 +47,14 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
     K = len(idx)
     exact, calibrated, slope = np.full(K, np.nan), np.full(K, np.nan), np.full(K, np.nan)
     optimal, curves = [], []
-    for pos in _design_groups(info, idx):
+    for pos in _design_groups(states, info, idx):
         ks = [idx[p] for p in pos]
         N = int(info["ntask"][ks[0]])
-        cal = calibrate(states.logits[ks, :, :N], states.mu[ks], info["designs"][ks[0]], float(info["sigma"][ks[0]]),
-                        states.t)
+        cal = calibrate(states.logits[ks, :, :N], states.mu[ks], info["designs"][ks[0]],
+                        _noise_sd(states, info, ks[0]), states.t)
         exact[pos], calibrated[pos], slope[pos] = cal.exact, cal.calibrated, cal.slope
         optimal.append(cal.optimal)
-        curves.append({"networks": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
+        curves.append({"network_indices": ks, "z_centre": cal.z_centre, "logit_mean": cal.logit_mean,
                        "optimal_mean": cal.optimal_mean, "slope": cal.slope})
     agreement = {"exact": float(np.median(exact)),
                  "calibrated": float(np.nanmedian(calibrated)) if np.any(np.isfinite(calibrated)) else None,

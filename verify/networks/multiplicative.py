@@ -56,5 +56,5 @@ def figure(group, folder, budget) -> list:
 
 
 MULTIPLICATIVE = Experiment("multiplicative", "multiplicative boundaries (outside Theorem 3.1)", "ntask", networks,
-                            settings, verdicts_multiplicative, group="multiplicative", row_theory=row_theory,
+                            settings, verdicts_multiplicative, ensemble="multiplicative", row_theory=row_theory,
                             figure=figure)

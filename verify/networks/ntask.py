@@ -41,7 +41,7 @@ def verdicts_3a(config, rows, values, rng, extras):
     checks = [verdicts.claim("ood_rises_toward_line_with_ntask", f"OOD r^2 ({verdicts.HEADLINE}) rises with N toward "
                              f"the line: the gap to the line is smaller at N = {last['ntask']} than at N = "
                              f"{first['ntask']}, and at N = {last['ntask']} it is at the line (Fig. 3a)", parts,
-                             "gap difference < 0; at the line", "95% bootstrap intervals; 'at the line' = above the "
+                             "gap difference < 0; at the line", "95% t intervals; 'at the line' = above the "
                              f"line at {verdicts.EVIDENCE_FRACTION:g} of the evidence (toolkit's choice)")]
     return verdicts.finish(checks, [], rows, "ntask", "ntask")
 

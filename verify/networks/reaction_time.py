@@ -51,7 +51,7 @@ def verdicts_S5c(config, rows, values, rng, extras):
                            f"{free['t']}) generalise as well as the fixed-RT networks (t = {fixed['t']}): both at "
                            "their lines, gaps to their lines equivalent", parts,
                            "at the lines; |difference of gaps| < m",
-                           "95% bootstrap intervals; the line at and the margin from "
+                           "95% t intervals; the line at and the margin from "
                            f"{verdicts.EVIDENCE_FRACTION:g} of the evidence (toolkit's choice)")
     return verdicts.finish([check], [], rows, "timeline", "timeline")
 
@@ -82,4 +82,4 @@ def figure(group, folder, budget) -> list:
 
 
 REACTION_TIME = Experiment("S5c", "fixed vs free reaction time at the final t", "ntask", networks, settings,
-                           verdicts_S5c, group="reaction_time", row_theory=row_theory, figure=figure)
+                           verdicts_S5c, ensemble="reaction_time", row_theory=row_theory, figure=figure)

@@ -1,8 +1,4 @@
-"""The published experiments, by name. Adding an experiment = one module + one line here.
-
-``ALL`` holds every experiment; ``REGISTRY`` those the installed :mod:`nets` can train (S3b, the
-noise variants and the multiplicative boundaries need training fields of their own, ``NEEDS``).
-"""
+"""The published experiments, by name (:data:`REGISTRY`). Adding an experiment = one module + one line here."""
 from __future__ import annotations
 
 from verify.networks.correlated import CORRELATED
@@ -20,16 +16,5 @@ from verify.networks.sigma import SIGMA
 from verify.networks.sparseness import SPARSENESS
 from verify.networks.tuning import TUNING
 
-ALL = {e.name: e for e in (OOD, ANGLES, TUNING, FREE_RT, SIGMA, DYNAMICS, DIMENSIONALITY, ENCODER, REACTION_TIME,
-                           SPARSENESS, HIDDEN_SIZE, LARGE_N, CORRELATED, NOISE, MULTIPLICATIVE)}
-
-#: Training fields of nets.config.TrainConfig an experiment needs beyond the reference world.
-NEEDS = {"S3b": "prior", "noise": "noise", "multiplicative": "task"}
-
-#: The experiments the installed nets can train.
-REGISTRY = dict(ALL)
-
-
-def available() -> tuple:
-    """Names of the experiments the installed nets can train."""
-    return tuple(REGISTRY)
+REGISTRY = {e.name: e for e in (OOD, ANGLES, TUNING, FREE_RT, SIGMA, DYNAMICS, DIMENSIONALITY, ENCODER,
+                                REACTION_TIME, SPARSENESS, HIDDEN_SIZE, LARGE_N, CORRELATED, NOISE, MULTIPLICATIVE)}

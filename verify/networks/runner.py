@@ -1,8 +1,9 @@
 """The shared pipeline of the network checks: train-or-load -> measure -> rows -> verdicts.
 
-Experiments that run on the same ensemble (the same ``group``) share one training, one set of
-probe trials and one measurement per setting. Files and figures are written by
-:func:`verify.rnn_report.write_outputs`.
+Experiments that run on the same ensemble (the same :attr:`~verify.networks.experiment.Experiment.ensemble`)
+share one training, one set of probe trials and one measurement per setting. Files and figures
+are written by :func:`verify.networks.report.write_outputs`. Networks are cached in
+:func:`cache_folder` of the output folder unless a caller shares another cache.
 """
 from __future__ import annotations
 
@@ -18,12 +19,12 @@ from verify.networks.experiment import theory_line
 from verify.networks.measure import measure_setting
 from verify.networks.registry import REGISTRY
 from verify.networks.verdicts import row_passed
-from verify.verdict import all_passed
+from verify.verdict import verdict_word
 
-#: Experiments whose extra measurement rows go into the result's ``measured`` (JSON) by name.
+#: Experiments whose extra measurement rows go into the result's ``measurements`` (JSON) by name.
 MEASURED = ("S6",)
 #: Ensembles in the order they are trained.
-GROUPS = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n",
+ENSEMBLES = ("reference", "free_rt", "sigma", "dimensionality", "encoder", "reaction_time", "hidden_size", "large_n",
           "correlated", "noise", "multiplicative")
 
 
@@ -37,12 +38,13 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
     states_by_stim, rows, values, records, figures = {}, [], [], [], []
     for setting in settings:
         if setting.n_stim not in states_by_stim:
-            states_by_stim[setting.n_stim] = pipeline.run_states(ens, x, rng.integers(2**63), n_stim=setting.n_stim,
+            probe = ens if experiment.probe is None else experiment.probe(ens, config)
+            states_by_stim[setting.n_stim] = pipeline.run_states(probe, x, rng.integers(2**63), n_stim=setting.n_stim,
                                                                  encode_fixation=config.encode_fixation)
         states = states_by_stim[setting.n_stim]
         measured, recs, fig = measure_setting(states, info, setting, config, rng.integers(2**63))
         k0 = setting.networks[0]
-        row = {"experiment": experiment.group, "arch": config.arch, "ntask": int(info["ntask"][k0]),
+        row = {"experiment": experiment.ensemble, "arch": config.arch, "ntask": int(info["ntask"][k0]),
                experiment.axis: setting.value, "sigma": setting.sigma, "t": int(states.t)}
         row |= theory_line(setting.sigma, states.t, info["D"], config.normalisation)
         if experiment.row_theory is not None:
@@ -55,7 +57,7 @@ def _rows(ens, config, experiment, rng) -> tuple[list, list, list, list]:
         row["output_angle"] = float(factor_angles(info["designs"][k0].C)[0, 1])
         row["passed"] = row_passed(row)
         rows.append(row)
-        base = {"experiment": experiment.group, "arch": config.arch, experiment.axis: setting.value}
+        base = {"experiment": experiment.ensemble, "arch": config.arch, experiment.axis: setting.value}
         records += [base | r for r in recs]
         figures.append(fig | {experiment.axis: setting.value})
     return rows, values, records, figures
@@ -69,8 +71,13 @@ def run(config, out=None, progress: bool = True, cache=None, workers: int | None
         return _run(config, out, progress, cache, workers, dask)
 
 
+def cache_folder(out) -> Path:
+    """The network cache of a run writing into ``out``: ``out / "networks"``."""
+    return Path(out) / "networks"
+
+
 def _merge_training(summaries: list) -> dict:
-    """One training summary of a group's ensembles: checkpoints and losses concatenated, seconds
+    """One training summary of an ensemble's TrainConfigs: checkpoints and losses concatenated, seconds
     summed, the rate over the ensembles that trained (nan when every network was cached)."""
     if len(summaries) == 1:
         return summaries[0]
@@ -85,26 +92,27 @@ def _merge_training(summaries: list) -> dict:
 def _run(config, out, progress: bool, cache, workers: int | None, dask: str | None) -> dict:
     """Run the configured experiments.
 
-    Networks are trained into (or loaded from) ``cache`` (default ``out / "networks"``), on
+    Networks are trained into (or loaded from) ``cache`` (default :func:`cache_folder`), on
     ``workers`` local processes or on the Dask cluster ``dask`` (an address or ``"local"``).
 
     Returns
     -------
     dict with ``config``, ``rows`` (every setting of every experiment), ``per_network`` (tidy
     records), ``results`` (per ensemble: rows, training, extras, figure data), ``checks``,
-    ``skipped``, ``passed`` and ``measured`` ({experiment: rows} of measurements without a
-    decoder axis, e.g. S6)
+    ``skipped``, ``passed`` and ``measurements`` ({experiment: rows} of measurements without a
+    decoder axis, e.g. S6). Each ensemble's entry of ``results`` names its experiments' extra
+    outputs (``outputs``: {experiment: :attr:`~verify.networks.experiment.Experiment.output`}).
     """
-    out = Path("runs/rnn") if out is None else Path(out)
-    cache = out / "networks" if cache is None else Path(cache)
-    streams = dict(zip(GROUPS, np.random.SeedSequence(config.seed).spawn(len(GROUPS))))
+    out = Path("runs/networks") if out is None else Path(out)
+    cache = cache_folder(out) if cache is None else Path(cache)
+    streams = dict(zip(ENSEMBLES, np.random.SeedSequence(config.seed).spawn(len(ENSEMBLES))))
     chosen = [REGISTRY[name] for name in config.experiments]
     results, checks, skipped, rows, records, measurements = {}, [], [], [], [], {}
-    for group in GROUPS:
-        exps = [e for e in chosen if e.group == group]
+    for ensemble in ENSEMBLES:
+        exps = [e for e in chosen if e.ensemble == ensemble]
         if not exps:
             continue
-        rng = np.random.default_rng(streams[group])
+        rng = np.random.default_rng(streams[ensemble])
         specs = exps[0].networks(config)
         specs = specs if isinstance(specs, list) else [specs]
         measured = next((e for e in exps if e.settings is not None), None)
@@ -127,8 +135,9 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
             checks += c
             skipped += s
         own = [e.figure for e in exps if e.figure is not None]
-        results[group] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
+        results[ensemble] = {"rows": g_rows, "training": training, "extras": extras, "figures": figures,
                           "axis": measured.axis if measured else None,
+                          "outputs": {e.name: e.output for e in exps if e.output is not None},
                           "figure": (lambda g, folder, budget, fs=own: [p for f in fs for p in f(g, folder, budget)])
                           if own else None}
         measurements |= {name: [r for e in (v if isinstance(v, list) else [v]) for r in e["rows"]]
@@ -136,4 +145,4 @@ def _run(config, out, progress: bool, cache, workers: int | None, dask: str | No
         rows += g_rows
         records += g_records
     return {"config": config.to_dict(), "rows": rows, "per_network": records, "results": results, "checks": checks,
-            "skipped": skipped, "passed": all_passed(checks), "measured": measurements}
+            "skipped": skipped, "passed": verdict_word(checks) == "PASS", "measurements": measurements}

@@ -1,8 +1,7 @@
 """The report's sections for the experiments beyond 3a-5c (5b, S1, S5c, S6, hidden size, large
-N and, once nets has their training fields, S3b, noise variants, multiplicative boundaries).
+N, S3b, noise variants, multiplicative boundaries).
 
-:func:`report_sections` runs every entry of a budget (:mod:`verify.networks.budgets`) that the
-installed nets can train, writes each entry's files under ``out / "rnn_experiments"`` and returns
+:func:`report_sections` runs every entry of a budget (:mod:`verify.networks.budgets`), writes each entry's files under ``out / "rnn_experiments"`` and returns
 the markdown (per entry: what it tests, the theory line, the table of rows, the figures and the
 checks) with every check, for ``python -m verify`` to render and count.
 """
@@ -12,11 +11,11 @@ import os
 import time
 from pathlib import Path
 
-from verify.networks.budgets import BUDGETS, runnable
+from verify.networks.budgets import BUDGETS
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.registry import REGISTRY
 from verify.networks.runner import run
-from verify.rnn_report import format_rows, write_outputs
+from verify.networks.report import format_rows, write_outputs
 from verify.verdict import format_table, verdict_line
 
 #: What each budget entry shows and its theory line, for the report.
@@ -38,7 +37,7 @@ THEORY = {
 
 def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = True, workers: int | None = None,
                     dask: str | None = None, exclude=()) -> tuple[str, list, dict]:
-    """Run the budget's runnable entries (but those named in ``exclude``, e.g. ``"reference"`` when the
+    """Run the budget's entries (but those named in ``exclude``, e.g. ``"reference"`` when the
     report runs it as its own section); return (markdown, checks, {entry: result summary}).
 
     Networks are cached under ``out / "rnn" / "networks"`` (shared with the reference networks'
@@ -49,7 +48,7 @@ def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = 
     out = Path(out)
     folder, cache = out / "rnn_experiments", out / "rnn" / "networks"
     parts, checks, results = [], [], {}
-    for name, entry in runnable(BUDGETS[budget]).items():
+    for name, entry in BUDGETS[budget].items():
         if name in exclude:
             continue
         config = NetworkCheckConfig(**entry, seed=seed)
@@ -67,5 +66,5 @@ def report_sections(out, budget: str = "quick", seed: int = 0, progress: bool = 
         if result["skipped"]:
             parts.append("Not checked: " + "; ".join(result["skipped"]) + "\n")
         results[name] = {"config": result["config"], "key": config.key, "rows": result["rows"],
-                         "measured": result["measured"], "skipped": result["skipped"]}
+                         "measurements": result["measurements"], "skipped": result["skipped"]}
     return "\n".join(parts), checks, results

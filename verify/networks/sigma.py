@@ -32,11 +32,11 @@ def verdicts_5c(config, rows, values, rng, extras):
         checks.append(verdicts.claim("ood_falls_with_sigma", "OOD r^2 falls from the smallest to the largest sigma, "
                                      "at the line at the smallest (Fig. 5c)",
                                      [falls, verdicts.at_line(rows[0], f"sigma = {rows[0]['sigma']:g}")],
-                                     "difference < 0; at the line", "95% bootstrap intervals; 'at the line' = above "
+                                     "difference < 0; at the line", "95% t intervals; 'at the line' = above "
                                      f"the line at {verdicts.EVIDENCE_FRACTION:g} of the evidence (toolkit's choice)"))
     return verdicts.finish(checks, [] if checks else ["ood_falls_with_sigma: needs two sigmas"], rows, "sigma",
                            "sigma")
 
 
-SIGMA = Experiment("5c", "OOD r^2 vs sigma", "sigma", networks, settings, verdicts_5c, group="sigma",
+SIGMA = Experiment("5c", "OOD r^2 vs sigma", "sigma", networks, settings, verdicts_5c, ensemble="sigma",
                    row_theory=row_theory)

@@ -50,4 +50,5 @@ def tuning(ens, config) -> dict:
     return out
 
 
-TUNING = Experiment("4", "tuning maps on the 8 x 8 grid", None, ntask.networks, extra=tuning)
+TUNING = Experiment("4", "tuning maps on the 8 x 8 grid", None, ntask.networks, extra=tuning,
+                    output="tuning")

@@ -40,7 +40,7 @@ PUBLISHED_BATCHES = 100_000
 #: "uses its evidence as the optimal agent does". The same choice sets the equivalence and no-drop
 #: margins (:func:`margin`): a difference worth less than halving the evidence.
 EVIDENCE_FRACTION = 0.5
-_CI = f"{100 * LEVEL:g}% bootstrap interval over networks x folds"
+_CI = f"{100 * LEVEL:g}% t interval of the mean over networks (folds averaged per network)"
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def claim(name: str, text: str, parts, predicted: str, tolerance: str) -> Check:
     parts = list(parts)
     failed = any(p.decided and not p.passed for p in parts)
     passed = bool(parts) and all(p.decided and p.passed for p in parts)
-    return Check(name, text, predicted, "; ".join(p.text for p in parts), tolerance, bool(passed),
-                 decided=bool(passed or failed))
+    return Check(name, text, None, None, tolerance, bool(passed), decided=bool(passed or failed),
+                 predicted_text=predicted, measured_text="; ".join(p.text for p in parts))
 
 
 def headline(row) -> dict:
@@ -66,8 +66,13 @@ def headline(row) -> dict:
     return row["decoders"][HEADLINE]
 
 
+def _estimate(ci) -> float:
+    """The point estimate the interval is for (the mean over networks; older records: the median)."""
+    return ci.get("estimate", ci["median"])
+
+
 def _fmt(ci) -> str:
-    return f"{ci['median']:.4g} [{ci['ci_low']:.4g}, {ci['ci_high']:.4g}]"
+    return f"{_estimate(ci):.4g} [{ci['ci_low']:.4g}, {ci['ci_high']:.4g}]"
 
 
 def half_evidence_line(sigma: float, t: float, D: int, normalisation: str) -> float:
@@ -96,7 +101,7 @@ def at_line(row, label: str) -> Part:
 
 
 def difference(a, b, label: str, claim_: str, rng, n_boot: int) -> Part:
-    """median(b) - median(a) above 0 (``claim_="above"``) or below 0 (``"below"``), by its interval."""
+    """mean(b) - mean(a) above 0 (``claim_="above"``) or below 0 (``"below"``), by its interval."""
     diff, lo, hi = bootstrap_difference(a, b, rng, n_boot)
     passed, decided = decide(lo, hi, 0.0, claim_)
     return Part(f"{label}: {diff:.4g} [{lo:.4g}, {hi:.4g}] {'>' if claim_ == 'above' else '<'} 0", passed, decided)
@@ -108,7 +113,7 @@ def gap_shrinks(a, line_a: float, b, line_b: float, label: str, rng, n_boot: int
 
 
 def equivalent(a, b, m: float, label: str, rng, n_boot: int) -> Part:
-    """Equivalence within +-m: the interval of median(b) - median(a) inside (-m, m) passes; wholly
+    """Equivalence within +-m: the interval of mean(b) - mean(a) inside (-m, m) passes; wholly
     outside [-m, m] fails (decidedly different); otherwise undecided (two one-sided tests on one interval)."""
     diff, lo, hi = bootstrap_difference(a, b, rng, n_boot)
     passed = -m < lo and hi < m
@@ -117,7 +122,7 @@ def equivalent(a, b, m: float, label: str, rng, n_boot: int) -> Part:
 
 
 def no_drop(a, b, m: float, label: str, rng, n_boot: int) -> Part:
-    """Non-inferiority: median(b) - median(a) > -m (interval above -m passes, below -m fails)."""
+    """Non-inferiority: mean(b) - mean(a) > -m (interval above -m passes, below -m fails)."""
     diff, lo, hi = bootstrap_difference(a, b, rng, n_boot)
     passed, decided = decide(lo, hi, -m, "above")
     return Part(f"{label}: {diff:.4g} [{lo:.4g}, {hi:.4g}] > -{m:.3g}", passed, decided)
@@ -141,20 +146,19 @@ def below_ceiling(rows, key: str, label: str) -> Check:
     outcomes = [decide(headline(r)["ci_low"], headline(r)["ci_high"], r["r2_protocol"], "below") for r in rows]
     failed = any(d and not p for p, d in outcomes)
     passed = all(p for p, _ in outcomes)
-    return Check(f"ood_below_ceiling_{label}", f"note: median OOD r^2 ({HEADLINE}) against the paper's line (a "
+    return Check(f"ood_below_ceiling_{label}", f"note: mean OOD r^2 ({HEADLINE}) against the paper's line (a "
                  f"linear decoder of mu; not a bound) at every {key} (worst {key} = {worst[key]})",
-                 f"< {worst['r2_protocol']:.4g}", _fmt(headline(worst)), f"whole {_CI} below the line",
-                 bool(passed), binding=False, decided=bool(passed or failed))
+                 worst["r2_protocol"], _estimate(headline(worst)), f"whole {_CI} below the line",
+                 bool(passed), binding=False, decided=bool(passed or failed),
+                 predicted_text=f"< {worst['r2_protocol']:.4g}", measured_text=_fmt(headline(worst)))
 
 
-def upper_check(name: str, text: str, predicted, measured, tolerance: str, above: bool, decided: bool) -> Check:
-    """An upper check: binding only when it fails (decidedly above), so it can fail a run and never pass one.
-
-    Until :class:`verify.verdict.Check` carries a ``kind``, the kind is encoded here: ``binding=above``.
-    A passing upper check is shown as a non-binding "reproduced" line.
-    """
-    return Check(name, text, predicted, measured, tolerance, not above, binding=bool(above),
-                 decided=bool(decided))
+def upper_check(name: str, text: str, predicted: float, measured: float, tolerance: str, above: bool,
+                decided: bool, predicted_text: str = "", measured_text: str = "") -> Check:
+    """An upper check (``kind="upper"``): it can fail a run and never pass one on its own
+    (:func:`verify.verdict.verdict_word`)."""
+    return Check(name, text, predicted, measured, tolerance, not above, decided=bool(decided), kind="upper",
+                 predicted_text=predicted_text, measured_text=measured_text)
 
 
 def above_bayes_bound(rows, label: str) -> tuple[list, list]:
@@ -176,9 +180,10 @@ def above_bayes_bound(rows, label: str) -> tuple[list, list]:
     above = any(p for p, _ in outcomes)
     worst = max(have, key=lambda r: headline(r)["ci_low"] - r["r2_bayes"])
     decided = above or all(d for _, d in outcomes)
-    return [upper_check(f"below_bayes_bound_{label}", "no network's median OOD r^2 is decidedly above the Bayes "
-                        "bound (posterior mean under the prior)", f"<= {worst['r2_bayes']:.4g}",
-                        _fmt(headline(worst)), f"whole {_CI} above the bound fails", above, decided)], skipped
+    return [upper_check(f"below_bayes_bound_{label}", "no network's mean OOD r^2 is decidedly above the Bayes "
+                        "bound (posterior mean under the prior)", worst["r2_bayes"], _estimate(headline(worst)),
+                        f"whole {_CI} above the bound fails", above, decided,
+                        predicted_text=f"<= {worst['r2_bayes']:.4g}", measured_text=_fmt(headline(worst)))], skipped
 
 
 def row_passed(row) -> bool | None:
@@ -203,7 +208,7 @@ def finish(checks: list, skipped: list, rows, key: str, label: str) -> tuple[lis
 def angles_approach_90(rows, rng, n_boot: int) -> Check:
     """Claim (Fig. 3c): the ridge-decoder angle approaches 90 degrees with N.
 
-    Two parts, over networks (x pairs): the median |angle - 90| is smaller at the largest N than at the
+    Two parts, over networks (x pairs): the mean |angle - 90| is smaller at the largest N than at the
     smallest (interval of the difference below 0); and at the largest N it lies within the theory's
     spread of output-space angles for N random tasks, (180/pi) sqrt(D / (N (D + 2)))
     (:func:`theory.angles.angle_spread`, Corollary B.9): the theory's own scale of "near 90" at that N.
@@ -216,12 +221,12 @@ def angles_approach_90(rows, rng, n_boot: int) -> Check:
                         "below", rng, n_boot)
     ci = interval(dev[-1], rng, n_boot)
     passed, decided = decide(ci.ci_low, ci.ci_high, spread, "below")
-    near = Part(f"|angle - 90| at N = {last['ntask']}: {ci.median:.3g} [{ci.ci_low:.3g}, {ci.ci_high:.3g}] < "
+    near = Part(f"|angle - 90| at N = {last['ntask']}: {ci.estimate:.3g} [{ci.ci_low:.3g}, {ci.ci_high:.3g}] < "
                 f"{spread:.3g} deg", passed, decided)
     return claim("angles_approach_90", f"the ridge-decoder angle (hidden space) is closer to 90 degrees at N = "
                  f"{last['ntask']} than at N = {first['ntask']}, and within the random-design spread there",
                  [closer, near], "difference < 0; |angle - 90| < spread",
-                 "95% bootstrap intervals over networks (x pairs); spread = (180/pi) sqrt(D / (N (D + 2)))")
+                 "95% t intervals over networks (x pairs); spread = (180/pi) sqrt(D / (N (D + 2)))")
 
 
 def angle_note(row) -> Check:
@@ -229,7 +234,8 @@ def angle_note(row) -> Check:
     ci = row["angles"]["ridge_cv"]
     inside = ci["ci_low"] <= 90.0 <= ci["ci_high"]
     return Check("angle_interval_contains_90", f"note: the ridge-decoder angle interval at N = {row['ntask']} "
-                 "contains 90 degrees", 90.0, _fmt(ci), "95% interval contains 90", bool(inside), binding=False)
+                 "contains 90 degrees", 90.0, _estimate(ci), "95% interval contains 90", bool(inside), binding=False,
+                 measured_text=_fmt(ci))
 
 
 def attractor_signature(dyn: dict, D: int) -> Check:
@@ -237,8 +243,8 @@ def attractor_signature(dyn: dict, D: int) -> Check:
     rule for "near" (``unit_tol`` is the toolkit's choice), so it is measured, not binding."""
     best = max((d["fraction_with_D_unit"] for d in dyn["networks"]), default=0.0)
     return Check("attractor_signature", f"note: at least one network (N = {dyn['ntask']}) has {D} multipliers "
-                 f"within {dyn['unit_tol']} of 1 at most (> half) of its fixed points", "> 0.5", best,
-                 "fraction of fixed points > 0.5", bool(best > 0.5), binding=False)
+                 f"within {dyn['unit_tol']} of 1 at most (> half) of its fixed points", 0.5, best,
+                 "fraction of fixed points > 0.5", bool(best > 0.5), binding=False, predicted_text="> 0.5")
 
 
 def table_by_ntask(records, decoder: str, readout: str, protocol: str, experiment: str = "reference") -> dict:
