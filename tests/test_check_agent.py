@@ -44,10 +44,6 @@ def optimal_code(seed, n, K=None, H=8, N=6):
                 outputs=log_ndtr(z) - log_ndtr(-z), outputs_kind="logit", C=design.C, b=design.b, mu=mu)
 
 
-def binding(checks):
-    return [c for c in checks if c.binding]
-
-
 def test_a_linear_code_of_mu_at_the_optimal_level_passes_every_binding_check():
     result = va.check_agent(**optimal_code(0, 4000), **FAST)
     reaches = [c for c in result["checks"] if "reach" in c.name]

@@ -15,13 +15,13 @@ b (N,), mu (n, D) or (K, n, D), folds (F, n) bool.
 
 Uncertainty: over agents (Student-t) when the file holds K >= 2; over the trials of the one agent
 otherwise. Checks: binding ones pass or fail (OOD r^2 at the line, CCGP at the optimal agent's, outputs
-at the ceiling, each at half the evidence); upper checks (Bayes bounds) can only fail a run.
+at the ceiling, each at half the evidence); upper checks (Bayes bounds) can fail a run and never pass one alone.
 
 Files (--out DIR): results.json (config, prior, rows, checks), agent.csv (the rows; columns: section,
 measure, detail, value, ci_low, ci_high, interval, null_mean, null_q95, optimal, threshold, bound,
 n_agents, n_trials), agent.png.
 
-Exit: 0 every decided binding check agrees with theory, 1 one disagrees or none was decided, 2 bad file.
+Exit: 0 PASS, 1 FAIL or NO VERDICT (no claim decided), 2 bad file.
 
 Example:  python -m verify.agent my_agent.npz --out runs/agent --json
 """

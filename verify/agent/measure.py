@@ -20,8 +20,9 @@ Checks (rule: :func:`analysis.bootstrap.decide` on the interval; "at the line" i
 - binding, can pass or fail: OOD r^2 of the headline decoder at the paper's line (box or copula prior);
   CCGP of every latent at the optimal agent's (box); r^2 of mu trilaterated from the outputs at the
   optimal agent's ceiling 1 - 12 mean(v) (outputs given);
-- upper checks, can fail a run and never pass one: OOD r^2 and the outputs' r^2 not decidedly above the
-  Bayes bound :func:`theory.bayes_bound.r2_bayes` (box), CCGP not decidedly above the Bayes classifier's;
+- upper checks (``kind="upper"``), can fail a run and never pass one alone: OOD r^2 and the outputs' r^2
+  not decidedly above the Bayes bound :func:`theory.bayes_bound.r2_bayes` (box), CCGP not decidedly above
+  the Bayes classifier's;
 - measurements only: every other decoder, parallelism, shattering, participation ratio, DCI (with shuffle
   nulls), calibration of the outputs against the optimal agent (when mu is given).
 """
@@ -130,7 +131,7 @@ def reaches(name: str, claim: str, threshold: float, est: float, ci, method: str
 
 
 def below_bound(name: str, claim: str, bound: float, est: float, ci, method: str) -> Check:
-    """Upper check: fails when the interval lies wholly above ``bound``; never passes a run (non-binding then)."""
+    """Upper check: fails when the interval lies wholly above ``bound``; never passes a run on its own."""
     finite = np.all(np.isfinite(ci))
     above, decided = decide(ci[0], ci[1], bound, "above") if finite else (False, False)
     return upper_check(name, claim, float(bound), float(est), f"{_interval_text(method)} [{ci[0]:.4g}, "
