@@ -174,6 +174,16 @@ def test_the_command_writes_results_csv_and_figure_and_prints_strict_json(tmp_pa
     assert header == ",".join(va.ROW_KEYS)
 
 
+def test_a_file_without_a_prior_or_outputs_gets_no_verdict_and_exit_1(tmp_path, capsys):
+    """prior='empirical' and no outputs: measurements only, nothing binding decided, so NO VERDICT (exit 1)."""
+    agent = optimal_code(13, 800)
+    path = save(tmp_path / "agent.npz", states=agent["states"], latents=agent["latents"] * 3 + 7, sigma=SIGMA * 3,
+                t=T, prior=np.array("empirical"))
+    assert va.main([path, "--decoders", "ridge_cv", "--shuffles", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "NO VERDICT" in out and "empirical" in out
+
+
 def good_file():
     a = optimal_code(9, 400)
     return dict(states=a["states"], latents=a["latents"], sigma=np.float64(SIGMA), t=np.float64(T),
@@ -256,3 +266,13 @@ def test_the_worked_example_trains_a_pytorch_gru_and_checks_it(tmp_path, capsys)
     code = example().run("gru", tmp_path, steps=1500, trials=4000)
     result = json.loads((tmp_path / "results.json").read_text())
     assert code in (0, 1) and result["layout"] == "one agent" and result["checks"]
+
+
+@pytest.mark.slow
+def test_the_json_shares_one_schema_with_the_other_commands(tmp_path, capsys):
+    from tests.test_json_schema import FAST as OTHERS, _check, _collect, _output
+    path = save(tmp_path / "agent.npz", **optimal_code(12, 1000))
+    outputs = _collect(OTHERS, tmp_path, capsys)
+    outputs["agent"] = _output(va.main, [path, "--decoders", "ridge_cv", "--shuffles", "2", "--out", "OUT"],
+                               tmp_path / "agent", capsys)
+    _check(outputs)
