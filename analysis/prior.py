@@ -249,7 +249,8 @@ def splits(x_canonical, folds=None) -> Splits:
     return Splits(~test, test.copy(), test.copy(), tuple(f"mask{f}" for f in range(test.shape[0])))
 
 
-def ood_r2(states, latents, prior: Prior, decoder: str = "ridge_cv", folds=None, rng=None) -> tuple[DecoderFit, Splits]:
+def ood_r2(states, latents, prior: Prior, decoder: str = "ridge_cv", folds=None, rng=None,
+           **options) -> tuple[DecoderFit, Splits]:
     """OOD r^2 of a named decoder (:data:`analysis.decoders.DECODERS`) with the world described by ``prior``.
 
     Parameters
@@ -257,6 +258,7 @@ def ood_r2(states, latents, prior: Prior, decoder: str = "ridge_cv", folds=None,
     states : (n, H) or (K, n, H); latents : (n, D) or (K, n, D), in the prior's units
     prior : :class:`Prior`; r^2 is normalised per coordinate by its variance (see the module docstring)
     folds : see :func:`splits`; rng : seed or Generator (``reference_adam`` only)
+    options : passed to the decoder (e.g. ``steps`` of ``reference_adam``)
 
     Returns
     -------
@@ -267,4 +269,4 @@ def ood_r2(states, latents, prior: Prior, decoder: str = "ridge_cv", folds=None,
     h, _ = as_ensemble(states)
     x = prior.to_canonical(as_latents(latents, h.shape[0], h.shape[1], prior.D))
     sp = splits(x, folds)
-    return DECODERS[decoder](h, x, sp, "fullrange", rng=rng), sp
+    return DECODERS[decoder](h, x, sp, "fullrange", rng=rng, **options), sp

@@ -39,7 +39,7 @@ from analysis.geometry import (MAX_BERNARDI_D, ccgp, ccgp_binomial_se, ccgp_deta
                                participation_ratio, shattering_dimensionality, shuffle_null, unit_shuffle_null)
 from analysis.intervals import MIN_NETWORKS, cluster_t, trial_r2_interval
 from analysis.optimality import decode_mu
-from analysis.prior import splits as make_splits
+from analysis.prior import ood_r2
 from theory.bayes_bound import r2_bayes, r2_bayes_fold_mean
 from theory.ceilings import r2_ceiling, r2_protocol
 from theory.correlated import r2_protocol_copula
@@ -139,16 +139,16 @@ def below_bound(name: str, claim: str, bound: float, est: float, ci, method: str
 
 
 def r2_section(inp: AgentInputs, x, sigma_c, decoders, rng, scheme: str) -> tuple[list, list]:
-    """OOD r^2 rows of every decoder and the r^2 checks."""
+    """OOD r^2 rows of every decoder (:func:`analysis.prior.ood_r2`) and the r^2 checks."""
     h = inp.states
-    sp = make_splits(x, inp.folds if inp.folds is not None else scheme)
     v = sigma_c ** 2 / inp.t
     th = lines(inp, v, scheme)
     steps = REFERENCE_ADAM_STEPS[max(k for k in REFERENCE_ADAM_STEPS if k <= max(2, min(24, inp.C.shape[0])))] \
         if inp.C is not None else REFERENCE_ADAM_STEPS[24]
     rows, checks = [], []
     for name in decoders:
-        fit = DECODERS[name](h, x, sp, "fullrange", rng=rng, steps=steps)
+        fit, sp = ood_r2(h, inp.latents, inp.prior, name, inp.folds if inp.folds is not None else scheme, rng,
+                         steps=steps)
         errors = fold_trial_errors(h, x, sp, name, fit) if name != "reference_adam" else None
         est, ci, method = r2_interval(fit.r2, errors)
         head = name == HEADLINE
