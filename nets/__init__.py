@@ -15,4 +15,9 @@
   cache file per network, each read once.
 - :mod:`nets.frozen`     -- frozen runs of trained ensembles on chosen latents.
 - :mod:`nets.memory`     -- malloc tuning that keeps the loop's temporaries from page-faulting.
+- :mod:`nets.dataset`    -- the trial API: the task as arrays for any framework (docs/task-api.md).
+- :mod:`nets.environment` -- the task as a gymnasium / neurogym-style environment, one episode per trial.
+- :mod:`nets.export`     -- one trained network as an ``.npz`` with PyTorch ``state_dict`` names.
+
+Adam is :mod:`infra.adam` (the one implementation).
 """

@@ -5,5 +5,6 @@
 - :mod:`optimal.gumbel`          -- exact outputs under Gumbel noise (log-gamma posterior), D <= 2.
 - :mod:`optimal.bayes`           -- exact Bayes outputs under the true uniform prior (truncated normals).
 - :mod:`optimal.trilateration`   -- recover mu(t) from outputs, or from a latent state Z and its read-out.
-- :mod:`theory.identifiability` -- what the outputs can and cannot identify: rank, null space, conditioning.
+
+What the outputs can and cannot identify (rank, null space, conditioning) is :mod:`theory.identifiability`.
 """

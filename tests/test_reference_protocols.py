@@ -1,4 +1,4 @@
-"""The reference code's protocols, by default, and the toolkit's as named options (docs/reference-differences.md).
+"""The reference code's protocols, by default, and the toolkit's as named options (docs/networks.md, "Differences from the reference code").
 
 S3b probed on uniform quadrants; the noise variants probed with Gaussian evidence; the optimal agent matched to
 the probe's noise in ``nets.frozen.decision_states`` and in the calibration; S6 with the reference's sparseness;

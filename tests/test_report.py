@@ -33,7 +33,10 @@ def small_report(monkeypatch):
                                                       adam_steps=20, n_boot=200))
 
 
+@pytest.mark.slow
 def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_path, capsys):
+    """The whole report on a tiny budget (~13 s, mostly the geometry part); its fast twin is
+    test_theory_only_report_keeps_its_json_keys_and_marks_the_figures_not_run."""
     code = report.main(["--out", str(tmp_path), "--quick", "--quiet", "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -48,6 +51,19 @@ def test_report_writes_markdown_json_and_figures_and_exits_0(small_report, tmp_p
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["passed"] is True and len(results["sections"]) == 4
     assert "report written to" in out
+
+
+def test_theory_only_report_keeps_its_json_keys_and_marks_the_figures_not_run(small_report, tmp_path):
+    assert report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"budget", "seconds", "passed", "sections", "results"} <= set(results) and results["passed"] is True
+    assert [s["title"].split(":")[0] for s in results["sections"]] == ["Theorem 3.1", "Closed-form predictions and "
+                                                                       "their Monte-Carlo twins"]
+    md = (tmp_path / "report.md").read_text()
+    assert md.index("# 1. The paper's figures, in order") < md.index("# 2. Theory checks") < md.index("# Glossary")
+    assert "# 3. Trained networks in detail" not in md
+    fig3a = next(line for line in md.splitlines() if line.startswith("| Fig. 3a |"))
+    assert "not run at this budget" in fig3a
 
 
 def test_report_exits_1_when_a_binding_check_fails(small_report, monkeypatch, tmp_path):
@@ -123,3 +139,29 @@ def test_a_part_without_a_decided_theory_check_is_marked_no_verdict_not_pass(tmp
     table = [line for line in report.render_markdown([checked, measured], tmp_path, 2.0).splitlines()
              if line.startswith(("| checked", "| measured only"))]
     assert table[0].endswith("| PASS | 1.0 |") and table[1].endswith("| NO VERDICT | 1.0 |")
+
+
+def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_glossary(tmp_path):
+    """The structure of report.md on a tiny input: figures overview first, in the paper's order, each row
+    with its claim's verdict (PASS and FAIL both possible) and a link to docs/results/<experiment>/."""
+    from verify.verdict import Check
+    rise = Check("ood_rises_toward_line_with_ntask", "rises", None, None, "t", True, measured_text="0.3 [0.1, 0.5]")
+    falls = Check("ood_falls_with_sigma", "falls", None, None, "t", False, measured_text="-0.2 [-0.3, -0.1]")
+    theory = report.Section("Theorem 3.1: trilateration", "s", "t", (Check("a", "exact", 1.0, 1.0, "eps", True),),
+                            (), 1.0)
+    nets = report.Section("Trained networks against the theory", "s", "t", (rise, falls), (), 1.0, "", "networks")
+    md = report.render_markdown([nets, theory], tmp_path, 2.0)
+    order = [md.index(h) for h in ("# 1. The paper's figures, in order", "# 2. Theory checks",
+                                   "## Theorem 3.1", "# 3. Trained networks in detail",
+                                   "## Trained networks against the theory", "# Glossary")]
+    assert order == sorted(order)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in md.splitlines() if line.startswith("| Fig. ")}
+    figures = list(rows)
+    assert figures.index("Fig. 3a") < figures.index("Fig. 3c") < figures.index("Fig. 5a") < figures.index("Fig. S1")
+    assert "| PASS |" in rows["Fig. 3a"] and "0.3 [0.1, 0.5]" in rows["Fig. 3a"]
+    assert "| FAIL |" in rows["Fig. 5c"]
+    assert "not run at this budget" in rows["Fig. 5b"] and "measured, no check" in rows["Fig. 4"]
+    assert "[docs/results/3a/](" in rows["Fig. 3a"]
+    link = rows["Fig. 3a"].split("[docs/results/3a/](")[1].split(")")[0]
+    assert (tmp_path / link).resolve() == Path(report.__file__).resolve().parents[1] / "docs" / "results" / "3a"
+    assert "chosen after the first audit" in md and "the paper's line" in md.lower()

@@ -19,7 +19,7 @@ D = 2
 EVAL_TRIALS = 21_336
 #: Experiments whose row-space ceilings exist for the full-range normalisation only.
 SWEEPS_FULLRANGE = {"5b", "large_n", "hidden_size"}
-#: Protocol options (docs/reference-differences.md): the reference code's first, the toolkit's variant second.
+#: Protocol options (docs/networks.md, "Differences from the reference code"): the reference code's first, the toolkit's variant second.
 S3B_PROBES = ("uniform", "prior")
 NOISE_PROBES = ("gaussian", "training")
 SPARSENESS_DEFINITIONS = ("reference", "active_median")

@@ -3,7 +3,7 @@
 One ensemble per rho of ``--rho`` (needs the ``prior="copula"``, ``rho`` training fields of
 :class:`nets.config.TrainConfig`), trained on trials from that prior.
 
-Probing (``NetworkCheckConfig.s3b_probe``, docs/reference-differences.md):
+Probing (``NetworkCheckConfig.s3b_probe``, docs/networks.md, "Differences from the reference code"):
 
 - ``"uniform"`` (default, the reference's: ``generalize.py`` decodes every network on
   ``DenoiseQuads`` trials, x* uniform on the training quadrants and on the held-out one, whatever

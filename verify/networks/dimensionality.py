@@ -1,7 +1,7 @@
 """Experiment 5b: OOD r^2 and decoder angles vs the latent dimension D, per number of tasks N.
 
 One ensemble per D, every N of ``--ntask`` in each (the encoder D -> 100 -> 100 -> 40 of
-``--encoder mlp``). Design (``NetworkCheckConfig.design_5b``, docs/reference-differences.md):
+``--encoder mlp``). Design (``NetworkCheckConfig.design_5b``, docs/networks.md, "Differences from the reference code"):
 ``"random"`` (default, the reference's ``tasks.LinearClassificationHighDim``: unit normals
 c_i = g_i / |g_i|, g_i ~ N(0, I_D), boundaries through the origin, b = 0) at every D, D = 2
 included; ``"even"``: the even design of 3a at D = 2, random designs above. Folds: held-out

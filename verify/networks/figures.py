@@ -1,7 +1,8 @@
 """Figures of the network checks: what a researcher would show.
 
-- OOD r^2 vs the experiment's axis: each decoder's median with its bootstrap band, each network's
-  headline median as a point, the three ceilings in distinct styles, the optimal agent's OOD r^2;
+- OOD r^2 vs the experiment's axis: each decoder's median with the 95% t interval of its mean over
+  networks as a band, each network's headline median as a point, the paper's three lines (what a linear
+  decoder of mu(t) reaches; not bounds) in distinct styles, the optimal agent's OOD r^2;
 - calibration: binned network logits against the optimal probit z, the optimal logit l*(z) and
   each network's calibrated line;
 - angles vs N (encoding axes, ridge decoders with intervals, least squares as sensitivity);
@@ -30,7 +31,8 @@ def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
         hi = [r["decoders"][name]["ci_high"] for r in rows]
         lw = 2.0 if name == HEADLINE else 1.0
         ax.plot(x, med, "o-", color=_COLOURS[name], lw=lw, ms=4,
-                label=f"{name}{' (headline)' if name == HEADLINE else ''}: median, 95% CI")
+                label=f"{name}{' (headline)' if name == HEADLINE else ''}: median; band: 95% t interval of the "
+                      "mean over networks")
         ax.fill_between(x, lo, hi, color=_COLOURS[name], alpha=0.15, lw=0)
     if points:
         for xi in x:
@@ -39,10 +41,12 @@ def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
             ax.scatter(jitter, pts, s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, zorder=3)
         ax.scatter([], [], s=12, color=_COLOURS[HEADLINE], edgecolor="k", lw=0.4, label=f"{HEADLINE}: each network")
     ax.plot(x, [r["ood_optimal"]["median"] for r in rows], "kx", ms=6, label="optimal agent (mu, same trials)")
-    ax.plot(x, [r["r2_ceiling"] for r in rows], "-", color="0.4", lw=1.2, label=r"ceiling $1 - 12\sigma^2/t$")
-    ax.plot(x, [r["r2_protocol"] for r in rows], ":", color="k", lw=1.5, label="protocol ceiling (OOD)")
+    ax.plot(x, [r["r2_ceiling"] for r in rows], "-", color="0.4", lw=1.2,
+            label=r"paper's line $1 - 12\sigma^2/t$ (a linear decoder of $\mu$)")
+    ax.plot(x, [r["r2_protocol"] for r in rows], ":", color="k", lw=1.5,
+            label=r"paper's protocol line (a linear decoder of $\mu$, held-out region)")
     ax.plot(x, [r["r2_id_ceiling"] for r in rows], "--", color="tab:orange", lw=1.2,
-            label=r"ID ceiling $1/(1 + 12\sigma^2/t)$")
+            label=r"paper's ID line $1/(1 + 12\sigma^2/t)$")
     if axis == "ntask":
         ax.set_xscale("log")
         ax.minorticks_off()
@@ -51,8 +55,8 @@ def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
 
 
 def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
-    """OOD r^2 of every decoder vs ``axis`` with bootstrap bands, per-network points and ceilings;
-    the right panel zooms in on the ceilings (they differ by ~1e-3 at sigma 0.2, t 20)."""
+    """OOD r^2 of every decoder vs ``axis`` with interval bands, per-network points and the paper's lines;
+    the right panel zooms in on the lines (they differ by ~1e-3 at sigma 0.2, t 20)."""
     rows = sorted(rows, key=lambda r: r[axis])
     figs = {f[axis]: f for f in figures}
     x = np.array([r[axis] for r in rows], dtype=float)
@@ -62,7 +66,7 @@ def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
     ceilings = [r[k] for r in rows for k in ("r2_ceiling", "r2_protocol", "r2_id_ceiling")]
     spread = max(ceilings) - min(ceilings)
     zoom.set_ylim(min(ceilings) - max(4 * spread, 0.01), max(ceilings) + max(spread, 0.002))
-    zoom.set_title("zoom on the ceilings", fontsize=9)
+    zoom.set_title("zoom on the lines", fontsize=9)
     zoom.set_ylabel("r$^2$ (zoom)")
     ax.set_ylabel("r$^2$ of decoded x* (held-out region)")
     r0 = rows[0]
@@ -110,7 +114,8 @@ def plot_angles(rows, path) -> None:
         med, lo, hi = (np.array([r["angles"][key][q] for r in rows], dtype=float)
                        for q in ("median", "ci_low", "ci_high"))
         err = np.array([med - lo, hi - med])
-        ax.errorbar(x, med, yerr=np.maximum(err, 0), fmt=style, capsize=3, ms=4, label=f"{label}, 95% CI")
+        ax.errorbar(x, med, yerr=np.maximum(err, 0), fmt=style, capsize=3, ms=4,
+                    label=f"{label}: median, 95% t interval of the mean")
     ax.plot(x, [r["output_angle"] for r in rows], "k--", label="output-space angle of the design (theory)")
     ax.axhline(90, color="gray", lw=0.8)
     ax.set_xscale("log")

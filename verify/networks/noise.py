@@ -4,7 +4,7 @@ One ensemble per kind of ``--noises`` (the ``noise``, ``aniso_scales`` (anisotro
 multipliers of sigma) and ``ar1_a`` (AR(1) coefficient) training fields of
 :class:`nets.config.TrainConfig`), trained on that noise, the largest N of ``--ntask``.
 
-Probing (``NetworkCheckConfig.noise_probe``, docs/reference-differences.md):
+Probing (``NetworkCheckConfig.noise_probe``, docs/networks.md, "Differences from the reference code"):
 
 - ``"gaussian"`` (default, the reference's: ``generalize.py`` decodes every network on
   ``DenoiseQuads`` trials, isotropic Gaussian noise of sd ``n_sd_in / sqrt(dt)`` = 0.2): every network,

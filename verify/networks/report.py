@@ -164,20 +164,25 @@ def _cell(v, angle=False) -> str:
 
 
 def format_rows(result: dict) -> str:
-    """Human-readable tables: every decoder's median [95% CI] per setting, the ceilings, mu
-    agreement and angles; then tuning, dynamics and skipped claims."""
+    """Human-readable tables: every decoder's mean over networks [95% t interval] per setting, the paper's
+    lines (what a linear decoder of mu reaches) and the Bayes bound, mu agreement and angles; then tuning,
+    dynamics and skipped claims."""
     lines = []
     for ensemble, g in result["results"].items():
         if not g["rows"]:
             continue
         key = g["axis"]
-        lines.append(f"[{ensemble}] OOD r^2 by decoder, median [95% bootstrap CI over networks x folds]")
-        lines.append(f"  {key:>6}  " + "  ".join(f"{n:>26}" for n in DECODERS) + "  protocol  ID ceil   ceiling")
+        lines.append(f"[{ensemble}] OOD r^2 by decoder, mean over networks [95% t interval]; the paper's lines "
+                     "(a linear decoder of mu: protocol, ID, 1 - 12 s^2/t) and the Bayes bound")
+        lines.append(f"  {key:>6}  " + "  ".join(f"{n:>26}" for n in DECODERS)
+                     + "  protocol        ID  1-12s2/t     Bayes")
         for r in g["rows"]:
-            cells = [f"{d['median']:.4f} [{d['ci_low']:.4f}, {d['ci_high']:.4f}]"
+            cells = [f"{d.get('estimate', d['median']):.4f} [{d['ci_low']:.4f}, {d['ci_high']:.4f}]"
                      for d in (r["decoders"][n] for n in DECODERS)]
             lines.append(f"  {r[key]:>6g}  " + "  ".join(f"{c:>26}" for c in cells)
-                         + f"  {r['r2_protocol']:.4f}  {r['r2_id_ceiling']:.4f}  {r['r2_ceiling']:.4f}")
+                         + f"  {r['r2_protocol']:>8.4f}  {r['r2_id_ceiling']:>8.4f}  {r['r2_ceiling']:>8.4f}  "
+                         f"{_cell(r.get('r2_bayes')):>8}")
+        lines.append("  medians over networks (descriptive):")
         lines.append(f"  {key:>6}  last-stim  optimal  ref+defect  mu exact  mu calib  enc angle  ridge angle"
                      "  lstsq angle (sensitivity)")
         for r in g["rows"]:

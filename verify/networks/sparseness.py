@@ -4,7 +4,7 @@ No claim: the toolkit's documentation quotes no claim of the paper about sparsen
 says nothing of it, so S6 is a measurement (a run of it alone says NO VERDICT). Per unit, the
 lifetime sparseness S = [1 - (mean r)^2 / mean(r^2)] / (1 - 1/m) over m noiseless stimuli
 x* ~ U(cube) (:func:`analysis.tuning.lifetime_sparseness`); per network one number, by the
-definition ``NetworkCheckConfig.sparseness`` names (docs/reference-differences.md):
+definition ``NetworkCheckConfig.sparseness`` names (docs/networks.md, "Differences from the reference code"):
 
 - ``"reference"`` (default, the reference's ``sparsity.py`` with ``util.compute_sparseness``): rates
   at the last stimulus step (``fr[:, -2]``), 1000 stimuli, a unit silent on every stimulus counts as

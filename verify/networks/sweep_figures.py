@@ -1,9 +1,10 @@
 """Figures of the sweep experiments (5b, S1, S5c, S6, hidden size, large N): headline OOD r^2
 against one axis, one line per value of a second, with the theory line of every cell.
 
-Each line: the headline decoder's median with its 95% bootstrap band (networks x folds), every
-network's own median as a point, and the cell's protocol ceiling (dashed, same colour); cells the
-theory marks as not identifiable are drawn with hollow markers.
+Each line: the headline decoder's median with the 95% t interval of its mean over networks as a band,
+every network's own median as a point, and the cell's theory line (dashed, same colour: the paper's
+protocol line, what a linear decoder of mu(t) reaches, or the experiment's own line); cells the theory
+marks as not identifiable are drawn with hollow markers.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _lines(rows, figures, line_key):
 
 
 def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "r2_protocol",
-               theory_label: str = "protocol ceiling", x_label: str | None = None) -> None:
+               theory_label: str = "paper's protocol line", x_label: str | None = None) -> None:
     """Headline OOD r^2 vs ``x_key``, one line per ``line_key`` value, theory dashed per line."""
     groups = _lines(rows, figures, line_key)
     cmap = colormaps["viridis"]
@@ -33,7 +34,8 @@ def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "
         med = [r["decoders"][HEADLINE]["median"] for r, _ in cells]
         lo = [r["decoders"][HEADLINE]["ci_low"] for r, _ in cells]
         hi = [r["decoders"][HEADLINE]["ci_high"] for r, _ in cells]
-        ax.plot(x, med, "-", color=colour, lw=1.6, label=f"{line_key} = {value}: median, 95% CI")
+        ax.plot(x, med, "-", color=colour, lw=1.6,
+                label=f"{line_key} = {value}: median; band: 95% t interval of the mean")
         ax.fill_between(x, lo, hi, color=colour, alpha=0.18, lw=0)
         ax.plot(x, [r[theory_key] for r, _ in cells], "--", color=colour, lw=1.1)
         for xi, (r, f) in zip(x, cells):
@@ -46,7 +48,7 @@ def draw_sweep(ax, rows, figures, x_key: str, line_key: str, theory_key: str = "
     ax.set_xticks(xs, [f"{v:g}" for v in xs])
     meds = [r["decoders"][HEADLINE]["median"] for r in rows] + [r[theory_key] for r in rows]
     ax.set_ylim(max(min(meds) - 0.15, -0.5), 1.02)     # a diverging interval of an untrained network is clipped
-    ax.plot([], [], "k--", lw=1.1, label=f"{theory_label} (theory, per line)")
+    ax.plot([], [], "k--", lw=1.1, label=f"{theory_label} (a linear decoder of mu; per line)")
     ax.scatter([], [], s=14, facecolor="0.5", edgecolor="0.5", label="each network (hollow: not identifiable)")
     ax.set_xlabel(x_label or x_key)
     ax.set_ylabel(f"OOD r$^2$ of decoded x* ({HEADLINE})")
@@ -88,7 +90,7 @@ def plot_angles_sweep(rows, x_key: str, line_key: str, path, title: str) -> list
                            for q in ("median", "ci_low", "ci_high"))
             err = np.array([med - lo, hi - med])
             ax.errorbar(x, med, yerr=np.maximum(err, 0), fmt=style, color=colour, capsize=2, ms=3,
-                        label=f"{line_key} = {value}: {key} angles, 95% CI")
+                        label=f"{line_key} = {value}: {key} angles, median, 95% t interval")
     ax.axhline(90, color="gray", lw=0.8)
     ax.set_xlabel(x_key)
     ax.set_ylabel("pairwise angle between factor directions (deg)")

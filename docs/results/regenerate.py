@@ -1,0 +1,135 @@
+"""Regenerate the committed results of every network experiment: python docs/results/regenerate.py
+
+Each entry of :data:`RUNS` is one ``python -m verify.networks`` invocation at a budget stated here
+(networks per setting, training batches). Networks are cached in ``--cache`` (default
+``runs/results``: a rerun trains nothing that is already there, an interrupted run resumes, and a
+code change to the trainer retrains with a one-line warning); each run's files (``rows.csv``,
+``per_network.csv``, ``results.json``, figures: docs/networks.md lists the columns) are copied to
+``docs/results/<name>/``, and ``docs/results/README.md`` gets one table row per binding or noted
+check: the experiment, the check, binding or not, its verdict, the budget, the networks and the
+wall time of the run (training included when the networks were not cached).
+
+Options: ``--only NAME ...`` reruns some entries (the README keeps the others' rows);
+``--workers N`` (default: the CPU count). Exit code 0 when every run ran (whatever its verdicts),
+1 when one could not, 2 on bad options.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+#: name -> (what it shows, the verify.networks arguments). Budgets: the reference ensemble at the
+#: published 1e5 batches with 5 networks per N (the interval method needs >= 5 networks to decide
+#: most claims, benchmarks/coverage.md); the other experiments at 3e4 batches with 4 networks per
+#: setting (what 2 cores train in about an hour in total), fewer settings than the paper's axes.
+RUNS = {
+    "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
+                  ["--experiment", "3a", "3c", "4", "dynamics", "--ntask", "2", "6", "24", "--networks", "5",
+                   "--batches", "100000"]),
+    "S3b": ("Fig. S3b: correlated latents (copula prior), probed on uniform quadrants",
+            ["--experiment", "S3b", "--ntask", "24", "--rho", "0", "0.6", "0.9", "--networks", "4",
+             "--batches", "30000"]),
+    "noise": ("Noise variants: Gaussian, anisotropic, AR(1), Gumbel training noise, Gaussian probe",
+              ["--experiment", "noise", "--ntask", "24", "--networks", "4", "--batches", "30000"]),
+    "hidden_size": ("Hidden size: OOD r^2 vs H, with H < D where the capacity line binds",
+                    ["--experiment", "hidden_size", "--ntask", "24", "--hiddens", "1", "2", "8", "64",
+                     "--networks", "4", "--batches", "30000"]),
+    "S5c": ("Fig. S5c: free against fixed reaction time",
+            ["--experiment", "S5c", "--ntask", "24", "--networks", "4", "--batches", "30000"]),
+    "S1": ("Fig. S1: ReLU and quadratic input encoders vs N",
+           ["--experiment", "S1", "--ntask", "2", "24", "--networks", "4", "--batches", "30000"]),
+    "large_n": ("Large N: 24 and 96 tasks at D = 2",
+                ["--experiment", "large_n", "--large-ntask", "24", "96", "--large-D", "2", "--networks", "4",
+                 "--batches", "30000"]),
+    "multiplicative": ("Multiplicative boundaries x1 x2 > +-thr (outside Theorem 3.1)",
+                       ["--experiment", "multiplicative", "--mult-ntask", "4", "24", "--networks", "4",
+                        "--batches", "30000"]),
+    "5b": ("Fig. 5b and S6: OOD r^2 vs N and D (random-normal designs), sparseness",
+           ["--experiment", "5b", "S6", "--ntask", "3", "6", "--D", "2", "4", "--networks", "4",
+            "--batches", "30000"]),
+}
+
+
+def _budget(args: list) -> str:
+    """'4 networks x 3e+04 batches' from a run's arguments."""
+    n, b = args[args.index("--networks") + 1], int(args[args.index("--batches") + 1])
+    return f"{n} networks per setting x {b:.0e} batches"
+
+
+def run_one(name: str, cache: Path, workers: int | None) -> dict:
+    """Run one entry; copy its files to docs/results/<name>/; return its summary for the README."""
+    title, args = RUNS[name]
+    cmd = [sys.executable, "-m", "verify.networks", *args, "--out", str(cache), "--json", "--quiet"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{name}: {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    payload = json.loads(proc.stdout)
+    source = Path(payload["files"][0]).parent
+    target = HERE / name
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.npz"))
+    command = "python -m verify.networks " + " ".join(args)
+    return {"name": name, "title": title, "command": command, "budget": _budget(args), "seconds": seconds,
+            "exit_code": proc.returncode, "checks": payload["checks"]}
+
+
+def write_readme(summaries: dict) -> Path:
+    lines = ["# Committed results of the network experiments", "",
+             "Regenerated by `python docs/results/regenerate.py` (each folder by `--only NAME`); every row is",
+             "one check of a run (docs/networks.md: claims, rules and tolerances). `binding` checks decide the",
+             "run's exit code; notes do not. Wall times are of this machine (2 cores), training included when",
+             "the networks were not cached.", ""]
+    for s in summaries.values():
+        word = {0: "PASS", 1: "FAIL or NO VERDICT"}[s["exit_code"]]
+        lines += [f"## {s['name']}: {s['title']}", "",
+                  f"`{s['command']}` ({s['budget']}; {s['seconds'] / 60:.1f} min; exit {s['exit_code']}: {word}; "
+                  f"files in [{s['name']}/]({s['name']}/))", "",
+                  "| check | binding | verdict | measured |", "|---|---|---|---|"]
+        for c in s["checks"]:
+            kind = ("upper bound" if c.get("kind") == "upper" else "claim") if c["binding"] else "note"
+            measured = c.get("measured_text") or c["measured"]
+            lines.append(f"| `{c['name']}` | {kind} | {c['verdict']} | {str(measured).replace('|', '/')} |")
+        lines.append("")
+    path = HERE / "README.md"
+    path.write_text("\n".join(lines))
+    (HERE / "summary.json").write_text(json.dumps(summaries, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python docs/results/regenerate.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", choices=list(RUNS), default=list(RUNS), help="entries to rerun")
+    p.add_argument("--cache", default=str(ROOT / "runs" / "results"), help="network cache folder")
+    p.add_argument("--workers", type=int, default=None, help="training processes (default: CPU count)")
+    args = p.parse_args(argv)
+    old = HERE / "summary.json"
+    summaries = json.loads(old.read_text()) if old.exists() else {}
+    code = 0
+    for name in args.only:
+        try:
+            summaries[name] = run_one(name, Path(args.cache), args.workers)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            code = 1
+            continue
+        print(f"{name}: exit {summaries[name]['exit_code']} in {summaries[name]['seconds']:.0f} s", flush=True)
+        write_readme({k: summaries[k] for k in RUNS if k in summaries})
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
