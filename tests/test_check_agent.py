@@ -13,21 +13,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import log_ndtr
+from scipy.stats import norm
 
 import verify.agent as va
 from analysis.decoders import DECODERS
+from analysis.geometry import ccgp, ccgp_detail
 from analysis.intervals import trial_r2_interval
 from analysis.prior import box_prior, splits
 from optimal.agent import optimal_probits
 from theory.ceilings import r2_protocol
 from theory.designs import even_design
 from theory.folds import ood_folds
+from theory.geometry import ccgp_optimal
 from theory.world import LATENT_VARIANCE
-from verify.agent.measure import fold_trial_errors
+from verify.agent.measure import bootstrap_se, fold_trial_errors
 from verify.verdict import verdict_word
 
 SIGMA, T = 0.2, 20
-FAST = dict(decoders=("ridge_cv",), shuffles=2)
+FAST = dict(decoders=("ridge_cv",), shuffles=2, n_boot=50)
+FAST_ARGS = ["--decoders", "ridge_cv", "--shuffles", "2", "--boot", "50"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -150,6 +154,37 @@ def test_single_agent_r2_intervals_of_the_headline_decoder_cover_the_protocol_va
     assert coverage("ridge_cv", M, 2000, 6) >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / M)
 
 
+def ccgp_coverage(M, n, n_boot, seed):
+    """(bootstrap, binomial) coverage of the optimal agent's finite-sample CCGP of x1 by M single agents'
+    95% normal intervals: SE by :func:`verify.agent.measure.bootstrap_se`, or binomial given the fitted classifiers."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.5, 0.5, (M, n, 2))
+    h = (x + SIGMA / np.sqrt(T) * rng.standard_normal(x.shape)) @ rng.standard_normal((2, 3))
+    truth = float(ccgp_optimal(SIGMA, T, n_train=n / 2, D=2))
+    detail = ccgp_detail(h, x, 0)
+    z = norm.ppf(0.975)
+    boot = np.array([bootstrap_se(lambda s, xx: ccgp(s, xx, 0), h[m:m + 1], x[m:m + 1], rng, n_boot)
+                     for m in range(M)])
+    return (np.mean(np.abs(detail["value"] - truth) <= z * boot),
+            np.mean(np.abs(detail["value"] - truth) <= z * detail["se"]))
+
+
+def test_single_agent_ccgp_intervals_cover_the_optimal_agents_value():
+    """Bootstrap intervals cover within 3 binomial SE of 95% (SE = sqrt(0.95 x 0.05 / M), M = 40)."""
+    M = 40
+    assert ccgp_coverage(M, 400, 40, 14)[0] >= 0.95 - 3 * np.sqrt(0.95 * 0.05 / M)
+
+
+@pytest.mark.slow
+def test_the_binomial_se_alone_undercovers_what_the_bootstrap_covers():
+    """Why the bootstrap: at M = 200 agents of 1000 trials the binomial SE given the fitted classifiers covers
+    decidedly less than 95% (upper 3-SE bound below it), the bootstrap's does not."""
+    M = 200
+    boot, binomial = ccgp_coverage(M, 1000, 100, 15)
+    se = np.sqrt(0.95 * 0.05 / M)
+    assert boot >= 0.95 - 3 * se and binomial + 3 * np.sqrt(binomial * (1 - binomial) / M) < 0.95
+
+
 def test_the_same_seed_gives_the_same_result_and_another_seed_other_nulls():
     agent = optimal_code(7, 600)
     a, b, c = (va.check_agent(**agent, **FAST, rng=s)["rows"] for s in (1, 1, 2))
@@ -165,7 +200,7 @@ def save(path, **arrays):
 def test_the_command_writes_results_csv_and_figure_and_prints_strict_json(tmp_path, capsys):
     agent = optimal_code(8, 2000)
     path = save(tmp_path / "agent.npz", **agent)
-    code = va.main([path, "--json", "--out", str(tmp_path / "out"), "--decoders", "ridge_cv", "--shuffles", "2"])
+    code = va.main([path, "--json", "--out", str(tmp_path / "out"), *FAST_ARGS])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["exit_code"] == 0
     assert all(tuple(r) == va.ROW_KEYS for r in out["rows"])
@@ -179,7 +214,7 @@ def test_a_file_without_a_prior_or_outputs_gets_no_verdict_and_exit_1(tmp_path, 
     agent = optimal_code(13, 800)
     path = save(tmp_path / "agent.npz", states=agent["states"], latents=agent["latents"] * 3 + 7, sigma=SIGMA * 3,
                 t=T, prior=np.array("empirical"))
-    assert va.main([path, "--decoders", "ridge_cv", "--shuffles", "2"]) == 1
+    assert va.main([path, *FAST_ARGS]) == 1
     out = capsys.readouterr().out
     assert "NO VERDICT" in out and "empirical" in out
 
@@ -254,7 +289,7 @@ def example():
 
 def test_the_worked_example_passes_with_the_numpy_stand_in_agent(tmp_path, capsys):
     """The example's path (trial API -> agent file -> mtd-check) with the optimal agent in place of the GRU."""
-    code = example().run("optimal", tmp_path, trials=2000, check_args=("--decoders", "ridge_cv", "--shuffles", "2"))
+    code = example().run("optimal", tmp_path, trials=2000, check_args=FAST_ARGS)
     assert code == 0 and "PASS" in capsys.readouterr().out
     with np.load(tmp_path / "optimal.npz") as f:
         assert set(f.files) <= set(va.KEYS)
@@ -273,6 +308,6 @@ def test_the_json_shares_one_schema_with_the_other_commands(tmp_path, capsys):
     from tests.test_json_schema import FAST as OTHERS, _check, _collect, _output
     path = save(tmp_path / "agent.npz", **optimal_code(12, 1000))
     outputs = _collect(OTHERS, tmp_path, capsys)
-    outputs["agent"] = _output(va.main, [path, "--decoders", "ridge_cv", "--shuffles", "2", "--out", "OUT"],
+    outputs["agent"] = _output(va.main, [path, *FAST_ARGS, "--out", "OUT"],
                                tmp_path / "agent", capsys)
     _check(outputs)

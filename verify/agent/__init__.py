@@ -36,7 +36,7 @@ from analysis.prior import Prior, empirical_prior
 from infra.store import atomic_write_bytes, atomic_write_json, csv_bytes
 from theory.folds import SCHEMES
 from verify.agent.inputs import KEYS, AgentInputs, load_agent_file, validate
-from verify.agent.measure import ROW_KEYS, measure_agent
+from verify.agent.measure import N_BOOT, ROW_KEYS, measure_agent
 from verify.plotting import new_figure, save_figure
 from verify.verdict import base_parser, run_cli
 
@@ -44,23 +44,25 @@ __all__ = ["KEYS", "ROW_KEYS", "check_agent", "check_inputs", "load_agent_file",
 
 
 def check_inputs(inp: AgentInputs, decoders=tuple(DECODERS), scheme: str = "auto", shuffles: int = 10,
-                 rng=0) -> dict:
+                 rng=0, n_boot: int = N_BOOT) -> dict:
     """Rows and checks of validated inputs: {"config", "prior", "layout", "rows", "checks"}."""
     if scheme not in ("auto",) + SCHEMES:
         raise ValueError(f"scheme={scheme!r} must be 'auto' or one of {SCHEMES}")
     if isinstance(shuffles, bool) or not isinstance(shuffles, (int, np.integer)) or shuffles < 2:
         raise ValueError(f"shuffles={shuffles!r} must be an integer >= 2")
-    rows, checks = measure_agent(inp, tuple(decoders), scheme, int(shuffles), rng)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
+        raise ValueError(f"n_boot={n_boot!r} must be an integer >= 10")
+    rows, checks = measure_agent(inp, tuple(decoders), scheme, int(shuffles), rng, int(n_boot))
     config = {"K": inp.K, "n": inp.n, "H": int(inp.states.shape[-1]), "D": inp.D, "sigma": inp.sigma.tolist(),
               "t": inp.t, "outputs": inp.logits is not None, "outputs_kind": inp.outputs_kind,
               "mu": inp.mu is not None, "folds": "user masks" if inp.folds is not None else scheme,
-              "decoders": list(decoders), "shuffles": int(shuffles)}
+              "decoders": list(decoders), "shuffles": int(shuffles), "n_boot": int(n_boot)}
     return {"config": config, "prior": inp.prior.to_dict(), "layout": inp.layout, "rows": rows, "checks": checks}
 
 
 def check_agent(states, latents, prior: Prior | str | None = None, sigma=None, t=None, outputs=None, C=None, b=None,
                 mu=None, outputs_kind=None, folds=None, decoders=tuple(DECODERS), scheme: str = "auto",
-                shuffles: int = 10, rng=0) -> dict:
+                shuffles: int = 10, rng=0, n_boot: int = N_BOOT) -> dict:
     """Everything ``python -m verify.agent`` reports, on arrays.
 
     Parameters
@@ -75,6 +77,7 @@ def check_agent(states, latents, prior: Prior | str | None = None, sigma=None, t
     mu : (n, D) or (K, n, D), the mean evidence of each trial (enables calibration)
     folds : bool (F, n), held-out masks; default: sign regions around the prior's centre (``scheme``)
     decoders : names in :data:`analysis.decoders.DECODERS`; shuffles : draws of each null; rng : seed or Generator
+    n_boot : trial resamples behind one agent's CCGP and shattering intervals
 
     Returns
     -------
@@ -88,7 +91,7 @@ def check_agent(states, latents, prior: Prior | str | None = None, sigma=None, t
             raise ValueError(f"prior={prior!r} must be a Prior, 'empirical' or None")
         prior = empirical_prior(latents)
     inp = validate(states, latents, sigma, t, prior, outputs, outputs_kind, C, b, mu, folds)
-    return check_inputs(inp, decoders, scheme, shuffles, rng)
+    return check_inputs(inp, decoders, scheme, shuffles, rng, n_boot)
 
 
 def plot_agent(rows: list[dict], path) -> Path:
@@ -146,12 +149,14 @@ def build_parser():
                    help="fold scheme around the prior's centre (default auto: orthants up to D = 3); a 'folds' key "
                         "in the file overrides it")
     p.add_argument("--shuffles", type=int, default=10, help="draws of each shuffle null (default 10)")
+    p.add_argument("--boot", type=int, default=N_BOOT,
+                   help=f"trial resamples behind one agent's CCGP and shattering intervals (default {N_BOOT})")
     return p
 
 
 def _body(args) -> dict:
     inp = load_agent_file(args.file)          # every problem with the file is reported here, before any work
-    result = check_inputs(inp, args.decoders, args.folds, args.shuffles, args.seed)
+    result = check_inputs(inp, args.decoders, args.folds, args.shuffles, args.seed, args.boot)
     result["config"] = {"file": str(args.file), "seed": args.seed} | result["config"]
     text = f"prior: {result['prior']['description']}\nlayout: {result['layout']}\n" + format_rows(result["rows"])
     if args.out is not None:

@@ -8,9 +8,9 @@ Uncertainty (95%): over agents when the file holds K >= MIN_NETWORKS of them (St
 values, :func:`analysis.intervals.cluster_t`: how another network or session would do); for one agent, over
 its trials (how well *this* agent was measured): r^2 by :func:`analysis.intervals.trial_r2_interval` on the
 per-trial squared errors (each held-out trial weighted so that their mean is the fold-mean error; the fitted
-decoders are held fixed), accuracies by their binomial SE given the fitted classifiers (CCGP:
-:func:`analysis.geometry.ccgp_binomial_se` over its held-out pairs; shattering: one accuracy's SE on its n/2
-test trials), normal 95% intervals clipped to the measure's range (:func:`analysis.geometry.clip_interval`).
+decoders are held fixed; simulated coverage in tests/test_check_agent.py), accuracies (CCGP, shattering) by
+a bootstrap over the agent's trials with the classifiers refit (:func:`bootstrap_se`), normal 95% intervals
+clipped to the measure's range (:func:`analysis.geometry.clip_interval`).
 Measures with neither (parallelism, participation ratio, DCI of one agent) get no interval and decide
 nothing.
 
@@ -34,7 +34,7 @@ from scipy.stats import norm
 from analysis.bootstrap import decide
 from analysis.calibration import calibrate
 from analysis.decoders import DECODERS, HEADLINE, REFERENCE_ADAM_STEPS, fit_linear_decoder, r2_score
-from analysis.geometry import (MAX_BERNARDI_D, ccgp, ccgp_binomial_se, ccgp_detail, clip_interval, dci,
+from analysis.geometry import (MAX_BERNARDI_D, ccgp, clip_interval, dci,
                                parallelism_bernardi, parallelism_mean_pairs, parallelism_regressor_cosine,
                                participation_ratio, shattering_dimensionality, shuffle_null, unit_shuffle_null)
 from analysis.intervals import MIN_NETWORKS, cluster_t, trial_r2_interval
@@ -55,8 +55,8 @@ ROW_KEYS = ("section", "measure", "detail", "value", "ci_low", "ci_high", "inter
             "optimal", "threshold", "bound", "n_agents", "n_trials")
 #: Agents each null draw is applied to (their values pooled), as verify.geometry does.
 NULL_SAMPLES = 4
-#: Accuracies with a single-agent binomial interval.
-ACCURACIES = ("ccgp", "shattering_dimensionality")
+#: Trial resamples of one agent's accuracy measures (their SE to ~5%), and how many are measured at once.
+N_BOOT, BOOT_CHUNK = 200, 20
 
 
 def _row(section, measure, detail, value, ci=(None, None), interval="none", null=None, optimal=None,
@@ -119,7 +119,7 @@ def lines(inp: AgentInputs, v, scheme: str) -> dict:
 
 def _interval_text(method: str) -> str:
     return {"cluster_t": "95% Student-t interval over agents", "trials_t": "95% interval over this agent's trials",
-            "binomial": "95% binomial interval over this agent's trials"}.get(method, "no interval")
+            "trials_bootstrap": "95% interval, SE by bootstrap over this agent's trials"}.get(method, "no interval")
 
 
 def reaches(name: str, claim: str, threshold: float, est: float, ci, method: str) -> Check:
@@ -182,18 +182,32 @@ def geometry_metrics(states, x) -> dict:
     return out
 
 
-def one_agent_se(measure: str, detail: str, value: float, h, x) -> float:
-    """Binomial SE of one agent's accuracy given its fitted classifiers (NaN for the other measures):
-    CCGP by :func:`analysis.geometry.ccgp_binomial_se` on its held-out pairs, shattering on its n/2 odd-indexed
-    test trials (the dichotomies share them: the SE of one accuracy, the Minkowski bound of the mean's)."""
+def bootstrap_se(metric, h, x, rng, n_boot: int = N_BOOT, chunk: int = BOOT_CHUNK) -> float:
+    """SD of ``metric`` (states (B, n, p), x (B, n, D) -> (B,)) over trials of one agent resampled with replacement.
+
+    The classifiers are refit on every resample, so the SE carries the fit's variability as well as the test
+    trials' (the binomial SE given the fitted classifiers leaves the first out and covers the optimal agent's
+    finite-sample CCGP less often than nominal; tests/test_check_agent.py simulates both). Resamples run in
+    chunks of ``chunk`` to bound memory.
+    """
+    n = h.shape[1]
+    idx = rng.integers(0, n, (n_boot, n))
+    values = np.concatenate([metric(h[0][idx[i:i + chunk]], x[0][idx[i:i + chunk]])
+                             for i in range(0, n_boot, chunk)])
+    return float(values.std(ddof=1))
+
+
+def one_agent_se(measure: str, detail: str, h, x, rng, n_boot: int = N_BOOT) -> float:
+    """Trial-bootstrap SE of one agent's accuracy measures (CCGP, shattering); NaN for the other measures."""
     if measure == "ccgp":
-        return float(ccgp_detail(h, x, int(detail[1:]) - 1)["se"][0])
+        d = int(detail[1:]) - 1
+        return bootstrap_se(lambda s, xx: ccgp(s, xx, d), h, x, rng, n_boot)
     if measure == "shattering_dimensionality":
-        return float(ccgp_binomial_se([[value]], [[h.shape[1] // 2]], disjoint=False)[0])
+        return bootstrap_se(shattering_dimensionality, h, x, rng, n_boot)
     return float("nan")
 
 
-def geometry_section(inp: AgentInputs, x, sigma_c, rng, shuffles: int) -> tuple[list, list]:
+def geometry_section(inp: AgentInputs, x, sigma_c, rng, shuffles: int, n_boot: int = N_BOOT) -> tuple[list, list]:
     """Geometry rows with shuffle nulls, and the CCGP checks (box prior)."""
     h = inp.states
     values = geometry_metrics(h, x)
@@ -211,8 +225,8 @@ def geometry_section(inp: AgentInputs, x, sigma_c, rng, shuffles: int) -> tuple[
             method = "cluster_t"
         else:
             est = float(vals[0])
-            se = one_agent_se(measure, detail, est, h, x)
-            lo, hi, method = est - z * se, est + z * se, "binomial" if np.isfinite(se) else "none"
+            se = one_agent_se(measure, detail, h, x, rng, n_boot)
+            lo, hi, method = est - z * se, est + z * se, "trials_bootstrap" if np.isfinite(se) else "none"
         ci = clip_interval(lo, hi, detail if measure == "dci" else measure, units=h.shape[-1])[:2]
         optimal = threshold = bound = None
         if measure == "ccgp" and box:
@@ -264,7 +278,7 @@ def outputs_section(inp: AgentInputs, x, sigma_c, design) -> tuple[list, list]:
 
 
 def measure_agent(inp: AgentInputs, decoders=tuple(DECODERS), scheme: str = "auto", shuffles: int = 10,
-                  rng=0) -> tuple[list, list]:
+                  rng=0, n_boot: int = N_BOOT) -> tuple[list, list]:
     """Rows and checks of every section (see the module docstring)."""
     unknown = [d for d in decoders if d not in DECODERS]
     if unknown or not decoders:
@@ -274,7 +288,7 @@ def measure_agent(inp: AgentInputs, decoders=tuple(DECODERS), scheme: str = "aut
     sigma_c = inp.prior.canonical_sigma(inp.sigma)
     rows, checks = r2_section(inp, x, sigma_c, decoders, streams[0], scheme)
     if inp.D >= 2:
-        more_rows, more_checks = geometry_section(inp, x, sigma_c, streams[1], shuffles)
+        more_rows, more_checks = geometry_section(inp, x, sigma_c, streams[1], shuffles, n_boot)
         rows, checks = rows + more_rows, checks + more_checks
     if inp.logits is not None:
         more_rows, more_checks = outputs_section(inp, x, sigma_c, inp.prior.canonical_design(inp.C, inp.b))
