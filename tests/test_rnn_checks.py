@@ -134,6 +134,7 @@ def test_rerun_loads_the_cached_networks_and_reproduces_every_number(tiny_run):
     assert again["rows"] == first["rows"]
 
 
+@pytest.mark.slow      # trains and measures real ensembles (5-6 s); synthetic rows cover the verdicts
 def test_main_writes_keyed_csv_json_and_figures(tmp_path, capsys):
     argv = ["--ntask", "2", "6", "--networks", "2", "--batches", "60", "--hidden", "16", "--eval-trials", "800",
             "--encoder", "identity", "--experiment", "3a", "--adam-steps", "20", "--n-boot", "200",
@@ -201,6 +202,7 @@ def test_variant_networks_are_trained_with_their_own_configuration(tmp_path):
         assert ens.K == 1 and ens.config.activation == "tanh" and ens.config.leaky is False
 
 
+@pytest.mark.slow      # trains and measures real ensembles (5-6 s); synthetic rows cover the verdicts
 def test_free_rt_and_sigma_experiments_report_their_axes_and_theory_lines(tmp_path):
     config = NetworkCheckConfig(**TINY, sigmas=(0.2, 0.4), experiments=("5a", "5c"))
     result = run(config, tmp_path, progress=False)
