@@ -20,7 +20,7 @@ The parts:
   3. Trained numpy RNNs against the paper's claims: OOD r^2 vs N beside the paper's line (what a
      linear decoder of mu(t) reaches) and the Bayes bound (what no decoder of any state beats) under
      four named decoders (ridge_cv the headline), 95% t intervals over network means, calibration,
-     angles, tuning, dynamics. Default budget: N in {2, 6, 24}, 3 networks each, the published 1e5
+     angles, tuning, dynamics. Default budget: N in {2, 6, 24}, 5 networks each, the published 1e5
      batches per network; --full runs the published protocol (N in {2, 3, 6, 12, 24}, 5
      networks, every registered experiment); --quick a smoke budget (2 networks: most claims
      "undecided", so its verdict may be NO VERDICT).

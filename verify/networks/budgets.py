@@ -39,7 +39,7 @@ REFERENCE_EXPERIMENTS = ("3a", "3c", "4", "dynamics")
 REFERENCE = {
     "quick": dict(ntask=(2, 24), networks=2, batches=3000, eval_trials=4000, n_boot=1000,
                   experiments=REFERENCE_EXPERIMENTS),
-    "default": dict(ntask=(2, 6, 24), networks=3, batches=100_000, experiments=REFERENCE_EXPERIMENTS),
+    "default": dict(ntask=(2, 6, 24), networks=5, batches=100_000, experiments=REFERENCE_EXPERIMENTS),
     "full": FULL["reference"],
 }
 
