@@ -232,7 +232,7 @@ def test_full_budgets_count_the_networks_each_experiment_trains():
     assert network_batches(FULL["5b"]) == 5 * 4 * 5 * 100_000
     # reference: 3a's 5 N x 5 networks, 5a's 5 free-RT networks, 5c's 5 sigmas x 5 networks
     assert network_batches(FULL["reference"]) == (25 + 5 + 25) * 100_000
-    assert network_batches(FULL["hidden_size"]) == 6 * 5 * 100_000
+    assert network_batches(FULL["hidden_size"]) == 7 * 5 * 100_000          # H = 1, 2, 4, ..., 64
 
 
 def test_report_sections_return_markdown_with_figures_and_the_checks(tmp_path, monkeypatch):

@@ -49,7 +49,7 @@ class NetworkCheckConfig:
     adam_steps: int | None = None       # reference_adam steps (None: the reference's count per N)
     Ds: tuple = (2, 4, 6, 8, 10)        # experiment 5b: latent dimensions
     encoders: tuple = ("mlp", "quadratic")          # experiment S1
-    hiddens: tuple = (2, 4, 8, 16, 32, 64)          # hidden-size experiment
+    hiddens: tuple = (1, 2, 4, 8, 16, 32, 64)       # hidden-size experiment (H = 1 < D: the capacity line binds)
     large_ntask: tuple = (24, 48, 96)               # large-N experiment: task counts ...
     large_Ds: tuple = (2, 4)                        # ... at these latent dimensions
     rhos: tuple = (0.0, 0.3, 0.6, 0.9)              # experiment S3b: copula correlations
