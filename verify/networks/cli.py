@@ -135,7 +135,8 @@ def build_parser():
     p.add_argument("--encoders", nargs="+", choices=ENCODERS, default=list(d.encoders),
                    help="encoders of experiment S1 (default mlp quadratic)")
     p.add_argument("--hiddens", type=int, nargs="+", default=list(d.hiddens),
-                   help="hidden sizes of experiment hidden_size (default 1 2 4 8 16 32 64; H = 1 < D: the capacity line binds)")
+                   help="hidden sizes of experiment hidden_size (default 1 2 4 8 16 32 64; at H = 1 < D the "
+                        "capacity line binds)")
     p.add_argument("--large-ntask", type=int, nargs="+", default=list(d.large_ntask),
                    help="task counts of experiment large_n (default 24 48 96)")
     p.add_argument("--large-D", type=int, nargs="+", default=list(d.large_Ds), dest="large_Ds",
