@@ -252,3 +252,14 @@ def test_report_sections_return_markdown_with_figures_and_the_checks(tmp_path, m
 def test_hidden_size_needs_an_architecture_with_a_hidden_size():
     with pytest.raises(ValueError, match="arch='transformer' has none"):
         NetworkCheckConfig(arch="transformer", experiments=("hidden_size",))
+
+
+def test_a_network_whose_state_is_silent_has_no_angle_and_the_others_keep_theirs():
+    from verify.networks.measure import _angles
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 0.5, (2, 300, 2))
+    hidden = np.stack([x[0] @ rng.normal(size=(2, 6)), np.zeros((300, 6))])      # network 1: every unit silent
+    ridges = np.full((2, 4), 1e-3)
+    intervals, per_network = _angles(hidden, x, ridges, 0, 100)
+    assert len(per_network["ridge_cv"]) == 1 and np.isfinite(per_network["ridge_cv"][0]).all()
+    assert _angles(np.zeros((2, 300, 6)), x, ridges, 0, 100) is None

@@ -62,12 +62,19 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
     return agreement, {"curves": curves, "exact": exact, "calibrated": calibrated}
 
 
-def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict]:
+def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:
     """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals;
-    and the per-network ridge and encoding angles, (K, pairs) nested lists."""
-    enc = pairwise_angles(encoding_axes(hidden, x))                       # (K, P)
-    ridge = pairwise_angles(fit_linear_decoder(hidden, x, np.median(ridges, axis=-1)).W)
-    ls = pairwise_angles(fit_linear_decoder(hidden, x, 0.0).W)
+    and the per-network ridge and encoding angles, (K', pairs) nested lists.
+
+    A network whose state carries nothing of some coordinate (an all-zero encoding axis or decoder
+    column, e.g. every unit silent) has no angle: it is left out (K' <= K); None when no network is left.
+    """
+    axes = [encoding_axes(hidden, x), fit_linear_decoder(hidden, x, np.median(ridges, axis=-1)).W,
+            fit_linear_decoder(hidden, x, 0.0).W]                          # each (K, H, D)
+    defined = np.all([np.all(np.linalg.norm(V, axis=-2) > 0, axis=-1) for V in axes], axis=0)
+    if not defined.any():
+        return None
+    enc, ridge, ls = (pairwise_angles(V[defined]) for V in axes)         # (K', P)
     r = np.random.default_rng(rng).spawn(3)
     return {"encoding": _interval(enc, r[0], n_boot), "ridge_cv": _interval(ridge, r[1], n_boot),
             "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, {"ridge_cv": ridge.tolist(), "encoding": enc.tolist()}
@@ -135,9 +142,10 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     else:
         row["mu_agreement"] = {"exact": None, "calibrated": None, "optimal": None, "logit_slope": None}
     # per-network angles (K, pairs) too: the verdict on angles (Fig. 3c) bootstraps over networks
-    if hidden.shape[-1] >= x.shape[-1]:
-        row["angles"], row["angles_per_network"] = _angles(hidden, x, head.ridge, next(streams), config.n_boot)
-    else:   # H < D: D directions in R^H are dependent (and a 1-unit state is often silent): no angle to report
+    angles = _angles(hidden, x, head.ridge, next(streams), config.n_boot) if hidden.shape[-1] >= x.shape[-1] else None
+    if angles is not None:
+        row["angles"], row["angles_per_network"] = angles
+    else:   # H < D: D directions in R^H are dependent; or no network's state carries every coordinate
         empty = dict.fromkeys(("median", "q25", "q75", "ci_low", "ci_high", "n_networks", "n_folds"))
         row["angles"] = {name: dict(empty) for name in ("encoding", "ridge_cv", "lstsq_sensitivity")}
         row["angles_per_network"] = None
