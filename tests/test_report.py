@@ -141,10 +141,15 @@ def test_a_part_without_a_decided_theory_check_is_marked_no_verdict_not_pass(tmp
     assert table[0].endswith("| PASS | 1.0 |") and table[1].endswith("| NO VERDICT | 1.0 |")
 
 
-def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_glossary(tmp_path):
+def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_glossary(tmp_path, monkeypatch):
     """The structure of report.md on a tiny input: figures overview first, in the paper's order, each row
-    with its claim's verdict (PASS and FAIL both possible) and a link to docs/results/<experiment>/."""
+    with its claim's verdict (PASS and FAIL both possible) and a link to the experiment's committed results
+    (3a's are in docs/results/reference/) or "none committed"."""
+    from verify.networks import sections
     from verify.verdict import Check
+    root = tmp_path / "repo"
+    (root / "docs" / "results" / "reference").mkdir(parents=True)
+    monkeypatch.setattr(sections, "_ROOT", root)
     rise = Check("ood_rises_toward_line_with_ntask", "rises", None, None, "t", True, measured_text="0.3 [0.1, 0.5]")
     falls = Check("ood_falls_with_sigma", "falls", None, None, "t", False, measured_text="-0.2 [-0.3, -0.1]")
     theory = report.Section("Theorem 3.1: trilateration", "s", "t", (Check("a", "exact", 1.0, 1.0, "eps", True),),
@@ -161,7 +166,7 @@ def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_g
     assert "| PASS |" in rows["Fig. 3a"] and "0.3 [0.1, 0.5]" in rows["Fig. 3a"]
     assert "| FAIL |" in rows["Fig. 5c"]
     assert "not run at this budget" in rows["Fig. 5b"] and "measured, no check" in rows["Fig. 4"]
-    assert "[docs/results/3a/](" in rows["Fig. 3a"]
-    link = rows["Fig. 3a"].split("[docs/results/3a/](")[1].split(")")[0]
-    assert (tmp_path / link).resolve() == Path(report.__file__).resolve().parents[1] / "docs" / "results" / "3a"
+    assert "[docs/results/reference/](" in rows["Fig. 3a"] and "none committed" in rows["Fig. 5a"]
+    link = rows["Fig. 3a"].split("[docs/results/reference/](")[1].split(")")[0]
+    assert (tmp_path / link).resolve() == root / "docs" / "results" / "reference"
     assert "chosen after the first audit" in md and "the paper's line" in md.lower()

@@ -28,6 +28,9 @@ from verify.verdict import format_table, format_value, verdict_line, verdict_wor
 
 #: Where the committed results of each experiment live, relative to the repository root.
 RESULTS = Path("docs") / "results"
+#: The committed results folder of experiments that share a run with others (docs/results/regenerate.py):
+#: the reference networks' experiments, and S6 on the 5b networks; every other experiment has its own.
+RESULT_FOLDERS = {"3a": "reference", "3c": "reference", "4": "reference", "dynamics": "reference", "S6": "5b"}
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -116,10 +119,10 @@ def figures_overview(checks, out) -> str:
         else:
             verdict = "measured, no check" if fig.measured_only else "not run at this budget"
             measured = "-"
-        folder = RESULTS / fig.experiment
+        folder = RESULTS / RESULT_FOLDERS.get(fig.experiment, fig.experiment)
         link = Path(os.path.relpath(_ROOT / folder, Path(out).resolve())).as_posix()
-        lines.append(f"| {fig.figure} | {_cell(fig.claim)} | {_cell(measured)} | {verdict} | "
-                     f"[{folder.as_posix()}/]({link}/) |")
+        committed = f"[{folder.as_posix()}/]({link}/)" if (_ROOT / folder).is_dir() else "none committed"
+        lines.append(f"| {fig.figure} | {_cell(fig.claim)} | {_cell(measured)} | {verdict} | {committed} |")
     return "\n".join(lines)
 
 #: What each budget entry shows and its theory line, for the report.
