@@ -263,3 +263,11 @@ def test_a_network_whose_state_is_silent_has_no_angle_and_the_others_keep_theirs
     intervals, per_network = _angles(hidden, x, ridges, 0, 100)
     assert len(per_network["ridge_cv"]) == 1 and np.isfinite(per_network["ridge_cv"][0]).all()
     assert _angles(np.zeros((2, 300, 6)), x, ridges, 0, 100) is None
+
+
+def test_an_r2_interval_never_reaches_above_one_and_says_when_it_was_clipped():
+    from verify.networks.measure import _r2_interval
+    wide = _r2_interval(np.array([[0.99] * 4, [0.2] * 4]), 0, 100)         # t interval of 2 networks: +-7
+    assert wide["ci_high"] == 1.0 and wide["clipped"] and wide["ci_low"] < 0
+    tight = _r2_interval(np.array([[0.95] * 4, [0.96] * 4, [0.955] * 4]), 0, 100)
+    assert tight["ci_high"] < 1.0 and not tight["clipped"]

@@ -20,7 +20,8 @@ from verify.verdict import Check, all_passed, verdict_line
 
 TINY = dict(ntask=(2, 6), networks=2, batches=60, hidden=16, eval_trials=800, encoder="identity", adam_steps=20,
             n_boot=300)
-INTERVAL_KEYS = {"estimate", "median", "q25", "q75", "ci_low", "ci_high", "n_networks", "n_folds", "method"}
+INTERVAL_KEYS = {"estimate", "median", "q25", "q75", "ci_low", "ci_high", "n_networks", "n_folds", "method",
+                 "clipped"}
 
 
 def _row(value, lo, hi, protocol=0.975):

@@ -71,6 +71,8 @@ def plot_r2(rows, figures, axis: str, path, budget: str) -> None:
     zoom.set_title("zoom on the lines", fontsize=9)
     zoom.set_ylabel("r$^2$ (zoom)")
     ax.set_ylabel("r$^2$ of decoded x* (held-out region)")
+    means = [r["decoders"][name].get("estimate", r["decoders"][name]["median"]) for r in rows for name in DECODERS]
+    ax.set_ylim(max(min(means) - 0.1, -1.0), 1.02)      # a diverging sensitivity decoder's band is cut, not drawn
     r0 = rows[0]
     fixed = {"ntask": f"sigma = {r0['sigma']:g}, t = {r0['t']}", "t": f"sigma = {r0['sigma']:g}, N = {r0['ntask']}",
              "sigma": f"t = {r0['t']}, N = {r0['ntask']}"}[axis]

@@ -19,8 +19,19 @@ from optimal.estimates import matched_sigma
 READOUTS = ("decision", "last_stimulus")
 
 
-def _interval(values, rng, n_boot) -> dict:
-    return interval(values, rng, n_boot).to_dict()
+def _interval(values, rng, n_boot, upper: float | None = None) -> dict:
+    """The interval over networks; ``upper``: the measure's largest possible value (r^2 <= 1), where the
+    interval is clipped (it only removes impossible values) and ``clipped`` says so."""
+    out = interval(values, rng, n_boot).to_dict()
+    out["clipped"] = bool(upper is not None and out["ci_high"] is not None and out["ci_high"] > upper)
+    if out["clipped"]:
+        out["ci_high"] = float(upper)
+    return out
+
+
+def _r2_interval(values, rng, n_boot) -> dict:
+    """An r^2's interval over networks, clipped at 1 (no r^2 exceeds it)."""
+    return _interval(values, rng, n_boot, upper=1.0)
 
 
 def _noise_sd(states, info, k) -> np.ndarray:
@@ -113,15 +124,15 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     row, records, fits = {"headline_decoder": HEADLINE, "decoders": {}}, [], {}
     for name in decoders:
         fits[name] = DECODERS[name](hidden, x, splits, rng=next(streams), **kw)
-        row["decoders"][name] = _interval(fits[name].r2, next(streams), config.n_boot)
+        row["decoders"][name] = _r2_interval(fits[name].r2, next(streams), config.n_boot)
         records += _records(name, fits[name].r2, idx, info, splits.names, "decision", protocol, states.t)
     head = fits[HEADLINE] if HEADLINE in fits else ridge_cv(hidden, x, splits, **kw)
     # on the free timeline the last stimulus step is the last step: nothing new to decode
     stim = ridge_cv(states.hidden_stim[idx], x, splits, **kw) if info["timeline"] == "fixed" else head
-    row["ood_last_stimulus"] = _interval(stim.r2, next(streams), config.n_boot)
+    row["ood_last_stimulus"] = _r2_interval(stim.r2, next(streams), config.n_boot)
     records += _records(HEADLINE, stim.r2, idx, info, splits.names, "last_stimulus", protocol, states.t)
     opt = lstsq(states.mu[idx], x, splits, **kw)
-    row["ood_optimal"] = _interval(opt.r2, next(streams), config.n_boot)
+    row["ood_optimal"] = _r2_interval(opt.r2, next(streams), config.n_boot)
     records += _records("lstsq", opt.r2, idx, info, splits.names, "optimal_agent_mu", protocol, states.t)
     if x.shape[-1] == 2:
         if config.reference_defect and "reference_adam" in fits:
@@ -131,7 +142,7 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
             records += _records("reference_adam", emu.r2, idx, info, splits.names, "decision", "reference_defect",
                                 states.t)
         # like the reference's figure: percentiles over networks x folds x fits pooled (n_folds = folds x fits)
-        row["reference_emulation"] = _interval(emu.r2_fits.reshape(len(idx), -1), next(streams), config.n_boot)
+        row["reference_emulation"] = _r2_interval(emu.r2_fits.reshape(len(idx), -1), next(streams), config.n_boot)
     figure = {"headline_per_network": np.median(head.r2, axis=-1), "calibration": None}
     # mu is trilaterated from the logits only where it is identified (rank C = D, Theorem 3.1) and the
     # boundaries are the affine ones of the theorem (not the multiplicative variant)
