@@ -47,7 +47,7 @@ def _draw_r2(ax, rows, figs, axis, x, points: bool) -> None:
     ax.plot(x, [r["r2_id_ceiling"] for r in rows], "--", color="tab:orange", lw=1.2,
             label=r"paper's ID line $1/(1 + 12\sigma^2/t)$")
     if all("r2_bayes" in r for r in rows):
-        ax.plot(x, [r["r2_bayes"] for r in rows], "-", color="tab:red", lw=1.2,
+        ax.plot(x, [r["r2_bayes"] for r in rows], "-.", color="tab:brown", lw=1.4,
                 label=r"Bayes bound (posterior mean of $x^*$; no decoder beats it)")
     if axis == "ntask":
         ax.set_xscale("log")
