@@ -136,11 +136,10 @@ def ensemble_inputs(ens: Ensemble, x_star: np.ndarray, rng, sigma=None, n_stim: 
     ``sigma=None`` uses each network's training sigma (a given sigma is multiplied by the
     anisotropic ``aniso_scales``). ``n_stim`` overrides the number of stimulus steps (e.g. timing + 1).
 
-    The optimal agent of :func:`nets.frozen.decision_states` takes mu(t) as the running mean of
-    the returned evidence X. Under AR(1) noise that is unbiased but not the best linear estimate:
-    the GLS estimate, ``theory.noise.estimate(model, X, "gls")``, differs (smaller variance);
-    under Gumbel noise the running mean carries the noise mean gamma_E beta, which
-    ``theory.noise.estimate(model, X, "mean")`` subtracts.
+    The optimal agent of :func:`nets.frozen.decision_states` estimates x* from the returned evidence
+    X with the estimator matched to the same noise model (the sample mean for Gaussian and
+    anisotropic noise, GLS for AR(1), the posterior mean for Gumbel: ``theory.noise.estimate(model,
+    X, "posterior")``).
     ``encode_fixation`` follows the reference code's input convention on the fixed timeline: its
     encoder sees the stimulus channels at every step, so the fixation and decision steps carry
     f_k(0) instead of 0 (the networks here are trained with 0; the audit found it immaterial).
