@@ -80,8 +80,9 @@ def lasso_path(G, c, alpha_stop: float) -> tuple[np.ndarray, np.ndarray]:
         inactive = np.setdiff1d(np.arange(p), A)
         for j in inactive:
             for num, den in ((a - corr[j], 1 - Gd[j]), (a + corr[j], 1 + Gd[j])):
-                # a tie (a step of ~0) joins at once: units with equal correlations enter together
-                if den > 0 and j != left and -tie <= num / den < step:
+                # a tie (a step of ~0) joins at once: units with equal correlations enter together; the unit
+                # that just left may rejoin later on the path, never at once (it would cycle)
+                if den > 0 and -tie <= num / den < step and not (j == left and num / den <= tie):
                     step, event = max(num / den, 0.0), ("join", int(j))
         for k, j in enumerate(A):
             if d[k] != 0 and tie < -w[j] / d[k] < step:

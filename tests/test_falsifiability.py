@@ -87,26 +87,24 @@ def _3a(kind, rng):
     return rows, values
 
 
-def _5a(kind, rng):
+def _evidence_sweep(kind, rng, settings):
+    """Rows and values over ``settings`` [(sigma, t, row keys)]: untrained networks', or the optimal agent's."""
     rows, values = [], []
-    for t, v in zip((2, 5, 21), _untrained(rng, 3)):
+    for (s, t, keys), v in zip(settings, _untrained(rng, len(settings))):
         if kind != "untrained":
             x = _latents(rng)
-            v, _ = _decode(_optimal(x, rng, SIGMA**2 / t), x)
-        rows.append(_row(v, _plain_theory(SIGMA, t), rng, t=t))
+            v, _ = _decode(_optimal(x, rng, s**2 / t), x)
+        rows.append(_row(v, _plain_theory(s, t), rng, **keys))
         values.append(v)
     return rows, values
+
+
+def _5a(kind, rng):
+    return _evidence_sweep(kind, rng, [(SIGMA, t, {"t": t}) for t in (2, 5, 21)])
 
 
 def _5c(kind, rng):
-    rows, values = [], []
-    for s, v in zip((0.1, 0.6), _untrained(rng, 2)):
-        if kind != "untrained":
-            x = _latents(rng)
-            v, _ = _decode(_optimal(x, rng, s**2 / T), x)
-        rows.append(_row(v, _plain_theory(s, T), rng, sigma=s))
-        values.append(v)
-    return rows, values
+    return _evidence_sweep(kind, rng, [(s, T, {"sigma": s}) for s in (0.1, 0.6)])
 
 
 def _5b(kind, rng):
