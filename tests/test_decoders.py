@@ -433,6 +433,7 @@ def test_auto_ridge_is_chosen_without_seeing_the_held_out_quadrant():
     np.testing.assert_array_equal(auto_ridge(scrambled, x, train[0], inner), before)
 
 
+@pytest.mark.slow      # 5-8 s; ridge_cv's other tests cover the penalty choice
 def test_auto_ridge_improves_ood_decoding_of_nonlinear_features():
     """Least squares on 70 ReLU/noise units over-fits the training quadrants (OOD ~0.85-0.90 for
     these seeds); inner-CV ridge recovers most of the gap to the protocol ceiling (~0.94-0.95)."""

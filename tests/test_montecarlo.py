@@ -99,6 +99,7 @@ def test_r2_standard_error_matches_its_gaussian_closed_form():
     np.testing.assert_allclose(pooled.se, want, rtol=5 * rel_sd)
 
 
+@pytest.mark.slow      # 3-5 s; the same simulation runs by default for the other noise models (below)
 def test_protocol_ceiling_matches_a_direct_simulation_at_the_reference_setting():
     # sigma = 0.2, t = 20, quadrant folds (docs/theory.md §4). The simulation fits least squares on 3 quadrants
     # and scores the held-out one; 16 replicates (4 per fold).

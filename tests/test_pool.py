@@ -37,6 +37,7 @@ def test_pooled_networks_equal_the_stacked_ensemble_bit_for_bit(equal_ntask, sta
     assert [load_checkpoint(f).config.K for f in files] == [1, 1, 1]
 
 
+@pytest.mark.slow      # 3-4 s (two worker processes); the in-process pool tests run by default
 def test_two_process_pool_gives_the_networks_of_the_in_process_executor(equal_ntask, tmp_path):
     config, reference = equal_ntask
     with make_executor(workers=2) as ex:

@@ -84,6 +84,7 @@ def test_a_point_result_without_readable_verdicts_is_a_failed_check_not_bad_inpu
     assert "result has no checks" in (tmp_path / "report.md").read_text()
 
 
+@pytest.mark.slow      # 3-5 s (a report run twice); tests/test_engine.py covers the sweep cache
 def test_rerun_takes_finished_sweep_points_from_the_cache(small_report, tmp_path, capsys):
     report.main(["--out", str(tmp_path), "--skip-networks", "--quiet", "--workers", "1"])
     points = sorted((tmp_path / "theorem31" / "points").glob("*.json"))

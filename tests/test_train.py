@@ -211,6 +211,7 @@ def test_module_runs_as_a_script():
     assert json.loads(proc.stdout)["config"]["batches"] == 2
 
 
+@pytest.mark.slow      # 3 s (a subprocess per kernel family)
 def test_summary_names_the_blas_kernels_that_trained_the_networks():
     from infra.blas import blas_kernels
     if blas_kernels()["library"] != "openblas":
@@ -296,6 +297,7 @@ def test_noise_parameters_default_to_the_reference_values():
     assert plain.aniso_scales == () and plain.ar1_a == 0.0 and "aniso_scales" not in plain.to_dict()
 
 
+@pytest.mark.slow      # 3 s; tests/test_engine.py runs the same refusal by default
 def test_an_unreachable_dask_scheduler_fails_in_seconds_with_exit_code_2(capsys):
     pytest.importorskip("distributed")
     import socket
