@@ -116,6 +116,7 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
     stim = -2 if ens.config.timeline == "fixed" else -1
     c = ens.config
     step = chunk_trials(ens, (c.n_stim if n_stim is None else n_stim) + (c.n_steps - c.n_stim))
+    models = [c.noise_model(k, sigma) for k in range(ens.K)]   # the models ensemble_inputs draws X from
     for lo in range(0, n, step):
         chunk = x_star[..., lo:lo + step, :]
         u, X = ensemble_inputs(ens, chunk, rng, sigma=sigma, n_stim=n_stim, encode_fixation=encode_fixation)
@@ -123,32 +124,20 @@ def decision_states(ens: Ensemble, x_star, rng, sigma=None, n_stim: int | None =
         hidden.append(h[:, -1].astype(float))
         hidden_stim.append(h[:, stim].astype(float))
         logits.append(z[:, -1].astype(float))
-        mus.append(_matched_mu(ens, X, sigma))
+        mus.append(np.stack([estimate(m, X[k], MATCHED_ESTIMATOR)[:, -1] for k, m in enumerate(models)]))
         if keep_trajectories:
             s = arch.state_trajectory(h, cache) if arch.recurrent else h
             trajs.append(s.swapaxes(1, 2).astype(float))
         if attention_values is not None:
             values.append(attention_values(cache)[:, stim].astype(float))
     steps = ens.config.n_stim if n_stim is None else n_stim
-    mu_var = np.stack([estimator_variance(_probe_model(ens, k, sigma), steps, MATCHED_ESTIMATOR)
-                       for k in range(ens.K)])
+    mu_var = np.stack([estimator_variance(m, steps, MATCHED_ESTIMATOR) for m in models])
     return DecisionStates(
         x_star=np.broadcast_to(x_star, (ens.K,) + x_star.shape[-2:]),
         hidden=np.concatenate(hidden, axis=1), logits=np.concatenate(logits, axis=1),
         mu=np.concatenate(mus, axis=1), t=steps, hidden_stim=np.concatenate(hidden_stim, axis=1),
         trajectories=np.concatenate(trajs, axis=1) if keep_trajectories else None,
         values=np.concatenate(values, axis=1) if values else None, mu_var=mu_var)
-
-
-def _probe_model(ens: Ensemble, k: int, sigma):
-    """Network k's evidence-noise model of the probe trials: the one :func:`ensemble_inputs` draws from."""
-    return ens.config.noise_model(k, sigma)
-
-
-def _matched_mu(ens: Ensemble, X: np.ndarray, sigma) -> np.ndarray:
-    """The optimal agent's estimate at the last stimulus step, per network: shape (K, B, D) from X (K, B, T, D)."""
-    return np.stack([estimate(_probe_model(ens, k, sigma), X[k], MATCHED_ESTIMATOR)[:, -1]
-                     for k in range(ens.K)])
 
 
 def fixation_input(ens: Ensemble) -> np.ndarray:
