@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 
 import nets.train
-from verify import agent, curves, geometry, information_mc, report, sweep, theorem31
+from verify import agent, architectures, curves, geometry, information_mc, report, sweep, theorem31
 from verify.networks import cli as networks
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 PARSERS = {"verify": report, "verify.theorem31": theorem31, "verify.information_mc": information_mc,
            "verify.curves": curves, "verify.networks": networks, "verify.geometry": geometry,
-           "nets.train": nets.train, "verify.sweep": sweep, "verify.agent": agent}
+           "nets.train": nets.train, "verify.sweep": sweep, "verify.agent": agent,
+           "verify.architectures": architectures}
 
 
 def _table() -> tuple[list, dict]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 import pytest
 
 import nets.train
-from verify import curves, geometry, information_mc, report, sweep, theorem31
+from verify import architectures, curves, geometry, information_mc, report, sweep, theorem31
 from verify.networks import cli as networks
 
 #: Keys whose values are free-form maps (their own keys are data, e.g. parameter or file names).
@@ -86,6 +86,8 @@ SLOW = {
                                  "--adam-steps", "10", "--n-boot", "100", "--workers", "1", "--out", "OUT"]),
     "geometry rnn": (geometry.main, ["--arch", "rnn", "--ntask", "2", "--networks", "2", "--batches", "20",
                                      "--trials", "400", "--shuffles", "2", "--workers", "1", "--out", "OUT"]),
+    "architectures": (architectures.main, ["--ntask", "2", "--networks", "2", "--batches", "20", "--archs", "rnn",
+                                           "transformer", "--workers", "1", "--out", "OUT"]),
     "train": (nets.train.main, ["--ntask", "2", "--batches", "20", "--hidden", "8", "--encoder", "identity",
                                 "--workers", "1", "--out", "OUT"]),
 }

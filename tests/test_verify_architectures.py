@@ -83,3 +83,28 @@ def test_transformer_tuning_covers_its_attention_values_and_the_rnn_tuning_only_
     out = tuning(rnn, check)
     assert {r["source"] for r in out["rows"]} == {"hidden"} and out["values"] is None
     assert all(r["sparseness_median"] is not None for r in out["rows"])   # ReLU rates
+
+
+@pytest.mark.parametrize("argv, names", [(["--networks", "0"], "networks"), (["--ntask", "1", "24"], "ntask"),
+                                         (["--batches", "1000000000"], "--batches"), (["--archs", "gru"], "--archs")])
+def test_bad_command_lines_exit_2_naming_the_parameter_before_any_training(argv, names, tmp_path, capsys):
+    try:
+        code = va.main([*argv, "--out", str(tmp_path), "--quiet"])
+    except SystemExit as e:             # argparse's own refusal (an unknown choice)
+        code = e.code
+    assert code == 2
+    assert names in capsys.readouterr().err
+    assert not (tmp_path / "networks").exists()
+
+
+def test_the_command_line_compares_the_chosen_architectures_and_names_each_rows_variant(tmp_path, capsys):
+    import json
+    argv = ["--archs", "rnn", "--ntask", "2", "6", "--networks", "2", "--batches", "20", "--workers", "1",
+            "--out", str(tmp_path), "--json", "--quiet"]
+    assert va.main(argv) in (0, 1)
+    payload = json.loads(capsys.readouterr().out)
+    assert {r["variant"] for r in payload["rows"]} == {"rnn"} and [r["ntask"] for r in payload["rows"]] == [2, 6]
+    # the transformer claim needs both the RNN and the transformer: with the RNN alone it is not made
+    assert not any(c["name"] == "transformer_disentangles_at_smaller_ntask" for c in payload["checks"])
+    assert (tmp_path / "architectures.png").exists() and (tmp_path / "results.json").exists()
+    assert json.loads((tmp_path / "results.json").read_text())["rows"] == payload["rows"]

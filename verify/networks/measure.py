@@ -9,12 +9,14 @@ Arrays only: nothing here touches :mod:`nets`.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtr
 
 from analysis.bootstrap import interval
 from analysis.calibration import calibrate
 from analysis.decoders import (DECODERS, HEADLINE, encoding_axes, fit_linear_decoder, fold_splits, lstsq,
                                pairwise_angles, reference_adam, ridge_cv)
 from optimal.estimates import matched_sigma
+from verify.networks.verdicts import EVIDENCE_FRACTION
 
 READOUTS = ("decision", "last_stimulus")
 
@@ -73,6 +75,25 @@ def _calibration(states, info, idx) -> tuple[dict, dict]:
     return agreement, {"curves": curves, "exact": exact, "calibrated": calibrated}
 
 
+def _task_accuracy(states, info, idx, fraction: float, rng, n_boot) -> tuple[dict, float, float]:
+    """How well the networks solve their tasks: the interval over networks of each network's decision
+    accuracy (sign of its read-out against the side of x*, mean over probe trials and tasks), and what the
+    optimal agent is expected to score on the same latents, with all its evidence and with ``fraction`` of
+    it: mean over trials and tasks of Phi(|c_i . x* + b_i| / tau_i), tau_i^2 = sum_d C_id^2 v_d / fraction,
+    v_d the variance of mu_d of the network's noise model (:func:`_noise_sd`). Averaged over the networks."""
+    acc, optimal, reduced = [], [], []
+    for k in idx:
+        d, N = info["designs"][k], int(info["ntask"][k])
+        x = states.x_star[k]
+        side = x @ d.C.T + d.b                                                   # (n, N)
+        acc.append(np.mean((states.logits[k, :, :N] > 0) == (side > 0)))
+        tau = np.sqrt((_noise_sd(states, info, k) ** 2 / states.t) @ (d.C ** 2).T)   # (N,)
+        optimal.append(np.mean(ndtr(np.abs(side) / tau)))
+        reduced.append(np.mean(ndtr(np.abs(side) * np.sqrt(fraction) / tau)))
+    return _interval(np.asarray(acc)[:, None], rng, n_boot, upper=1.0), float(np.mean(optimal)), \
+        float(np.mean(reduced))
+
+
 def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:
     """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals;
     and the per-network ridge and encoding angles, (K', pairs) nested lists.
@@ -111,7 +132,8 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     Returns
     -------
     row : dict with headline_decoder, decoders {name: interval}, ood_last_stimulus, ood_optimal,
-        reference_emulation, mu_agreement, angles, networks
+        reference_emulation, task_accuracy (interval; None for non-affine boundaries) with
+        task_accuracy_optimal and task_accuracy_half_evidence, mu_agreement, angles, networks
     records : list of tidy dicts (network, ntask, sigma, t, fold, decoder, readout, protocol, r2)
     figure : dict with calibration curves and per-network headline medians
     """
@@ -148,6 +170,11 @@ def measure_setting(states, info, setting, config, rng, decoders=tuple(DECODERS)
     # boundaries are the affine ones of the theorem (not the multiplicative variant)
     identified = info["boundaries"] == "linear" and all(np.linalg.matrix_rank(info["designs"][k].C) == x.shape[-1]
                                                         for k in idx)
+    if info["boundaries"] == "linear":      # the sign of each read-out is the network's answer (both timelines)
+        row["task_accuracy"], row["task_accuracy_optimal"], row["task_accuracy_half_evidence"] = _task_accuracy(
+            states, info, idx, EVIDENCE_FRACTION, next(streams), config.n_boot)
+    else:
+        row["task_accuracy"], row["task_accuracy_optimal"], row["task_accuracy_half_evidence"] = None, None, None
     if info["timeline"] == "fixed" and identified:
         row["mu_agreement"], figure["calibration"] = _calibration(states, info, idx)
     else:
