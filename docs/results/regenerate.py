@@ -30,9 +30,9 @@ ROOT = HERE.parent.parent
 #: name -> (what it shows, the command's arguments[, the command: default verify.networks]). Budgets:
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
 #: intervals left 3a and 3c undecided: the networks sit near the toolkit's tolerance, so the interval
-#: must be narrow); S5c/5a, 5c and 3b at the published budgets with 10, 5 and 5 networks; the other
-#: experiments at 3e4 batches with 4 networks per setting, fewer settings than the paper's axes. What
-#: 2 cores train in one session (3 hours) bounds each entry.
+#: must be narrow); S5c/5a, 5c, 3b and 5b at the published budgets with 10, 5, 5 and 5 networks; the
+#: other experiments at 3e4 batches with 4 networks per setting, fewer settings than the paper's axes.
+#: What 2 cores train in one session (3 hours) bounds each entry.
 RUNS = {
     "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
                   ["--experiment", "3a", "3c", "4", "dynamics", "--ntask", "2", "6", "24", "--networks", "15",
@@ -59,8 +59,8 @@ RUNS = {
                        ["--experiment", "multiplicative", "--mult-ntask", "4", "24", "--networks", "4",
                         "--batches", "30000"]),
     "5b": ("Fig. 5b and S6: OOD r^2 vs N and D (random-normal designs), sparseness",
-           ["--experiment", "5b", "S6", "--ntask", "3", "6", "--D", "2", "4", "--networks", "4",
-            "--batches", "30000"]),
+           ["--experiment", "5b", "S6", "--ntask", "3", "6", "--D", "2", "4", "--networks", "5",
+            "--batches", "100000"]),
     "3b": ("Fig. 3b: RNN against transformer (the paper's budgets: 1e5 and 2e4 batches)",
            ["--archs", "rnn", "transformer", "--ntask", "2", "6", "24", "--networks", "5", "--batches", "100000"],
            "verify.architectures"),
