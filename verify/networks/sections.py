@@ -29,8 +29,10 @@ from verify.verdict import format_table, format_value, verdict_line, verdict_wor
 #: Where the committed results of each experiment live, relative to the repository root.
 RESULTS = Path("docs") / "results"
 #: The committed results folder of experiments that share a run with others (docs/results/regenerate.py):
-#: the reference networks' experiments, and S6 on the 5b networks; every other experiment has its own.
-RESULT_FOLDERS = {"3a": "reference", "3c": "reference", "4": "reference", "dynamics": "reference", "S6": "5b"}
+#: the reference networks' experiments, S6 on the 5b networks and 5a on the S5c free-RT networks; every
+#: other experiment has its own.
+RESULT_FOLDERS = {"3a": "reference", "3c": "reference", "4": "reference", "dynamics": "reference", "S6": "5b",
+                  "5a": "S5c"}
 _ROOT = Path(__file__).resolve().parents[2]
 
 
