@@ -97,8 +97,12 @@ def test_bad_command_lines_exit_2_naming_the_parameter_before_any_training(argv,
     assert not (tmp_path / "networks").exists()
 
 
-def test_the_command_line_compares_the_chosen_architectures_and_names_each_rows_variant(tmp_path, capsys):
+def test_the_command_line_compares_the_chosen_architectures_and_names_each_rows_variant(tmp_path, capsys,
+                                                                                      monkeypatch):
     import json
+    small = dict(eval_trials=400, encoder="identity", n_boot=100, adam_steps=10)       # a tiny probe: seconds
+    full = va.variant_config
+    monkeypatch.setattr(va, "variant_config", lambda fields, budget, seed: full(fields, budget | small, seed))
     argv = ["--archs", "rnn", "--ntask", "2", "6", "--networks", "2", "--batches", "20", "--workers", "1",
             "--out", str(tmp_path), "--json", "--quiet"]
     assert va.main(argv) in (0, 1)
