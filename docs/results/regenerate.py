@@ -10,7 +10,8 @@ code change to the trainer retrains with a one-line warning); each run's files (
 check: the experiment, the check, binding or not, its verdict, the budget, the networks and the
 wall time of the run (training included when the networks were not cached).
 
-Options: ``--only NAME ...`` reruns some entries (the README keeps the others' rows);
+Options: ``--only NAME ...`` reruns some entries (the README keeps the others' rows; runs of other
+entries may go on at the same time: each entry's summary is merged into the file when it ends);
 ``--workers N`` (default: the CPU count). Exit code 0 when every run ran (whatever its verdicts),
 1 when one could not, 2 on bad options.
 """
@@ -128,16 +129,17 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=None, help="training processes (default: CPU count)")
     args = p.parse_args(argv)
     old = HERE / "summary.json"
-    summaries = json.loads(old.read_text()) if old.exists() else {}
     code = 0
     for name in args.only:
         try:
-            summaries[name] = run_one(name, Path(args.cache), args.workers)
+            summary = run_one(name, Path(args.cache), args.workers)
         except RuntimeError as e:
             print(e, file=sys.stderr)
             code = 1
             continue
-        print(f"{name}: exit {summaries[name]['exit_code']} in {summaries[name]['seconds']:.0f} s", flush=True)
+        print(f"{name}: exit {summary['exit_code']} in {summary['seconds']:.0f} s", flush=True)
+        # read the other entries just before writing: a run of other entries may have finished meanwhile
+        summaries = (json.loads(old.read_text()) if old.exists() else {}) | {name: summary}
         write_readme({k: summaries[k] for k in RUNS if k in summaries})
     return code
 
