@@ -271,3 +271,19 @@ def test_an_r2_interval_never_reaches_above_one_and_says_when_it_was_clipped():
     assert wide["ci_high"] == 1.0 and wide["clipped"] and wide["ci_low"] < 0
     tight = _r2_interval(np.array([[0.95] * 4, [0.96] * 4, [0.955] * 4]), 0, 100)
     assert tight["ci_high"] < 1.0 and not tight["clipped"]
+
+
+def test_the_reaction_time_figure_draws_a_mean_whose_median_lies_outside_its_interval(tmp_path):
+    # skewed networks (one far below the others): the median lies above the t interval of the mean; the figure
+    # draws the mean with its interval (a median with the mean's interval made a negative error bar and an exit 2)
+    from analysis.bootstrap import interval
+    from analysis.decoders import HEADLINE
+    from verify.networks.reaction_time import figure
+    values = np.r_[np.full(25, 0.95), np.full(5, 0.80)][:, None]          # 30 networks, 5 of them far below
+    d = interval(values, 0, 100).to_dict()
+    assert d["median"] > d["ci_high"]
+    rows = [{"decoders": {HEADLINE: d}, "r2_protocol": 0.975, "r2_ceiling": 0.976, "timeline": tl, "t": 20,
+             "ntask": 24, "sigma": 0.2} for tl in ("fixed", "free")]
+    figs = [{"headline_per_network": values[:, 0]}] * 2
+    paths = figure({"rows": rows, "figures": figs}, tmp_path, "test")
+    assert all(p.exists() for p in paths)

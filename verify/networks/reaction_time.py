@@ -63,9 +63,10 @@ def figure(group, folder, budget) -> list:
         return []
     fig, (ax,) = new_figure(width=5.0, height=4.2)
     for i, (r, f) in enumerate(zip(rows, figs)):
-        d = r["decoders"][HEADLINE]
-        ax.errorbar([i], [d["median"]], yerr=[[d["median"] - d["ci_low"]], [d["ci_high"] - d["median"]]], fmt="o",
-                    color="tab:blue", capsize=4, label="median, 95% CI" if i == 0 else None)
+        d = r["decoders"][HEADLINE]          # the t interval is of the mean (the median may lie outside it)
+        est = d.get("estimate", d["median"])
+        ax.errorbar([i], [est], yerr=[[est - d["ci_low"]], [d["ci_high"] - est]], fmt="o",
+                    color="tab:blue", capsize=4, label="mean over networks, 95% t interval" if i == 0 else None)
         pts = np.asarray(f["headline_per_network"])
         ax.scatter(i + np.linspace(-0.08, 0.08, len(pts)), pts, s=14, color="tab:blue", edgecolor="k", lw=0.4,
                    label="each network" if i == 0 else None, zorder=3)
