@@ -412,7 +412,9 @@ def plot_metrics_vs_ntask(rows: list[dict], sigma: float, t: int, path) -> Path:
             n = np.array([r["ntask"] for r in sel]) * (1 + 0.05 * i)
             v = np.array([r["value"] for r in sel])
             lo, hi = (np.array([np.nan if r[k] is None else r[k] for r in sel]) for k in ("ci_low", "ci_high"))
-            bars = ax.errorbar(n, v, yerr=np.nan_to_num(np.vstack([v - lo, hi - v])), fmt="o", ms=4, capsize=3,
+            # a percentile interval need not contain its estimate: no negative bar (matplotlib refuses one)
+            yerr = np.maximum(np.nan_to_num(np.vstack([v - lo, hi - v])), 0)
+            bars = ax.errorbar(n, v, yerr=yerr, fmt="o", ms=4, capsize=3,
                                label=f"{agent} (95% CI)")
             ax.plot(n, [r["null_q95"] for r in sel], "v:", ms=4, color=bars[0].get_color(),
                     label=f"{agent}: shuffle null q95")
