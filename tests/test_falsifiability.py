@@ -83,7 +83,7 @@ def _3a(kind, rng):
             v, ang = _decode(_optimal(x, rng, s2 * (4 if i == 0 else 1)) @ skew, x)
         rows.append(_row(v, _plain_theory(SIGMA, T), rng, ntask=n, angles={"ridge_cv": interval(ang, rng, N_BOOT)
                                                                            .to_dict()},
-                         angles_per_network={"ridge_cv": ang.tolist()}))
+                         angles_per_network={"ridge_cv_degrees": ang.tolist()}))
         values.append(v)
     return rows, values
 

@@ -96,7 +96,8 @@ def _task_accuracy(states, info, idx, fraction: float, rng, n_boot) -> tuple[dic
 
 def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:
     """Encoding-axis, ridge-decoder and (sensitivity) least-squares decoder angles, with intervals;
-    and the per-network ridge and encoding angles, (K', pairs) nested lists.
+    and the per-network ridge and encoding angles, (K', pairs) nested lists (keys ridge_cv_degrees,
+    encoding_degrees: one JSON type per field name, docs/networks.md).
 
     A network whose state carries nothing of some coordinate (an all-zero encoding axis or decoder
     column, e.g. every unit silent) has no angle: it is left out (K' <= K); None when no network is left.
@@ -109,7 +110,7 @@ def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:
     enc, ridge, ls = (pairwise_angles(V[defined]) for V in axes)         # (K', P)
     r = np.random.default_rng(rng).spawn(3)
     return {"encoding": _interval(enc, r[0], n_boot), "ridge_cv": _interval(ridge, r[1], n_boot),
-            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, {"ridge_cv": ridge.tolist(), "encoding": enc.tolist()}
+            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, {"ridge_cv_degrees": ridge.tolist(), "encoding_degrees": enc.tolist()}
 
 
 def _records(name, fit_r2, idx, info, names, readout, protocol, t) -> list:

@@ -231,7 +231,7 @@ def angles_approach_90(rows, rng, n_boot: int) -> Check:
     (:func:`theory.angles.angle_spread`, Corollary B.9): the theory's own scale of "near 90" at that N.
     """
     first, last = rows[0], rows[-1]
-    dev = [np.abs(np.asarray(r["angles_per_network"]["ridge_cv"], dtype=float) - 90.0) for r in (first, last)]
+    dev = [np.abs(np.asarray(r["angles_per_network"]["ridge_cv_degrees"], dtype=float) - 90.0) for r in (first, last)]
     D = int(round((1 + np.sqrt(1 + 8 * dev[-1].shape[-1])) / 2))          # pairs = D (D - 1) / 2
     spread = float(angle_spread(last["ntask"], D))
     closer = difference(dev[0], dev[-1], f"|angle - 90| N = {last['ntask']} minus N = {first['ntask']}",
