@@ -261,7 +261,7 @@ def test_a_network_whose_state_is_silent_has_no_angle_and_the_others_keep_theirs
     hidden = np.stack([x[0] @ rng.normal(size=(2, 6)), np.zeros((300, 6))])      # network 1: every unit silent
     ridges = np.full((2, 4), 1e-3)
     intervals, per_network = _angles(hidden, x, ridges, 0, 100)
-    assert len(per_network["ridge_cv"]) == 1 and np.isfinite(per_network["ridge_cv"][0]).all()
+    assert len(per_network["ridge_cv_degrees"]) == 1 and np.isfinite(per_network["ridge_cv_degrees"][0]).all()
     assert _angles(np.zeros((2, 300, 6)), x, ridges, 0, 100) is None
 
 
