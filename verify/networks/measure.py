@@ -110,7 +110,8 @@ def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:
     enc, ridge, ls = (pairwise_angles(V[defined]) for V in axes)         # (K', P)
     r = np.random.default_rng(rng).spawn(3)
     return {"encoding": _interval(enc, r[0], n_boot), "ridge_cv": _interval(ridge, r[1], n_boot),
-            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, {"ridge_cv_degrees": ridge.tolist(), "encoding_degrees": enc.tolist()}
+            "lstsq_sensitivity": _interval(ls, r[2], n_boot)}, \
+        {"ridge_cv_degrees": ridge.tolist(), "encoding_degrees": enc.tolist()}
 
 
 def _records(name, fit_r2, idx, info, names, readout, protocol, t) -> list:
