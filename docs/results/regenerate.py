@@ -31,16 +31,16 @@ ROOT = HERE.parent.parent
 #: name -> (what it shows, the command's arguments[, the command: default verify.networks]). Budgets:
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
 #: intervals left 3a and 3c undecided: the networks sit near the toolkit's tolerance, so the interval
-#: must be narrow); S5c/5a, 5c, 3b and 5b at the published budgets with 10, 5, 5 and 5 networks; the
-#: other experiments at 3e4 batches with 4 networks per setting, fewer settings than the paper's axes.
+#: must be narrow); S5c/5a, 5c, 3b, 5b and S3b at the published budgets with 10, 5, 5, 5 and 8 networks;
+#: the other experiments at 3e4 batches with 4 networks per setting, fewer settings than the paper's axes.
 #: What 2 cores train in one session (3 hours) bounds each entry.
 RUNS = {
     "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
                   ["--experiment", "3a", "3c", "4", "dynamics", "--ntask", "2", "6", "24", "--networks", "15",
                    "--batches", "100000"]),
     "S3b": ("Fig. S3b: correlated latents (copula prior), probed on uniform quadrants",
-            ["--experiment", "S3b", "--ntask", "24", "--rho", "0", "0.6", "0.9", "--networks", "4",
-             "--batches", "30000"]),
+            ["--experiment", "S3b", "--ntask", "24", "--rho", "0", "0.6", "0.9", "--networks", "8",
+             "--batches", "100000"]),
     "noise": ("Noise variants: Gaussian, anisotropic, AR(1), Gumbel training noise, Gaussian probe",
               ["--experiment", "noise", "--ntask", "24", "--networks", "4", "--batches", "30000"]),
     "hidden_size": ("Hidden size: OOD r^2 vs H, with H < D where the capacity line binds",
