@@ -38,7 +38,7 @@ from verify.networks.budgets import config_batches
 from verify.networks.config import NetworkCheckConfig
 from verify.networks.report import write_outputs
 from verify.networks.runner import cache_folder, run as run_networks
-from verify.networks.size import check_training_time
+from verify.networks.size import add_allow_long, check_training_time
 from verify.plotting import new_figure, save_figure
 from verify.verdict import Check, base_parser, run_cli
 
@@ -101,12 +101,13 @@ def run(out, budget: dict, seed: int, progress: bool, cache=None, workers: int |
     cache = cache_folder(out) if cache is None else Path(cache)
     rows, checks, configs, values, files = {}, [], {}, {}, []
     for label, fields in VARIANTS:
-        if variant_name(label) not in archs:
+        name = variant_name(label)
+        if name not in archs:
             continue
         config = variant_config(fields, budget, seed)
-        result = run_networks(config, out / variant_name(label), progress=progress, cache=cache, workers=workers)
+        result = run_networks(config, out / name, progress=progress, cache=cache, workers=workers)
         if write:
-            files += write_outputs(result, out / variant_name(label), config.key)
+            files += write_outputs(result, out / name, config.key)
         rows[label] = [r for r in result["rows"] if r["experiment"] == "reference"]
         values[label] = verdicts.table_by_ntask(result["per_network"], HEADLINE, "decision",
                                                 "reference_defect" if config.reference_defect else "honest")
@@ -170,8 +171,7 @@ def build_parser():
                    help="training batches of the recurrent networks (default 100000, the paper's; the transformer "
                         f"then trains the paper's {TRANSFORMER_BATCHES}, otherwise the same)")
     p.add_argument("--cache", default=None, help="network cache folder (default OUT/networks)")
-    p.add_argument("--allow-long", action="store_true",
-                   help="run even when the training is estimated to take more than a day (refused otherwise)")
+    add_allow_long(p)
     return p
 
 

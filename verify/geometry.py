@@ -63,7 +63,7 @@ from matplotlib.figure import Figure
 from verify.networks import pipeline
 from verify.networks.budgets import REFERENCE
 from verify.networks.runner import cache_folder
-from verify.networks.size import check_training_time, training_terms
+from verify.networks.size import add_allow_long, check_training_time, training_terms
 from verify.plotting import save_figure
 from verify.verdict import Check, base_parser, hidden_alias, run_cli
 
@@ -510,8 +510,7 @@ def build_parser():
     p.add_argument("--arch", choices=AGENTS, default=d.arch,
                    help=f"whose states: the optimal agent or a network architecture (default {d.arch})")
     hidden_alias(p, "--agent", "arch", choices=AGENTS)
-    p.add_argument("--allow-long", action="store_true",
-                   help="run even when the training is estimated to take more than a day (refused otherwise)")
+    add_allow_long(p)
     p.add_argument("--ntask", type=int, nargs="+", default=list(d.ntask), help="task counts N (default 2 6 24)")
     p.add_argument("--D", type=int, default=d.D, choices=(2, 3), help=f"latent dimension (default {d.D})")
     p.add_argument("--sigma", type=float, default=d.sigma, help=f"noise sd per step (default {d.sigma})")

@@ -89,7 +89,7 @@ from verify.networks.pipeline import ACTIVATIONS, ARCHS, arch_options
 from verify.networks.registry import REGISTRY
 from verify.networks.report import format_rows, summary, write_outputs
 from verify.networks.runner import run
-from verify.networks.size import check_training_time, training_terms
+from verify.networks.size import add_allow_long, check_training_time, training_terms
 from verify.networks.verdicts import PUBLISHED_BATCHES
 from verify.verdict import base_parser, hidden_alias, run_cli
 
@@ -101,8 +101,7 @@ __all__ = ["EXPERIMENTS", "NetworkCheckConfig", "build_parser", "main", "run"]
 def build_parser():
     p = base_parser(__doc__, "python -m verify.networks", out="runs/networks", workers=True, dask=True,
                     allow_large=True)
-    p.add_argument("--allow-long", action="store_true",
-                   help="run even when the training is estimated to take more than a day (refused otherwise)")
+    add_allow_long(p)
     d = NetworkCheckConfig()
     p.add_argument("--experiment", nargs="+", default=list(d.experiments), choices=EXPERIMENTS + ("all",),
                    help=f"experiments to run (default: {' '.join(d.experiments)}; all: every experiment the "

@@ -16,6 +16,7 @@ from analysis.calibration import calibrate
 from analysis.decoders import (DECODERS, HEADLINE, encoding_axes, fit_linear_decoder, fold_splits, lstsq,
                                pairwise_angles, reference_adam, ridge_cv)
 from optimal.estimates import matched_sigma
+from theory.accuracy import decision_scale
 from verify.networks.verdicts import EVIDENCE_FRACTION
 
 READOUTS = ("decision", "last_stimulus")
@@ -79,19 +80,18 @@ def _task_accuracy(states, info, idx, fraction: float, rng, n_boot) -> tuple[dic
     """How well the networks solve their tasks: the interval over networks of each network's decision
     accuracy (sign of its read-out against the side of x*, mean over probe trials and tasks), and what the
     optimal agent is expected to score on the same latents, with all its evidence and with ``fraction`` of
-    it: mean over trials and tasks of Phi(|c_i . x* + b_i| / tau_i), tau_i^2 = sum_d C_id^2 v_d / fraction,
-    v_d the variance of mu_d of the network's noise model (:func:`_noise_sd`). Averaged over the networks."""
-    acc, optimal, reduced = [], [], []
-    for k in idx:
-        d, N = info["designs"][k], int(info["ntask"][k])
-        x = states.x_star[k]
-        side = x @ d.C.T + d.b                                                   # (n, N)
-        acc.append(np.mean((states.logits[k, :, :N] > 0) == (side > 0)))
-        tau = np.sqrt((_noise_sd(states, info, k) ** 2 / states.t) @ (d.C ** 2).T)   # (N,)
-        optimal.append(np.mean(ndtr(np.abs(side) / tau)))
-        reduced.append(np.mean(ndtr(np.abs(side) * np.sqrt(fraction) / tau)))
-    return _interval(np.asarray(acc)[:, None], rng, n_boot, upper=1.0), float(np.mean(optimal)), \
-        float(np.mean(reduced))
+    it: mean over trials, tasks and networks of Phi(|c_i . x* + b_i| / tau_i), tau_i of
+    :func:`theory.accuracy.decision_scale` with v_d the variance of mu_d of the network's noise model
+    (:func:`_noise_sd`), divided by ``fraction`` for the reduced evidence. The setting's networks share N."""
+    N = int(info["ntask"][idx[0]])
+    designs = [info["designs"][k] for k in idx]
+    C, b = np.stack([d.C for d in designs]), np.stack([d.b for d in designs])            # (K, N, D), (K, N)
+    side = np.einsum("knd,kjd->knj", states.x_star[idx], C) + b[:, None]                  # (K, n, N)
+    acc = np.mean((states.logits[idx, :, :N] > 0) == (side > 0), axis=(1, 2))               # (K,)
+    tau = np.stack([decision_scale(d, _noise_sd(states, info, k) ** 2 / states.t)
+                    for d, k in zip(designs, idx)])[:, None]                                # (K, 1, N)
+    optimal, reduced = (float(np.mean(ndtr(np.abs(side) * np.sqrt(f) / tau))) for f in (1.0, fraction))
+    return _interval(acc[:, None], rng, n_boot, upper=1.0), optimal, reduced
 
 
 def _angles(hidden, x, ridges, rng, n_boot) -> tuple[dict, dict] | None:

@@ -25,6 +25,13 @@ FAST_RATE = 10_000.0
 MAX_HOURS = 24.0
 
 
+def add_allow_long(parser) -> None:
+    """``--allow-long``: the one flag that lifts :func:`check_training_time` (every command that trains)."""
+    parser.add_argument("--allow-long", action="store_true",
+                        help=f"run even when the training is estimated to take more than {MAX_HOURS:g} hours "
+                             "(refused otherwise)")
+
+
 def training_terms(arch: str, K: int, label: str, width: int | None, ntask: int, eval_trials: int,
                    batches: int) -> dict:
     """Size-guard terms {parameter: bytes} of K networks of ``arch`` (``label`` says what makes K) trained
