@@ -34,7 +34,7 @@ FULL = {
 #: The reference experiments (Fig. 3a, 3c, tuning, dynamics) every budget of the report runs.
 REFERENCE_EXPERIMENTS = ("3a", "3c", "4", "dynamics")
 #: Reference networks by report budget. quick: a smoke test whose real budget finishes in < 3 minutes
-#: on 2 cores (claims its intervals cannot decide are "undecided", never FAIL); full: the published
+#: on 2 cores (its networks are barely trained: 3a is decidedly below the line, FAIL, or undecided); full: the published
 #: protocol (>= 5 networks per N, 1e5 batches, 5a and 5c too).
 REFERENCE = {
     "quick": dict(ntask=(2, 24), networks=2, batches=3000, eval_trials=4000, n_boot=1000,
