@@ -236,6 +236,17 @@ def test_theorem31_points_keep_claim_and_binding_through_the_cache(tmp_path, cap
     assert all(c.claim and c.claim != c.name and c.binding is True for c in checks)
 
 
+def test_theorem31_rows_come_in_the_same_order_fresh_and_from_the_cache(tmp_path, capsys):
+    argv = ["theorem31", "--grid", "trials=200", "t=5", "--workers", "0", "--quiet", "--json", "--out", str(tmp_path)]
+    assert sweep.main(argv) == 0
+    fresh = json.loads(capsys.readouterr().out.splitlines()[-1])["points"][0]["result"]
+    assert sweep.main(argv) == 0
+    cached = json.loads(capsys.readouterr().out.splitlines()[-1])["points"][0]["result"]
+    reordered = dict(fresh, checks=dict(reversed(list(fresh["checks"].items()))))
+    names = [[c.name for c in sweep.theorem31_checks(r)] for r in (fresh, cached, reordered)]
+    assert names[0] == names[1] == names[2] == sorted(names[0])
+
+
 def test_folder_summary_lists_the_points_of_every_run_with_its_sweep(tmp_path, capsys):
     base = ["r2", "--workers", "0", "--quiet", "--json", "--out", str(tmp_path)]
     assert sweep.main(base + ["--grid", "trials=200", "D=2,3"]) == 0

@@ -137,10 +137,11 @@ def theorem31_point(point: dict) -> dict:
 
 def theorem31_checks(result: dict) -> list[Check]:
     """The :class:`~verify.verdict.Check` list of a :func:`theorem31_point` result (claim and
-    binding kept); ValueError when the result breaks that schema."""
+    binding kept), in name order: a fresh result and one read back from the cache (stored with sorted
+    keys) list the same rows in the same order. ValueError when the result breaks that schema."""
     if not isinstance(result.get("checks"), dict) or not result["checks"]:
         raise ValueError("result has no checks")
-    return [Check.from_dict({"name": name, **fields}) for name, fields in result["checks"].items()]
+    return [Check.from_dict({"name": name, **result["checks"][name]}) for name in sorted(result["checks"])]
 
 
 def validate_r2(result: dict) -> None:
