@@ -153,6 +153,9 @@ def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_g
     monkeypatch.setattr(sections, "_ROOT", root)
     rise = Check("ood_rises_toward_line_with_ntask", "rises", None, None, "t", True, measured_text="0.3 [0.1, 0.5]")
     falls = Check("ood_falls_with_sigma", "falls", None, None, "t", False, measured_text="-0.2 [-0.3, -0.1]")
+    committed_fail = Check("ood_rises_toward_line_with_ntask", "rises", None, None, "t", False)
+    (root / "docs" / "results" / "summary.json").write_text(json.dumps(
+        {"reference": {"budget": "15 networks per setting x 1e+05 batches", "checks": [committed_fail.to_dict()]}}))
     theory = report.Section("Theorem 3.1: trilateration", "s", "t", (Check("a", "exact", 1.0, 1.0, "eps", True),),
                             (), 1.0)
     nets = report.Section("Trained networks against the theory", "s", "t", (rise, falls), (), 1.0, "", "networks")
@@ -168,6 +171,9 @@ def test_report_opens_with_the_papers_figures_then_theory_then_networks_then_a_g
     assert "| FAIL |" in rows["Fig. 5c"]
     assert "not run at this budget" in rows["Fig. 5b"] and "measured, no check" in rows["Fig. 4"]
     assert "[docs/results/reference/](" in rows["Fig. 3a"] and "none committed" in rows["Fig. 5a"]
+    # the committed run's own verdict (here FAIL, while this run's is PASS) and its budget
+    assert rows["Fig. 3a"].endswith("**FAIL** (`ood_rises_toward_line_with_ntask` FAIL); 15 networks per setting x "
+                                    "1e+05 batches |")
     link = rows["Fig. 3a"].split("[docs/results/reference/](")[1].split(")")[0]
     assert (tmp_path / link).resolve() == root / "docs" / "results" / "reference"
     assert "chosen after the first audit" in md and "the paper's line" in md.lower()

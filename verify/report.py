@@ -332,7 +332,8 @@ def render_markdown(sections, out: Path, seconds: float) -> str:
                      f"{s.seconds:.1f} |")
     lines += ["", "# 1. The paper's figures, in order", "",
               "For each figure: the paper's claim (as the toolkit's docs state it), what this run measured, the "
-              "verdict of its checks, and the experiment's committed results. A claim is PASS only when every "
+              "verdict of its checks, and the experiment's committed results (docs/results/: their verdict on the "
+              "figure's checks and their budget). A claim is PASS only when every "
               "part of it is decided for it; \"not run at this budget\" means this report did not train that "
               "experiment (`--full` runs every one).", "", HEADLINE_NOTE, "", INTERVALS_NOTE, "",
               figures_overview(checks, out), "", "# 2. Theory checks"]

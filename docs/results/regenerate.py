@@ -38,24 +38,26 @@ RUNS = {
     "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
                   ["--experiment", "3a", "3c", "4", "dynamics", "--ntask", "2", "6", "24", "--networks", "15",
                    "--batches", "100000"]),
+    "3a_long": ("Fig. 3a at three times the paper's training (3e5 batches): do the networks move off the threshold?",
+                ["--experiment", "3a", "--ntask", "2", "24", "--networks", "10", "--batches", "300000"]),
     "S3b": ("Fig. S3b: correlated latents (copula prior), probed on uniform quadrants",
             ["--experiment", "S3b", "--ntask", "24", "--rho", "0", "0.6", "0.9", "--networks", "8",
              "--batches", "100000"]),
     "noise": ("Noise variants: Gaussian, anisotropic, AR(1), Gumbel training noise, Gaussian probe",
-              ["--experiment", "noise", "--ntask", "24", "--networks", "4", "--batches", "30000"]),
+              ["--experiment", "noise", "--ntask", "24", "--networks", "10", "--batches", "100000"]),
     "hidden_size": ("Hidden size: OOD r^2 vs H, with H < D where the capacity line binds",
                     ["--experiment", "hidden_size", "--ntask", "24", "--hiddens", "1", "2", "8", "64",
-                     "--networks", "4", "--batches", "30000"]),
+                     "--networks", "10", "--batches", "100000"]),
     "S5c": ("Fig. S5c and 5a: free against fixed reaction time; free-RT OOD r^2 vs evidence time t",
             ["--experiment", "S5c", "5a", "--ntask", "24", "--networks", "10", "--batches", "100000"]),
     "5c": ("Fig. 5c: OOD r^2 vs the noise sigma",
            ["--experiment", "5c", "--ntask", "24", "--sigmas", "0.1", "0.2", "0.4", "--networks", "5",
             "--batches", "100000"]),
     "S1": ("Fig. S1: ReLU and quadratic input encoders vs N",
-           ["--experiment", "S1", "--ntask", "2", "24", "--networks", "4", "--batches", "30000"]),
+           ["--experiment", "S1", "--ntask", "2", "24", "--networks", "10", "--batches", "100000"]),
     "large_n": ("Large N: 24 and 96 tasks at D = 2",
-                ["--experiment", "large_n", "--large-ntask", "24", "96", "--large-D", "2", "--networks", "4",
-                 "--batches", "30000"]),
+                ["--experiment", "large_n", "--large-ntask", "24", "96", "--large-D", "2", "--networks", "10",
+                 "--batches", "100000"]),
     "multiplicative": ("Multiplicative boundaries x1 x2 > +-thr (outside Theorem 3.1)",
                        ["--experiment", "multiplicative", "--mult-ntask", "4", "24", "--networks", "4",
                         "--batches", "30000"]),
@@ -68,10 +70,16 @@ RUNS = {
 }
 
 
-def _budget(args: list) -> str:
-    """'4 networks x 3e+04 batches' from a run's arguments."""
+def _budget(args: list, module: str = "verify.networks") -> str:
+    """'4 networks per setting x 3e+04 batches' from a run's arguments (verify.architectures: the
+    transformer's own budget when it differs, as that command applies it)."""
     n, b = args[args.index("--networks") + 1], int(args[args.index("--batches") + 1])
-    return f"{n} networks per setting x {b:.0e} batches"
+    text = f"{n} networks per setting x {b:.0e} batches"
+    if module == "verify.architectures" and "transformer" in args:
+        from verify.architectures import variant_config
+        tb = variant_config({"arch": "transformer"}, {"batches": b}, 0).batches
+        text += f" (transformer {tb:.0e})" if tb != b else ""
+    return text
 
 
 def run_one(name: str, cache: Path, workers: int | None) -> dict:
@@ -94,7 +102,7 @@ def run_one(name: str, cache: Path, workers: int | None) -> dict:
         shutil.rmtree(target)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.npz"))
     command = f"python -m {module} " + " ".join(args)
-    return {"name": name, "title": title, "command": command, "budget": _budget(args), "seconds": seconds,
+    return {"name": name, "title": title, "command": command, "budget": _budget(args, module), "seconds": seconds,
             "exit_code": proc.returncode, "checks": payload["checks"]}
 
 

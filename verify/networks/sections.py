@@ -13,6 +13,7 @@ verify`` to render and count.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -24,15 +25,15 @@ from verify.networks.config import NetworkCheckConfig
 from verify.networks.registry import REGISTRY
 from verify.networks.runner import run
 from verify.networks.report import format_rows, write_outputs
-from verify.verdict import format_table, format_value, verdict_line, verdict_word
+from verify.verdict import Check, format_table, format_value, verdict_line, verdict_word
 
 #: Where the committed results of each experiment live, relative to the repository root.
 RESULTS = Path("docs") / "results"
-#: The committed results folder of experiments that share a run with others (docs/results/regenerate.py):
-#: the reference networks' experiments, S6 on the 5b networks and 5a on the S5c free-RT networks; every
-#: other experiment has its own.
-RESULT_FOLDERS = {"3a": "reference", "3c": "reference", "4": "reference", "dynamics": "reference", "S6": "5b",
-                  "5a": "S5c"}
+#: The committed results folders of experiments that share a run with others (docs/results/regenerate.py):
+#: the reference networks' experiments (3a also at three times the paper's training), S6 on the 5b
+#: networks and 5a on the S5c free-RT networks; every other experiment has its own.
+RESULT_FOLDERS = {"3a": ("reference", "3a_long"), "3c": ("reference",), "4": ("reference",),
+                  "dynamics": ("reference",), "S6": ("5b",), "5a": ("S5c",)}
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -99,9 +100,23 @@ def _cell(text: str) -> str:
     return text.replace("|", "/").replace("\n", " ")
 
 
+def _committed(fig: PaperFigure, name: str, summaries: dict) -> str:
+    """One committed run of a figure: its verdict on the figure's checks, each binding claim's verdict and
+    the budget, from ``docs/results/summary.json`` (written by docs/results/regenerate.py)."""
+    summary = summaries.get(name)
+    if summary is None:
+        return ""
+    mine = [c for c in map(Check.from_dict, summary["checks"]) if fig.matches(c)]
+    if not mine:
+        return f"; {summary['budget']}"
+    claims = ", ".join(f"`{c.name}` {c.verdict}" for c in mine if c.binding and c.kind == "claim")
+    return f": **{verdict_word(mine)}**" + (f" ({claims})" if claims else "") + f"; {summary['budget']}"
+
+
 def figures_overview(checks, out) -> str:
-    """The report's opening table: per paper figure, the claim, what was measured, the verdict and a link
-    to its committed results (``docs/results/<experiment>/``, relative to ``out``).
+    """The report's opening table: per paper figure, the claim, what this run measured, its verdict, and the
+    committed results (``docs/results/<experiment>/``, linked relative to ``out``) with their verdict on
+    the figure's checks and their budget (from ``docs/results/summary.json``).
 
     Parameters
     ----------
@@ -112,7 +127,10 @@ def figures_overview(checks, out) -> str:
     -------
     str : a markdown table, one row per entry of :data:`PAPER_FIGURES`
     """
-    lines = ["| figure | the paper's claim | measured | verdict | results |", "|---|---|---|---|---|"]
+    summary_file = _ROOT / RESULTS / "summary.json"
+    summaries = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
+    lines = ["| figure | the paper's claim | measured (this run) | verdict (this run) | committed results: verdict, "
+             "budget |", "|---|---|---|---|---|"]
     for fig in PAPER_FIGURES:
         mine = [c for c in checks if fig.matches(c)]
         if mine:
@@ -121,10 +139,14 @@ def figures_overview(checks, out) -> str:
         else:
             verdict = "measured, no check" if fig.measured_only else "not run at this budget"
             measured = "-"
-        folder = RESULTS / RESULT_FOLDERS.get(fig.experiment, fig.experiment)
-        link = Path(os.path.relpath(_ROOT / folder, Path(out).resolve())).as_posix()
-        committed = f"[{folder.as_posix()}/]({link}/)" if (_ROOT / folder).is_dir() else "none committed"
-        lines.append(f"| {fig.figure} | {_cell(fig.claim)} | {_cell(measured)} | {verdict} | {committed} |")
+        committed = []
+        for name in RESULT_FOLDERS.get(fig.experiment, (fig.experiment,)):
+            folder = RESULTS / name
+            if (_ROOT / folder).is_dir():
+                link = Path(os.path.relpath(_ROOT / folder, Path(out).resolve())).as_posix()
+                committed.append(f"[{folder.as_posix()}/]({link}/){_committed(fig, name, summaries)}")
+        cell = "<br>".join(committed) or "none committed"
+        lines.append(f"| {fig.figure} | {_cell(fig.claim)} | {_cell(measured)} | {verdict} | {_cell(cell)} |")
     return "\n".join(lines)
 
 #: What each budget entry shows and its theory line, for the report.
