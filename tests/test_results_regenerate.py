@@ -35,3 +35,34 @@ def test_the_budget_names_the_transformers_own_batches():
     _, args, module = regenerate.RUNS["3b"]
     assert regenerate._budget(args, module).endswith(f"(transformer {verify.architectures.TRANSFORMER_BATCHES:.0e})")
     assert "transformer" not in regenerate._budget(regenerate.RUNS["S1"][1])
+
+
+def test_entries_ending_at_the_same_moment_each_keep_their_summary(tmp_path, monkeypatch):
+    """Two runs of regenerate.py once lost an entry: each read summary.json, then each wrote it."""
+    import threading
+    monkeypatch.setattr(regenerate, "HERE", tmp_path)
+    monkeypatch.setattr(regenerate, "LOCK_FOLDER", tmp_path / "lock")
+    read = regenerate.json.loads
+    both_read = threading.Barrier(2, timeout=2)
+
+    def slow_loads(text):            # each writer waits after its read until the other has read too
+        out = read(text)
+        try:
+            both_read.wait()
+        except threading.BrokenBarrierError:   # the lock let only one in: the other reads after the write
+            pass
+        return out
+
+    (tmp_path / "summary.json").write_text("{}")
+    monkeypatch.setattr(regenerate.json, "loads", slow_loads)
+    names = ["S1", "noise"]
+    threads = [threading.Thread(target=regenerate.merge_summary, args=(
+        {"name": n, "title": n, "command": "c", "budget": "b", "seconds": 1.0, "exit_code": 0, "checks": []},))
+        for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    monkeypatch.setattr(regenerate.json, "loads", read)
+    assert sorted(read((tmp_path / "summary.json").read_text())) == names
+    assert all(f"## {n}: " in (tmp_path / "README.md").read_text() for n in names)

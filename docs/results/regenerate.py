@@ -25,8 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+from infra.lock import folder_lock
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
+#: Where the lock of summary.json lives (outside the committed folder).
+LOCK_FOLDER = ROOT / "runs" / "results"
 
 #: name -> (what it shows, the command's arguments[, the command: default verify.networks]). Budgets:
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
@@ -129,6 +133,16 @@ def write_readme(summaries: dict) -> Path:
     return path
 
 
+def merge_summary(summary: dict) -> Path:
+    """Add one entry's summary to summary.json and README.md, keeping the other entries'. Runs of other
+    entries may end at the same moment: the read and the write happen under the folder's lock, so no
+    entry's summary is lost."""
+    old = HERE / "summary.json"
+    with folder_lock(LOCK_FOLDER):
+        summaries = (json.loads(old.read_text()) if old.exists() else {}) | {summary["name"]: summary}
+        return write_readme({k: summaries[k] for k in RUNS if k in summaries})
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python docs/results/regenerate.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -136,7 +150,6 @@ def main(argv=None) -> int:
     p.add_argument("--cache", default=str(ROOT / "runs" / "results"), help="network cache folder")
     p.add_argument("--workers", type=int, default=None, help="training processes (default: CPU count)")
     args = p.parse_args(argv)
-    old = HERE / "summary.json"
     code = 0
     for name in args.only:
         try:
@@ -146,9 +159,7 @@ def main(argv=None) -> int:
             code = 1
             continue
         print(f"{name}: exit {summary['exit_code']} in {summary['seconds']:.0f} s", flush=True)
-        # read the other entries just before writing: a run of other entries may have finished meanwhile
-        summaries = (json.loads(old.read_text()) if old.exists() else {}) | {name: summary}
-        write_readme({k: summaries[k] for k in RUNS if k in summaries})
+        merge_summary(summary)
     return code
 
 
