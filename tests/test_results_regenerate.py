@@ -43,7 +43,7 @@ def test_entries_ending_at_the_same_moment_each_keep_their_summary(tmp_path, mon
     monkeypatch.setattr(regenerate, "HERE", tmp_path)
     monkeypatch.setattr(regenerate, "LOCK_FOLDER", tmp_path / "lock")
     read = regenerate.json.loads
-    both_read = threading.Barrier(2, timeout=2)
+    both_read = threading.Barrier(2, timeout=0.5)
 
     def slow_loads(text):            # each writer waits after its read until the other has read too
         out = read(text)
