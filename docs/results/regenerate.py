@@ -36,7 +36,7 @@ LOCK_FOLDER = ROOT / "runs" / "results"
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
 #: intervals left 3a and 3c undecided: the networks sit near the toolkit's tolerance, so the interval
 #: must be narrow), and 3a again at three times that training; S5c/5a, noise, S1, hidden size and large N
-#: at the published budget with 10 networks, 5c, 3b and 5b with 5, S3b with 8; multiplicative (notes only)
+#: at the published budget with 10 networks (hidden size also with tanh units), 5c, 3b and 5b with 5, S3b with 8; multiplicative (notes only)
 #: at 3e4 batches with 4 networks. What 2 cores train in one session (3 hours) bounds each entry.
 RUNS = {
     "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
@@ -52,6 +52,9 @@ RUNS = {
     "hidden_size": ("Hidden size: OOD r^2 vs H, with H < D where the capacity line binds",
                     ["--experiment", "hidden_size", "--ntask", "24", "--hiddens", "1", "2", "8", "64",
                      "--networks", "10", "--batches", "100000"]),
+    "hidden_size_tanh": ("Hidden size with tanh units: does a small RNN that can train show the capacity line?",
+                         ["--experiment", "hidden_size", "--ntask", "24", "--hiddens", "1", "2", "8", "64",
+                          "--activation", "tanh", "--networks", "10", "--batches", "100000"]),
     "S5c": ("Fig. S5c and 5a: free against fixed reaction time; free-RT OOD r^2 vs evidence time t",
             ["--experiment", "S5c", "5a", "--ntask", "24", "--networks", "10", "--batches", "100000"]),
     "5c": ("Fig. 5c: OOD r^2 vs the noise sigma",
