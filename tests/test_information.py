@@ -289,3 +289,11 @@ def test_cli_runs_as_a_module():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "outputs_cell_entropy" in done.stdout
+
+
+def test_the_unbounded_latent_information_reads_inf_after_a_json_round_trip():
+    """JSON (and so every cache) keeps inf as null: the check carries it as text too."""
+    from verify.verdict import Check, format_value
+    check = information_checks(even_design(6), 0.0, 20, 0)[1]
+    back = Check.from_dict(json.loads(json.dumps(check.to_dict(), default=str).replace("Infinity", "null")))
+    assert format_value(back.measured, back.measured_text) == "inf" == format_value(check.measured, check.measured_text)

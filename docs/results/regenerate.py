@@ -35,9 +35,10 @@ LOCK_FOLDER = ROOT / "runs" / "results"
 #: name -> (what it shows, the command's arguments[, the command: default verify.networks]). Budgets:
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
 #: intervals left 3a and 3c undecided: the networks sit near the toolkit's tolerance, so the interval
-#: must be narrow), and 3a again at three times that training; S5c/5a, noise, S1, hidden size and large N
-#: at the published budget with 10 networks (hidden size also with tanh units), 5c, 3b and 5b with 5, S3b with 8; multiplicative (notes only)
-#: at 3e4 batches with 4 networks. What 2 cores train in one session (3 hours) bounds each entry.
+#: must be narrow), and 3a again at three times that training; S5c/5a, noise, S1, hidden size (also
+#: with tanh units) and large N at the published budget with 10 networks; 5c, 3b and 5b with 5; S3b
+#: with 8; multiplicative (notes only) at 3e4 batches with 4 networks. What 2 cores train in one
+#: session (3 hours) bounds each entry.
 RUNS = {
     "reference": ("Fig. 3a, 3c, 4 and the dynamics: OOD r^2, angles, tuning and fixed points vs N",
                   ["--experiment", "3a", "3c", "4", "dynamics", "--ntask", "2", "6", "24", "--networks", "15",
