@@ -24,7 +24,7 @@ def _stop(*args, **kwargs):
 @pytest.mark.parametrize("name", list(regenerate.RUNS))
 def test_every_committed_run_passes_its_commands_input_checks_before_training(name, tmp_path, monkeypatch):
     """A typo in RUNS would otherwise show only after hours of other entries' training."""
-    _, args, module = (*regenerate.RUNS[name], "verify.networks")[:3]
+    _, args, module = regenerate.entry(name)
     target = {"verify.networks": verify.networks.cli, "verify.architectures": verify.architectures}[module]
     monkeypatch.setattr(target, "run", _stop)
     with pytest.raises(Validated):
@@ -32,9 +32,10 @@ def test_every_committed_run_passes_its_commands_input_checks_before_training(na
 
 
 def test_the_budget_names_the_transformers_own_batches():
-    _, args, module = regenerate.RUNS["3b"]
+    _, args, module = regenerate.entry("3b")
     assert regenerate._budget(args, module).endswith(f"(transformer {verify.architectures.TRANSFORMER_BATCHES:.0e})")
-    assert "transformer" not in regenerate._budget(regenerate.RUNS["S1"][1])
+    _, args, module = regenerate.entry("S1")
+    assert "transformer" not in regenerate._budget(args, module)
 
 
 def test_entries_ending_at_the_same_moment_each_keep_their_summary(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from verify.verdict import Check, base_parser, exit_code, run_cli, verdict_line, verdict_word
+from verify.verdict import Check, base_parser, exit_code, format_value, run_cli, verdict_line, verdict_word
 
 GOOD = Check("good", "a theory claim that holds", 1.0, 1.0, "exact", True)
 BAD = Check("bad", "a theory claim that fails", 1.0, 2.0, "exact", False)
@@ -87,3 +87,14 @@ def test_verdict_line_counts_only_decided_binding_checks():
 def test_a_check_of_an_unknown_kind_is_refused():
     with pytest.raises(ValueError, match="kind="):
         Check("x", "y", 1.0, 1.0, "exact", True, kind="lower")
+
+
+@pytest.mark.parametrize("value, text", [(float("inf"), "inf"), (float("-inf"), "-inf"), (float("nan"), "nan")])
+def test_a_non_finite_value_reads_the_same_after_json_keeps_it_as_null(value, text):
+    check = Check("c", "claim", value, value, "t", True)
+    record = json.loads(json.dumps(check.to_dict()).replace("-Infinity", "null").replace("Infinity", "null")
+                        .replace("NaN", "null"))
+    back = Check.from_dict(record)
+    assert back.measured is None and back.predicted is None
+    assert format_value(back.measured, back.measured_text) == text == format_value(check.measured, check.measured_text)
+    assert format_value(back.predicted, back.predicted_text) == text

@@ -69,6 +69,9 @@ class Check:
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.integer, np.floating)):
                 raise TypeError(f"{name}={v!r} must be a number or None (a text form goes in {name}_text)")
             object.__setattr__(self, name, int(v) if isinstance(v, (int, np.integer)) else float(v))
+            if not math.isfinite(v) and not getattr(self, f"{name}_text"):
+                # JSON (every record and cache) keeps inf and nan as null: the text form keeps the value
+                object.__setattr__(self, f"{name}_text", f"{float(v):g}")
 
     @property
     def verdict(self) -> str:

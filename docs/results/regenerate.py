@@ -90,9 +90,14 @@ def _budget(args: list, module: str = "verify.networks") -> str:
     return text
 
 
+def entry(name: str) -> tuple[str, list, str]:
+    """(what it shows, the command's arguments, the command's module) of one RUNS entry."""
+    return (*RUNS[name], "verify.networks")[:3]
+
+
 def run_one(name: str, cache: Path, workers: int | None) -> dict:
     """Run one entry; copy its files to docs/results/<name>/; return its summary for the README."""
-    title, args, module = (*RUNS[name], "verify.networks")[:3]
+    title, args, module = entry(name)
     out = ["--out", str(cache)] if module == "verify.networks" else \
         ["--out", str(cache / name), "--cache", str(cache / "networks")]
     cmd = [sys.executable, "-m", module, *args, *out, "--json", "--quiet"]
