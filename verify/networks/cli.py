@@ -173,13 +173,17 @@ def build_parser():
 def check_size(args) -> None:
     """Refuse, before any configuration is built, a run whose memory cannot fit this machine.
 
-    The largest ensemble holds ``--networks`` x (the longest axis: N values, sigmas, D x N cells)
-    networks, all live at once in training (:func:`verify.networks.size.training_terms`); the probes
-    keep every network's states for ``--eval-trials`` trials. ``--allow-large`` skips the refusal.
+    The largest ensemble holds ``--networks`` x (the longest axis of the requested experiments: N
+    values, sigmas, D x N cells, ...) networks, all live at once in training
+    (:func:`verify.networks.size.training_terms`); the probes keep every network's states for
+    ``--eval-trials`` trials. ``--allow-large`` skips the refusal.
     """
     pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
-    settings = max(len(args.ntask), len(args.sigmas), len(args.Ds) * len(args.ntask), len(args.hiddens),
-                   len(args.large_ntask) * len(args.large_Ds), len(args.rhos), len(args.noises), len(args.mult_ntask))
+    axes = {"5c": len(args.sigmas), "5b": len(args.Ds) * len(args.ntask), "S6": len(args.Ds) * len(args.ntask),
+            "hidden_size": len(args.hiddens), "large_n": len(args.large_ntask) * len(args.large_Ds),
+            "S3b": len(args.rhos), "noise": len(args.noises), "multiplicative": len(args.mult_ntask)}
+    requested = EXPERIMENTS if "all" in args.experiment else args.experiment
+    settings = max(axes.get(e, len(args.ntask)) for e in requested)
     width = pos(max([args.hidden, *args.hiddens])) if "hidden" in arch_options(args.arch) else None
     terms = training_terms(args.arch, pos(args.networks) * settings, f"--networks={args.networks} x {settings} "
                            "settings", width, ntask=pos(max([*args.ntask, *args.large_ntask, *args.mult_ntask])),
