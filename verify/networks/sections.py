@@ -30,11 +30,11 @@ from verify.verdict import Check, format_table, format_value, verdict_line, verd
 #: Where the committed results of each experiment live, relative to the repository root.
 RESULTS = Path("docs") / "results"
 #: The committed results folders of experiments that share a run with others (docs/results/regenerate.py):
-#: the reference networks' experiments (3a also at three times the paper's training), S6 on the 5b
-#: networks and 5a on the S5c free-RT networks; hidden size also with tanh units; every other experiment
-#: has its own.
-RESULT_FOLDERS = {"3a": ("reference", "3a_long"), "3c": ("reference",), "4": ("reference",),
-                  "dynamics": ("reference",), "S6": ("5b",), "5a": ("S5c",),
+#: the reference networks' experiments (3a also at three times the paper's training, and 3a and 3c on 80
+#: new networks per N in a run sized before its outcome), S6 on the 5b networks and 5a on the S5c free-RT
+#: networks; hidden size also with tanh units; every other experiment has its own.
+RESULT_FOLDERS = {"3a": ("reference", "3a_long", "3a_decisive"), "3c": ("reference", "3a_decisive"),
+                  "4": ("reference",), "dynamics": ("reference",), "S6": ("5b",), "5a": ("S5c",),
                   "hidden_size": ("hidden_size", "hidden_size_tanh")}
 _ROOT = Path(__file__).resolve().parents[2]
 
