@@ -35,7 +35,8 @@ LOCK_FOLDER = ROOT / "runs" / "results"
 #: name -> (what it shows, the command's arguments[, the command: default verify.networks]). Budgets:
 #: the reference ensemble at the published 1e5 batches with 15 networks per N (at 5 networks its
 #: intervals left 3a and 3c undecided: the networks sit near the toolkit's tolerance, so the interval
-#: must be narrow), and 3a again at three times that training; S5c/5a, noise, S1, hidden size (also
+#: must be narrow), 3a again at three times that training, and 3a and 3c on 80 new networks per N
+#: (3a_decisive, sized before its outcome); S5c/5a, noise, S1, hidden size (also
 #: with tanh units) and large N at the published budget with 10 networks; 5c, 3b and 5b with 5; S3b
 #: with 8; multiplicative (notes only) at 3e4 batches with 4 networks. What 2 cores train in one
 #: session (3 hours) bounds each entry.
