@@ -1,6 +1,5 @@
 """verify.networks.pipeline: the one contact with nets (states, read-out steps, fixation encoding)."""
 import numpy as np
-import pytest
 
 from nets.config import ensemble_config
 from nets.ensemble import build_ensemble, ensemble_inputs
@@ -103,19 +102,3 @@ def test_train_or_load_reads_each_network_file_once_per_process_until_a_file_cha
     files[0].unlink()                                      # a changed cache is not served from memory
     pipeline.train_or_load(config, tmp_path, False, 1)
     assert files[0].exists()
-
-
-def test_the_memory_guard_sizes_only_the_requested_experiments_axes(monkeypatch):
-    """On a 24 GiB machine (CI's), 80 networks at N = 2, 24 for Fig. 3a hold 160 networks' probe states
-    (about 7 GiB): allowed; the default D axis of 5b (5 D values x 2 N) counts only when 5b runs (then
-    800 networks, about 35 GiB: refused)."""
-    from infra import guard
-    from infra.cli import UsageError
-    from verify.networks.cli import build_parser, check_size
-
-    monkeypatch.setattr(guard, "machine_memory_bytes", lambda: 24 * 2**30)
-
-    argv = ["--ntask", "2", "24", "--networks", "80", "--batches", "100000"]
-    check_size(build_parser().parse_args(argv + ["--experiment", "3a"]))
-    with pytest.raises(UsageError, match="--networks=80 x 10 settings"):
-        check_size(build_parser().parse_args(argv + ["--experiment", "3a", "5b"]))

@@ -274,3 +274,19 @@ def test_an_all_undecided_run_is_no_verdict_and_exits_1(monkeypatch, tmp_path, c
                  "--quiet", "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 1 and payload["passed"] is False and payload["checks"][0]["verdict"] == "undecided"
+
+
+def test_the_memory_guard_sizes_only_the_requested_experiments_axes(monkeypatch):
+    """On a 24 GiB machine (CI's), 80 networks at N = 2, 24 for Fig. 3a hold 160 networks' probe states
+    (about 7 GiB): allowed; the default D axis of 5b (5 D values x 2 N) counts only when 5b runs (then
+    800 networks, about 35 GiB: refused)."""
+    from infra import guard
+    from infra.cli import UsageError
+    from verify.networks.cli import build_parser, check_size
+
+    monkeypatch.setattr(guard, "machine_memory_bytes", lambda: 24 * 2**30)
+
+    argv = ["--ntask", "2", "24", "--networks", "80", "--batches", "100000"]
+    check_size(build_parser().parse_args(argv + ["--experiment", "3a"]))
+    with pytest.raises(UsageError, match="--networks=80 x 10 settings"):
+        check_size(build_parser().parse_args(argv + ["--experiment", "3a", "5b"]))
