@@ -176,7 +176,9 @@ def check_size(args) -> None:
     The largest ensemble holds ``--networks`` x (the longest axis of the requested experiments: N
     values, sigmas, D x N cells, ...) networks, all live at once in training
     (:func:`verify.networks.size.training_terms`); the probes keep every network's states for
-    ``--eval-trials`` trials. ``--allow-large`` skips the refusal.
+    ``--eval-trials`` trials. ``--allow-large`` skips the refusal. Sized from the arguments, not from the
+    registry's ensemble specifications (:func:`verify.networks.budgets.config_batches`), because those hold
+    per-network arrays: building them for ``--networks=1000000000`` would itself exhaust the memory.
     """
     pos = lambda v: max(int(v), 1)                     # bad signs are reported by the validation that follows
     axes = {"5c": len(args.sigmas), "5b": len(args.Ds) * len(args.ntask), "S6": len(args.Ds) * len(args.ntask),
